@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make            kernel modules (kbuild) + all userspace
+# make modules    kernel modules only, against KDIR
+# make userspace  library, tools and test binaries (static, for the guest)
+# make check      everything, booted and tested in the qemu guest
+# make demo       the README demo in the qemu guest
+#
+# KDIR defaults to the headers of the test-bed kernel (resolved by
+# tests/vm/kernel-abi.sh). For a real host:
+#   make KDIR=/lib/modules/$(uname -r)/build
+
+KDIR ?= $(shell tests/vm/kernel-abi.sh --kdir 2>/dev/null)
+
+.PHONY: all modules userspace check demo clean install-headers
+
+all: modules userspace
+
+modules:
+	@test -n "$(KDIR)" || { echo "KDIR not set and no test-bed headers found: run tests/vm/run.sh --deps or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+userspace:
+	$(MAKE) -C userspace
+
+check:
+	bash tests/vm/run.sh
+
+demo:
+	bash tests/vm/run.sh --demo
+
+install-headers:
+	install -d $(DESTDIR)/usr/include/rdma
+	install -m 644 uapi/rdma/*.h $(DESTDIR)/usr/include/rdma/
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C userspace clean

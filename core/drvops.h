@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * drvops: the driver-facing API of ib_drvops.
+ *
+ * A driver declares, per ib_device, named interfaces with a version range
+ * and per version a table of operations. ib_drvops hands out driver-ops
+ * fds through the uverbs method DRVOPS_METHOD_GET_FD and owns every
+ * lifetime and locking rule of those fds, so a driver only writes handlers:
+ *
+ *  - Handlers run only while the fd is alive; after the uverbs fd is closed
+ *    or the device is unregistered, the broker answers every file operation
+ *    itself (EIO, EPOLLERR|EPOLLHUP, SIGBUS on mapped pages) and the driver
+ *    is never called again except for release(), exactly once.
+ *  - Handlers never block waiting for events: read() and write_iter()
+ *    return -EAGAIN when they cannot progress, and poll() reports
+ *    readiness without sleeping; the broker does the waiting, so that
+ *    teardown can always wake and drain every caller.
+ *  - Mappings are populated by fault(), never at mmap() time, so that no
+ *    page can be reached once the fd is dead. Pages handed to fault() must
+ *    be refcounted (alloc_pages, vmalloc_user).
+ *
+ * Driver duties:
+ *  1. Fill a struct drvops_device and call drvops_register_device() before
+ *     ib_register_device(); drvops_unregister_device() after
+ *     ib_unregister_device().
+ *  2. Put DRVOPS_UAPI_DEF_CHAIN() in ib_device.driver_def.
+ *  3. Call drvops_ucontext_release() from ops.dealloc_ucontext, and set
+ *     ops.disassociate_ucontext so that unregistering never waits for
+ *     userspace.
+ *  4. Optionally put &drvops_device_group in ops.device_group (sysfs list).
+ */
+#ifndef DRVOPS_H
+#define DRVOPS_H
+
+#include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/uio.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/uverbs_ioctl.h>
+#include <rdma/drvops_ioctl.h>
+
+struct drvops_file;
+
+/* Largest command struct a driver ioctl may declare. */
+#define DRVOPS_IOCTL_MAX_SIZE 256
+
+/* One ioctl call, as handed to a handler (the iommufd model). */
+struct drvops_ucmd {
+	struct drvops_file *file;
+	void __user *ubuffer;	/* the user's struct */
+	u32 user_size;		/* its size field */
+	void *cmd;		/* kernel copy, zero-extended to op->size */
+};
+
+struct drvops_ioctl_op {
+	unsigned int ioctl_num;
+	unsigned int size;	/* sizeof the current struct */
+	unsigned int min_size;	/* offsetofend of the last field of v1 */
+	int (*execute)(struct drvops_ucmd *ucmd);
+};
+
+#define DRVOPS_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
+	{								\
+		.ioctl_num = _ioctl,					\
+		.size = sizeof(_struct),				\
+		.min_size = offsetofend(_struct, _last),		\
+		.execute = _fn,						\
+	}
+
+/* Copy min(user size, len) bytes of ucmd->cmd back to the user. */
+int drvops_ucmd_respond(struct drvops_ucmd *ucmd, size_t len);
+
+enum drvops_obj_type {
+	DRVOPS_OBJ_PD,
+	DRVOPS_OBJ_MR,
+	DRVOPS_OBJ_CQ,
+};
+
+/* A core object bound to a driver-ops fd. Drivers only read these. */
+struct drvops_binding {
+	enum drvops_obj_type type;
+	u32 handle;		/* the object's handle on the uverbs fd */
+	union {
+		struct ib_pd *pd;
+		struct ib_mr *mr;
+		struct ib_cq *cq;
+		void *object;
+	};
+};
+
+/*
+ * The operations of one version of an interface. Every handler may assume
+ * the fd is alive for its whole duration. ioctls[] is scanned in order.
+ */
+struct drvops_version_ops {
+	const struct drvops_ioctl_op *ioctls;
+	unsigned int num_ioctls;
+
+	/* Create the per-fd state (drvops_file_set_priv). */
+	int (*open)(struct drvops_file *file);
+	/* Free it: called exactly once, after every other handler returned. */
+	void (*release)(struct drvops_file *file);
+
+	/* Non-blocking: -EAGAIN when there is nothing; needs poll. */
+	ssize_t (*read)(struct drvops_file *file, char __user *buf, size_t len);
+	/* Non-blocking: -EAGAIN when full; needs poll. */
+	ssize_t (*write_iter)(struct drvops_file *file, struct iov_iter *from);
+	/* Current readiness; must not sleep. */
+	__poll_t (*poll)(struct drvops_file *file);
+
+	/* Validate a new mapping (offset, length, flags); needs fault. */
+	int (*mmap)(struct drvops_file *file, struct vm_area_struct *vma);
+	/* Set vmf->page (with a reference held for the caller). */
+	vm_fault_t (*fault)(struct drvops_file *file, struct vm_fault *vmf);
+
+	/* Accept (0) or refuse a core object; NULL refuses all. */
+	int (*bind)(struct drvops_file *file, struct drvops_binding *binding);
+	/* Stop every use of the object, including asynchronous ones. */
+	void (*unbind)(struct drvops_file *file,
+		       struct drvops_binding *binding);
+};
+
+/* Another name of an interface; an old name may know fewer versions. */
+struct drvops_alias {
+	const char *name;
+	u32 max_version;	/* 0: the interface's max_version */
+};
+
+struct drvops_interface {
+	const char *name;
+	const struct drvops_alias *aliases;
+	unsigned int num_aliases;
+	u32 min_version;
+	u32 max_version;
+	/* versions[v - min_version] for every v in min..max */
+	const struct drvops_version_ops *const *versions;
+};
+
+struct drvops_device {
+	/* Filled by the driver. */
+	struct ib_device *ibdev;
+	const struct drvops_interface *const *interfaces;
+	unsigned int num_interfaces;
+
+	/* Owned by the broker. */
+	struct list_head node;		/* in the registry */
+	struct mutex lock;		/* protects files */
+	struct list_head files;		/* live driver-ops fds */
+};
+
+int drvops_register_device(struct drvops_device *dd);
+void drvops_unregister_device(struct drvops_device *dd);
+void drvops_ucontext_release(struct ib_ucontext *ucontext);
+
+extern const struct uapi_definition drvops_uapi_defs[];
+#define DRVOPS_UAPI_DEF_CHAIN() UAPI_DEF_CHAIN(drvops_uapi_defs)
+
+extern const struct attribute_group drvops_device_group;
+
+void *drvops_file_priv(const struct drvops_file *file);
+void drvops_file_set_priv(struct drvops_file *file, void *priv);
+u32 drvops_file_version(const struct drvops_file *file);
+struct ib_device *drvops_file_ibdev(const struct drvops_file *file);
+/* Readiness changed: wake readers, writers and pollers. Any context. */
+void drvops_file_wake(struct drvops_file *file);
+
+/*
+ * Look up a bound object by type and uverbs handle. The binding cannot be
+ * unbound until drvops_binding_put(); hold it only while using it.
+ */
+struct drvops_binding *drvops_file_get_binding(struct drvops_file *file,
+					       enum drvops_obj_type type,
+					       u32 handle);
+void drvops_binding_put(struct drvops_binding *binding);
+
+#endif /* DRVOPS_H */

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ioctl dispatcher of driver-ops fds, with the rules of iommufd:
+ * unknown number -> ENOTTY; size < min_size -> EINVAL; bytes beyond what
+ * the kernel knows must be zero (E2BIG); responses are cut to the user's
+ * size. The broker's own commands (0xC0..) come first, then the table of
+ * the negotiated version.
+ */
+#include <linux/uaccess.h>
+#include "drvops_priv.h"
+
+static bool drvops_is_broker_cmd(unsigned int cmd)
+{
+	return _IOC_TYPE(cmd) == DRVOPS_IOCTL_TYPE &&
+	       _IOC_NR(cmd) >= DRVOPS_IOCTL_BROKER_BASE &&
+	       _IOC_NR(cmd) < DRVOPS_IOCTL_BROKER_BASE + 0x10;
+}
+
+int drvops_ucmd_respond(struct drvops_ucmd *ucmd, size_t len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, len)))
+		return -EFAULT;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(drvops_ucmd_respond);
+
+static int drvops_get_info(struct drvops_ucmd *ucmd)
+{
+	struct drvops_file *f = ucmd->file;
+	struct drvops_info *cmd = ucmd->cmd;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	cmd->version = f->version;
+	strscpy(cmd->name, f->iface->name, sizeof(cmd->name));
+	cmd->node_guid = be64_to_cpu(f->dd->ibdev->node_guid);
+	cmd->ibdev_index = f->dd->ibdev->index;
+	return drvops_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+static const struct drvops_ioctl_op drvops_broker_ioctls[] = {
+	DRVOPS_IOCTL_OP(DRVOPS_IOCTL_GET_INFO, drvops_get_info,
+			struct drvops_info, __reserved),
+};
+
+static const struct drvops_ioctl_op *
+drvops_find_op(const struct drvops_ioctl_op *ops, unsigned int n,
+	       unsigned int cmd)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (ops[i].ioctl_num == cmd)
+			return &ops[i];
+	return NULL;
+}
+
+long drvops_dispatch_ioctl(struct drvops_file *f, unsigned int cmd,
+			   unsigned long arg)
+{
+	union {
+		u32 size;
+		u8 bytes[DRVOPS_IOCTL_MAX_SIZE];
+	} buf;
+	struct drvops_ucmd ucmd = {
+		.file = f,
+		.ubuffer = (void __user *)arg,
+		.cmd = &buf,
+	};
+	const struct drvops_ioctl_op *op;
+	int ret;
+
+	if (drvops_is_broker_cmd(cmd))
+		op = drvops_find_op(drvops_broker_ioctls,
+				    ARRAY_SIZE(drvops_broker_ioctls), cmd);
+	else
+		op = drvops_find_op(f->ops->ioctls, f->ops->num_ioctls, cmd);
+	if (!op)
+		return -ENOIOCTLCMD;
+
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+	return op->execute(&ucmd);
+}
+
+/* Registration-time check of a driver's table. */
+int drvops_check_ioctl_table(const struct drvops_version_ops *ops)
+{
+	unsigned int i;
+
+	if (ops->num_ioctls && !ops->ioctls)
+		return -EINVAL;
+	for (i = 0; i < ops->num_ioctls; i++) {
+		const struct drvops_ioctl_op *op = &ops->ioctls[i];
+
+		if (op->size > DRVOPS_IOCTL_MAX_SIZE ||
+		    op->min_size < sizeof(u32) || op->min_size > op->size ||
+		    !op->execute || drvops_is_broker_cmd(op->ioctl_num))
+			return -EINVAL;
+		if (drvops_find_op(ops->ioctls, i, op->ioctl_num))
+			return -EINVAL;
+	}
+	return 0;
+}
