@@ -164,6 +164,11 @@ void *drvops_file_priv(const struct drvops_file *file);
 void drvops_file_set_priv(struct drvops_file *file, void *priv);
 u32 drvops_file_version(const struct drvops_file *file);
 struct ib_device *drvops_file_ibdev(const struct drvops_file *file);
+/*
+ * True once teardown has begun: long-running handlers should stop early
+ * (teardown waits for them) and report -EIO.
+ */
+bool drvops_file_dying(const struct drvops_file *file);
 /* Readiness changed: wake readers, writers and pollers. Any context. */
 void drvops_file_wake(struct drvops_file *file);
 

@@ -126,7 +126,7 @@ void drvops_file_kill(struct drvops_file *f)
 		mutex_unlock(&f->kill_lock);
 		return;
 	}
-	f->dead = true;
+	WRITE_ONCE(f->dead, true);
 
 	/* Stop new operations, then wake and drain the ones in progress. */
 	drvops_exit(f);
@@ -332,6 +332,12 @@ struct ib_device *drvops_file_ibdev(const struct drvops_file *file)
 	return file->dd->ibdev;
 }
 EXPORT_SYMBOL_GPL(drvops_file_ibdev);
+
+bool drvops_file_dying(const struct drvops_file *file)
+{
+	return READ_ONCE(file->dead);
+}
+EXPORT_SYMBOL_GPL(drvops_file_dying);
 
 void drvops_file_wake(struct drvops_file *file)
 {

@@ -134,7 +134,10 @@ static int generic_side_write(struct generic_side *s, u64 off,
 	       -EFAULT : 0;
 }
 
-/* Move len bytes through the bounce page; src NULL means fill. */
+/*
+ * Move len bytes through the bounce page; src NULL means fill. Stops
+ * early on a fatal signal or teardown, which waits for this loop.
+ */
 static int generic_move(struct generic_file *gf, struct generic_side *src,
 			struct generic_side *dst, u64 len, u64 *moved)
 {
@@ -152,6 +155,8 @@ static int generic_move(struct generic_file *gf, struct generic_side *src,
 			*moved += n;
 		if (!ret && fatal_signal_pending(current))
 			ret = -EINTR;
+		if (!ret && drvops_file_dying(gf->file))
+			ret = -EIO;
 		cond_resched();
 	}
 	return ret;
