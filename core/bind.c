@@ -46,14 +46,14 @@ int drvops_bind(struct drvops_file *f, struct drvops_binding_obj *b,
 	atomic_set(&b->users, 1);
 	init_completion(&b->idle);
 
-	if (!f->ops->bind)
-		return -EOPNOTSUPP;
 	if (!drvops_enter(f))
 		return -EIO;
 
 	spin_lock(&f->bind_lock);
 	ret = drvops_find_bound(f, type, b->pub.handle) ? -EALREADY : 0;
 	spin_unlock(&f->bind_lock);
+	if (!ret && !f->ops->bind)
+		ret = -EOPNOTSUPP;
 	if (!ret)
 		ret = f->ops->bind(f, &b->pub);
 	if (ret)
@@ -118,8 +118,9 @@ void drvops_unbind(struct drvops_binding_obj *b)
 
 	if (was_bound) {
 		/* A live file's driver must stop using the object first. */
-		if (f->ops->unbind && drvops_enter(f)) {
-			f->ops->unbind(f, &b->pub);
+		if (drvops_enter(f)) {
+			if (f->ops->unbind)
+				f->ops->unbind(f, &b->pub);
 			drvops_exit(f);
 		}
 		drvops_binding_finish(b);

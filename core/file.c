@@ -3,6 +3,10 @@
  * The driver-ops fd: file operations and their synchronisation with
  * teardown. See struct drvops_file for the lifetime rules.
  *
+ * f->ops lives in the driver module, which may be gone once the fd is
+ * dead (rmmod after disassociate): touch it only between drvops_enter()
+ * and drvops_exit().
+ *
  * Every operation first checks that the caller is the creating process
  * (same mm): the fd gives access to that process's pinned memory through
  * bound MRs, so another process (a fork child, a receiver over
@@ -199,12 +203,10 @@ static ssize_t drvops_fop_read(struct file *filp, char __user *buf,
 
 	if (drvops_foreign(f))
 		return -EPERM;
-	if (!f->ops->read)
-		return -EINVAL;
 	for (;;) {
 		if (!drvops_enter(f))
 			return -EIO;
-		ret = f->ops->read(f, buf, len);
+		ret = f->ops->read ? f->ops->read(f, buf, len) : -EINVAL;
 		drvops_exit(f);
 		if (ret != -EAGAIN || (filp->f_flags & O_NONBLOCK))
 			return ret;
@@ -220,12 +222,10 @@ static ssize_t drvops_fop_write_iter(struct kiocb *iocb, struct iov_iter *from)
 
 	if (drvops_foreign(f))
 		return -EPERM;
-	if (!f->ops->write_iter)
-		return -EINVAL;
 	for (;;) {
 		if (!drvops_enter(f))
 			return -EIO;
-		ret = f->ops->write_iter(f, from);
+		ret = f->ops->write_iter ? f->ops->write_iter(f, from) : -EINVAL;
 		drvops_exit(f);
 		if (ret != -EAGAIN || (iocb->ki_filp->f_flags & O_NONBLOCK) ||
 		    (iocb->ki_flags & IOCB_NOWAIT))
@@ -274,11 +274,9 @@ static int drvops_fop_mmap(struct file *filp, struct vm_area_struct *vma)
 
 	if (drvops_foreign(f))
 		return -EPERM;
-	if (!f->ops->mmap)
-		return -ENODEV;
 	if (!drvops_enter(f))
 		return -EIO;
-	ret = f->ops->mmap(f, vma);
+	ret = f->ops->mmap ? f->ops->mmap(f, vma) : -ENODEV;
 	if (!ret) {
 		/* Not inherited: a child may not use this fd anyway. */
 		vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP;

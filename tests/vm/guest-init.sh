@@ -1,0 +1,208 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the drvops test guest (busybox initramfs built by tests/vm/run.sh).
+#
+# Guest layout:
+#   /drvops/modules/   ib_core.ko ib_uverbs.ko (Debian's), ib_drvops.ko,
+#                      drvops_generic.ko and any other *.ko of the build
+#   /drvops/bin/       build/bin/*   (drvops-demo, drvops-info, ...)
+#   /drvops/tests/     build/tests/test_*  (CUnit binaries)
+#   /usr/bin/rdma      iproute2's rdma tool (with its shared libraries)
+#
+# Kernel command line:
+#   drvops.mode=check|demo     (default check)
+#   drvops.timeout=SECS        per-binary timeout (default 300)
+#   drvops.allow_missing=1     test-bed development only: a missing module or
+#                              demo binary is reported as DRVOPS-SKIP, not
+#                              DRVOPS-ERROR
+#
+# Output markers (parsed by the host, tests/vm/run.sh):
+#   DRVOPS-MODULE <name> loaded
+#   DRVOPS-ERROR <text>                       any of these fails the run
+#   DRVOPS-RDMA-BEGIN ... DRVOPS-RDMA-END     rdma dev / rdma link
+#   DRVOPS-DEMO-BEGIN ... DRVOPS-DEMO-END rc=N
+#   DRVOPS-SUITE-BEGIN <test> ... DRVOPS-SUITE-END <test> rc=N
+#   DRVOPS-DMESG-BEGIN ... DRVOPS-DMESG-END
+#   DRVOPS-RMMOD <name> rc=N
+#   DRVOPS-GUEST-DONE
+
+export PATH=/drvops/bin:/sbin:/bin:/usr/sbin:/usr/bin
+export HOME=/tmp
+
+/bin/busybox mkdir -p /proc /sys /dev /tmp
+/bin/busybox mount -t proc proc /proc
+/bin/busybox --install -s 2>/dev/null
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+# The console the kernel handed us may be missing if the cpio has no
+# /dev/console node; devtmpfs has one.
+exec </dev/console >/dev/console 2>&1
+mkdir -p /dev/shm /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+echo 0 >/proc/sys/kernel/printk_ratelimit
+# Console: warnings and worse only, so test output is not interleaved with
+# info messages; everything is in the dmesg dump at the end.
+echo "5 4 1 7" >/proc/sys/kernel/printk
+hostname drvops-guest
+
+MODDIR=/drvops/modules
+mode=check
+tmo=300
+allow_missing=0
+for w in $(cat /proc/cmdline); do
+	case "$w" in
+	drvops.mode=*) mode="${w#*=}" ;;
+	drvops.timeout=*) tmo="${w#*=}" ;;
+	drvops.allow_missing=*) allow_missing="${w#*=}" ;;
+	esac
+done
+
+echo "DRVOPS-GUEST-BEGIN mode=$mode kernel=$(uname -r) cpus=$(nproc)"
+
+problem() {
+	if [ "$allow_missing" = 1 ]; then
+		echo "DRVOPS-SKIP $*"
+	else
+		echo "DRVOPS-ERROR $*"
+	fi
+}
+
+GENERIC_PARAMS="num_devices=2 legacy_devices=1"
+
+# load NAME [PARAMS...]: insmod /drvops/modules/NAME.ko unless loaded.
+load() {
+	name="$1"
+	shift
+	[ -d "/sys/module/$name" ] && return 0
+	ko="$MODDIR/$name.ko"
+	if [ ! -f "$ko" ]; then
+		problem "module $name: $ko is missing"
+		return 1
+	fi
+	if ! out="$(insmod "$ko" "$@" 2>&1)"; then
+		echo "DRVOPS-ERROR module $name: insmod $ko $* failed: $out"
+		return 1
+	fi
+	echo "DRVOPS-MODULE $name loaded${*:+ ($*)}"
+}
+
+load_all() {
+	load ib_core || return 1
+	load ib_uverbs || return 1
+	load ib_drvops || return 1
+	load drvops_generic $GENERIC_PARAMS || return 1
+}
+
+load_all
+initial_load_ok=$?
+
+# Before each binary: put back modules a previous test left unloaded, so
+# every suite starts from the same state.
+ensure_loaded() {
+	[ "$initial_load_ok" = 0 ] || return 0
+	for m in ib_core ib_uverbs ib_drvops drvops_generic; do
+		if [ ! -d "/sys/module/$m" ]; then
+			echo "DRVOPS-NOTE $m not loaded (after $1), reloading"
+		fi
+	done
+	load_all >/dev/null || echo "DRVOPS-ERROR reloading modules after $1 failed"
+}
+
+echo "DRVOPS-RDMA-BEGIN"
+echo "# rdma dev"
+rdma dev 2>&1
+echo "# rdma link"
+rdma link 2>&1
+echo "# ls /dev/infiniband"
+ls -l /dev/infiniband 2>&1
+echo "DRVOPS-RDMA-END"
+
+# run_timed NAME PROG: run with the per-binary timeout, output to console.
+run_timed() {
+	(cd /tmp && DRVOPS_MODDIR="$MODDIR" timeout -k 10 "$tmo" "$2") </dev/null 2>&1
+}
+
+run_demo() {
+	echo "DRVOPS-DEMO-BEGIN"
+	demo_rc=0
+	if [ -x /drvops/bin/drvops-demo ]; then
+		run_timed demo /drvops/bin/drvops-demo
+		r=$?
+		[ "$r" = 0 ] || echo "DRVOPS-NOTE drvops-demo rc=$r"
+		demo_rc=$r
+	else
+		problem "/drvops/bin/drvops-demo is missing"
+		[ "$allow_missing" = 1 ] || demo_rc=127
+	fi
+	if [ -x /drvops/bin/drvops-info ]; then
+		run_timed info /drvops/bin/drvops-info
+		r=$?
+		[ "$r" = 0 ] || echo "DRVOPS-NOTE drvops-info rc=$r"
+		[ "$demo_rc" != 0 ] || demo_rc=$r
+	else
+		echo "DRVOPS-NOTE /drvops/bin/drvops-info is missing"
+	fi
+	echo "DRVOPS-DEMO-END rc=$demo_rc"
+}
+
+run_demo
+ensure_loaded demo
+
+if [ "$mode" = check ]; then
+	for t in /drvops/tests/test_*; do
+		[ -x "$t" ] || continue
+		name="${t##*/}"
+		echo "DRVOPS-SUITE-BEGIN $name"
+		run_timed "$name" "$t"
+		rc=$?
+		echo "DRVOPS-SUITE-END $name rc=$rc"
+		ensure_loaded "$name"
+	done
+fi
+
+# Nothing of ours may keep a module busy: stray children of timed-out tests.
+kill -9 -1 2>/dev/null
+sleep 1
+
+echo "DRVOPS-DMESG-BEGIN"
+dmesg -c
+echo "DRVOPS-DMESG-END"
+
+for m in drvops_generic ib_drvops; do
+	if [ "$allow_missing" = 1 ] && [ ! -d "/sys/module/$m" ]; then
+		echo "DRVOPS-SKIP rmmod $m: not loaded"
+		continue
+	fi
+	if [ ! -d "/sys/module/$m" ]; then
+		echo "DRVOPS-NOTE rmmod $m: not loaded"
+		echo "DRVOPS-RMMOD $m rc=1"
+		continue
+	fi
+	# Releases may finish asynchronously: retry a few times.
+	i=0
+	while :; do
+		out="$(rmmod "$m" 2>&1)"
+		rc=$?
+		[ "$rc" = 0 ] && break
+		i=$((i + 1))
+		[ "$i" -ge 5 ] && break
+		sleep 1
+	done
+	if [ "$rc" != 0 ]; then
+		echo "DRVOPS-NOTE rmmod $m: $out (refcnt $(cat "/sys/module/$m/refcnt" 2>/dev/null || echo -))"
+	fi
+	echo "DRVOPS-RMMOD $m rc=$rc"
+done
+
+# Anything the unload printed.
+if [ -n "$(dmesg)" ]; then
+	echo "DRVOPS-DMESG-BEGIN after-rmmod"
+	dmesg -c
+	echo "DRVOPS-DMESG-END"
+fi
+
+echo "DRVOPS-GUEST-DONE"
+poweroff -f

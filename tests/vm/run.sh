@@ -1,0 +1,505 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The drvops test bed: build everything, boot Debian's bookworm 6.1 kernel in
+# a qemu (TCG) guest with a busybox initramfs, load the modules, run the
+# CUnit suites and the demo, and decide pass/fail on the host from the
+# serial console log.
+#
+#   tests/vm/run.sh            the full check (`make check`, CI)
+#   tests/vm/run.sh --demo     only the demo (`make demo`); exits with its rc
+#   tests/vm/run.sh --deps     only install host packages + fetch the kernel
+#   tests/vm/run.sh --keep     keep the initramfs work dir (prints the qemu
+#                              command line to boot it again by hand)
+#
+# Environment:
+#   DRVOPS_VM_TIMEOUT      whole-guest timeout in seconds (default 1200)
+#   DRVOPS_TEST_TIMEOUT    per test binary timeout in the guest (default 300)
+#   DRVOPS_APPEND          extra kernel command line (e.g. dyndbg=...)
+#   DRVOPS_TESTS           only these suites, e.g. "test_copy test_bind"
+#                          (development; the summary says the run was partial)
+#   DRVOPS_CACHE           cache dir (default ~/.cache/drvops): kernel image
+#                          in <cache>/<abi>/, logs in <cache>/logs/
+#   DRVOPS_ABI             pin the kernel ABI (default: resolved via apt)
+#   DRVOPS_SKIP_BUILD=1    test-bed development: use core/, drivers/ *.ko and
+#                          build/ as they are, do not run make
+#   DRVOPS_ALLOW_MISSING_MODULES=1
+#                          test-bed development: missing ib_drvops /
+#                          drvops_generic / drvops-demo are not errors. Never
+#                          set it in CI.
+set -euo pipefail
+
+PROG="tests/vm/run.sh"
+MODE=check
+KEEP=0
+DEPS_ONLY=0
+
+usage() {
+	sed -n '9,13p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+}
+
+for arg in "$@"; do
+	case "$arg" in
+	--demo) MODE=demo ;;
+	--keep) KEEP=1 ;;
+	--deps) DEPS_ONLY=1 ;;
+	-h|--help) usage ;;
+	*) echo "$PROG: unknown option '$arg'" >&2; usage ;;
+	esac
+done
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$REPO"
+
+CACHE="${DRVOPS_CACHE:-$HOME/.cache/drvops}"
+LOGDIR="$CACHE/logs"
+mkdir -p "$LOGDIR"
+TS="$(date +%Y%m%d-%H%M%S)-$$"
+SETUP_LOG="$LOGDIR/setup-$TS.log"
+BUILD_LOG="$LOGDIR/build-$TS.log"
+GUEST_LOG="$LOGDIR/guest-$TS.log"
+VM_TIMEOUT="${DRVOPS_VM_TIMEOUT:-1200}"
+TEST_TIMEOUT="${DRVOPS_TEST_TIMEOUT:-300}"
+ALLOW_MISSING="${DRVOPS_ALLOW_MISSING_MODULES:-0}"
+T_START=$SECONDS
+
+# Make variables of an outer `make check` must not leak into our builds.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+
+say() { echo "[drvops] $*"; }
+die() {
+	echo "[drvops] ERROR: $*" >&2
+	exit 1
+}
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO="sudo"
+	fi
+fi
+
+APT=(env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300)
+APT_UPDATED=0
+apt_update_once() {
+	[ "$APT_UPDATED" = 0 ] || return 0
+	echo "+ apt-get update" >>"$SETUP_LOG"
+	$SUDO "${APT[@]}" update >>"$SETUP_LOG" 2>&1 ||
+		die "apt-get update failed, see $SETUP_LOG"
+	APT_UPDATED=1
+}
+
+# Keep the newest 30 logs of each kind; drop work dirs of killed runs.
+for kind in guest build setup; do
+	# shellcheck disable=SC2012 # our own file names, no odd characters
+	ls -t "$LOGDIR/$kind"-2*.log 2>/dev/null | tail -n +31 | xargs -r rm -f
+done
+find "$CACHE" -maxdepth 1 -name 'work.*' -type d -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
+
+WORK=""
+cleanup() {
+	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+		if [ "$KEEP" = 1 ]; then
+			say "kept work dir $WORK"
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- kernel ABI
+ABI="$(tests/vm/kernel-abi.sh --refresh --abi)" || die "cannot resolve the kernel ABI"
+KDIR="/usr/src/linux-headers-$ABI"
+IMGDIR="$CACHE/$ABI"
+VMLINUZ="$IMGDIR/boot/vmlinuz-$ABI"
+IBDIR="$IMGDIR/lib/modules/$ABI/kernel/drivers/infiniband/core"
+
+# ------------------------------------------------------- a. host packages
+PKGS=(qemu-system-x86 busybox-static cpio libcunit1-dev kmod iproute2 gcc make
+	"linux-headers-$ABI")
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	say "installing host packages: ${missing[*]} (log $SETUP_LOG)"
+	[ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ] || die "need root (or sudo) to install ${missing[*]}"
+	echo "+ apt-get install ${missing[*]}" >>"$SETUP_LOG"
+	if ! $SUDO "${APT[@]}" install --no-install-recommends "${missing[@]}" >>"$SETUP_LOG" 2>&1; then
+		apt_update_once
+		echo "+ apt-get install ${missing[*]} (after update)" >>"$SETUP_LOG"
+		$SUDO "${APT[@]}" install --no-install-recommends "${missing[@]}" >>"$SETUP_LOG" 2>&1 ||
+			{ tail -n 20 "$SETUP_LOG" >&2; die "apt-get install failed, see $SETUP_LOG"; }
+	fi
+else
+	say "host packages present (kernel ABI $ABI)"
+fi
+[ -f "$KDIR/Makefile" ] || die "$KDIR missing after installing linux-headers-$ABI"
+
+# ------------------------------------------------------ b. kernel image
+mkdir -p "$IMGDIR"
+exec 9>"$IMGDIR.lock"
+flock 9 # concurrent runs share the cache
+if [ -f "$IMGDIR/.extracted" ] && [ -f "$VMLINUZ" ] && [ -f "$IBDIR/ib_core.ko" ]; then
+	say "kernel image linux-image-$ABI cached in $IMGDIR"
+else
+	say "downloading linux-image-$ABI to $IMGDIR ..."
+	rm -f "$IMGDIR"/linux-image-*.deb "$IMGDIR/.extracted"
+	echo "+ apt-get download linux-image-$ABI" >>"$SETUP_LOG"
+	# apt-get download as root warns about the _apt sandbox; harmless.
+	if ! (cd "$IMGDIR" && "${APT[@]}" download "linux-image-$ABI") >>"$SETUP_LOG" 2>&1; then
+		apt_update_once
+		(cd "$IMGDIR" && "${APT[@]}" download "linux-image-$ABI") >>"$SETUP_LOG" 2>&1 ||
+			{ tail -n 20 "$SETUP_LOG" >&2; die "apt-get download linux-image-$ABI failed, see $SETUP_LOG"; }
+	fi
+	deb="$(ls "$IMGDIR"/linux-image-"$ABI"_*.deb 2>/dev/null | head -n 1)"
+	[ -n "$deb" ] || die "apt-get download left no .deb in $IMGDIR"
+	dpkg -x "$deb" "$IMGDIR" || die "dpkg -x $deb failed"
+	rm -f "$deb"
+	[ -f "$VMLINUZ" ] || die "$VMLINUZ not in linux-image-$ABI"
+	for m in ib_core ib_uverbs; do
+		[ -f "$IBDIR/$m.ko" ] || die "$IBDIR/$m.ko not in linux-image-$ABI (compressed modules?)"
+	done
+	touch "$IMGDIR/.extracted"
+fi
+exec 9>&-
+
+if [ "$DEPS_ONLY" = 1 ]; then
+	say "dependencies ready: KDIR=$KDIR, kernel $VMLINUZ"
+	exit 0
+fi
+
+# ---------------------------------------------------------------- c. build
+if [ "${DRVOPS_SKIP_BUILD:-0}" = 1 ]; then
+	say "DRVOPS_SKIP_BUILD=1: not building, using the existing *.ko and build/"
+else
+	say "building modules (KDIR=$KDIR) and userspace (log $BUILD_LOG)"
+	build() {
+		echo "+ $*" >>"$BUILD_LOG"
+		if ! "$@" >>"$BUILD_LOG" 2>&1; then
+			echo "---------------- build failed: $* ----------------" >&2
+			grep -E -A3 'error:|Error [0-9]|undefined|\*\*\*' "$BUILD_LOG" | tail -n 60 >&2 ||
+				tail -n 40 "$BUILD_LOG" >&2
+			echo "-------------------------------------------------" >&2
+			die "build failed: $* (full log $BUILD_LOG)"
+		fi
+	}
+	build make -j"$(nproc)" modules KDIR="$KDIR"
+	build make userspace
+	nwarn="$(grep -c 'warning:' "$BUILD_LOG" || true)"
+	[ "$nwarn" = 0 ] || say "build: $nwarn compiler warning(s), see $BUILD_LOG"
+fi
+
+# ---------------------------------------------------------- d. initramfs
+WORK="$(mktemp -d "$CACHE/work.XXXXXX")"
+ROOT="$WORK/root"
+INITRD="$WORK/initrd.gz"
+mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,etc} \
+	"$ROOT"/drvops/{modules,bin,tests}
+
+BUSYBOX=/bin/busybox
+[ -x "$BUSYBOX" ] || die "$BUSYBOX missing (package busybox-static)"
+if ldd "$BUSYBOX" >/dev/null 2>&1; then
+	die "$BUSYBOX is dynamically linked: install busybox-static"
+fi
+cp "$BUSYBOX" "$ROOT/bin/busybox"
+for applet in $("$BUSYBOX" --list-full); do
+	[ -e "$ROOT/$applet" ] || ln -s /bin/busybox "$ROOT/$applet"
+done
+ln -sf busybox "$ROOT/bin/sh"
+# The kernel opens /dev/console before /init runs; needs root to mknod,
+# otherwise /init reopens it from devtmpfs.
+mknod -m 600 "$ROOT/dev/console" c 5 1 2>/dev/null || true
+install -m 755 tests/vm/guest-init.sh "$ROOT/init"
+
+# copy_libs BINARY: the shared libraries and loader it needs, same paths.
+copy_libs() {
+	local lib
+	ldd "$1" >/dev/null 2>&1 || return 0 # static
+	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
+		[ -e "$ROOT$lib" ] && continue
+		mkdir -p "$ROOT$(dirname "$lib")"
+		cp -L "$lib" "$ROOT$lib"
+	done
+}
+
+cp "$IBDIR/ib_core.ko" "$IBDIR/ib_uverbs.ko" "$ROOT/drvops/modules/"
+nko=0
+while IFS= read -r -d '' ko; do
+	base="$(basename "$ko")"
+	[ ! -e "$ROOT/drvops/modules/$base" ] || die "two modules named $base in core/ drivers/"
+	cp "$ko" "$ROOT/drvops/modules/"
+	nko=$((nko + 1))
+done < <(find core/ drivers/ -name '*.ko' -print0 2>/dev/null)
+
+nbin=0
+if [ -d build/bin ]; then
+	for f in build/bin/*; do
+		[ -f "$f" ] && [ -x "$f" ] || continue
+		cp "$f" "$ROOT/drvops/bin/"
+		copy_libs "$f"
+		nbin=$((nbin + 1))
+	done
+fi
+
+TESTS=()
+if [ -d build/tests ]; then
+	for f in build/tests/test_*; do
+		[ -f "$f" ] && [ -x "$f" ] || continue
+		# DRVOPS_TESTS="test_a test_b": run only these (development).
+		if [ -n "${DRVOPS_TESTS:-}" ] &&
+		   [[ " $DRVOPS_TESTS " != *" $(basename "$f") "* ]]; then
+			continue
+		fi
+		cp "$f" "$ROOT/drvops/tests/"
+		copy_libs "$f"
+		TESTS+=("$(basename "$f")")
+	done
+fi
+if [ "$MODE" = check ] && [ "${#TESTS[@]}" = 0 ]; then
+	die "no test binaries build/tests/test_* (did 'make userspace' build the tests?)"
+fi
+
+RDMA=""
+for c in "$(command -v rdma 2>/dev/null || true)" /usr/bin/rdma /sbin/rdma /usr/sbin/rdma /bin/rdma; do
+	if [ -n "$c" ] && [ -x "$c" ]; then
+		RDMA="$c"
+		break
+	fi
+done
+[ -n "$RDMA" ] || die "rdma tool not found (package iproute2)"
+rm -f "$ROOT/usr/bin/rdma"
+cp -L "$RDMA" "$ROOT/usr/bin/rdma"
+copy_libs "$RDMA"
+
+(cd "$ROOT" && find . -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$INITRD" ||
+	die "building the initramfs failed"
+say "initramfs $(du -h "$INITRD" | cut -f1): $((nko + 2)) modules ($nko built), $nbin tools, ${#TESTS[@]} test binaries"
+
+# --------------------------------------------------------------- f. boot
+APPEND="console=ttyS0 panic=-1 drvops.mode=$MODE drvops.timeout=$TEST_TIMEOUT"
+[ "$ALLOW_MISSING" != 1 ] || APPEND="$APPEND drvops.allow_missing=1"
+[ -z "${DRVOPS_APPEND:-}" ] || APPEND="$APPEND $DRVOPS_APPEND"
+QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
+	-nodefaults -serial stdio -nographic -no-reboot
+	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND")
+if [ "$KEEP" = 1 ]; then
+	printf -v qcmd '%q ' "${QEMU[@]}"
+	say "qemu command: $qcmd"
+fi
+
+: >"$GUEST_LOG"
+ln -sfn "$(basename "$GUEST_LOG")" "$LOGDIR/guest-latest.log"
+say "booting $ABI in qemu (TCG, timeout ${VM_TIMEOUT}s), console log $GUEST_LOG"
+
+# mawk only streams with -W interactive.
+AWK=(awk)
+if awk -W version 2>&1 | grep -qi mawk; then
+	AWK=(awk -W interactive)
+fi
+BAD_RE='WARNING:|BUG:|Oops|KASAN|general protection|Call Trace|refcount_t|list_del corruption'
+
+# Everything goes to the log; only lines that matter reach stdout.
+STREAM_AWK='
+{
+	sub(/\r+$/, "")
+	print > logf; fflush(logf)
+	line = $0
+	if (line ~ /DRVOPS-DMESG-BEGIN/) { in_dmesg = 1; next }
+	if (line ~ /DRVOPS-DMESG-END/) { in_dmesg = 0; next }
+	if (line ~ /DRVOPS-(DEMO|RDMA)-BEGIN/) { in_sec = 1 }
+	if (in_sec || line ~ /DRVOPS-/) {
+		print line
+		if (line ~ /DRVOPS-(DEMO|RDMA)-END/) in_sec = 0
+		fflush(); next
+	}
+	if (in_dmesg) next
+	if (line ~ /Run Summary:/) in_sum = 1
+	if (in_sum) {
+		print "    " line
+		if (line ~ /Elapsed time/) in_sum = 0
+		fflush(); next
+	}
+	if (line ~ /\.\.\.FAILED|had failures:|^ +[0-9]+\. .*:[0-9]+ +- /) {
+		print "    " line; fflush(); next
+	}
+	if (line ~ bad) { ctx = 40 }
+	if (ctx > 0 && line ~ /^\[ *[0-9]+\.[0-9]+\]/) {
+		print "    " line; ctx--; fflush()
+		if (line ~ /---\[ end/) ctx = 0
+	}
+}'
+
+T_BOOT=$SECONDS
+set +e +o pipefail
+timeout -k 10 "$VM_TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 |
+	"${AWK[@]}" -v logf="$GUEST_LOG" -v bad="$BAD_RE" "$STREAM_AWK"
+st=("${PIPESTATUS[@]}")
+set -e -o pipefail
+QEMU_RC="${st[0]}"
+BOOT_SECS=$((SECONDS - T_BOOT))
+
+# ------------------------------------------------------------ g. verdict
+FAIL_REASONS=()
+fail() { FAIL_REASONS+=("$*"); }
+
+if [ "$QEMU_RC" = 124 ] || [ "$QEMU_RC" = 137 ]; then
+	fail "qemu timed out after ${VM_TIMEOUT}s (DRVOPS_VM_TIMEOUT)"
+elif [ "$QEMU_RC" != 0 ]; then
+	fail "qemu exited with rc=$QEMU_RC"
+fi
+if ! grep -q '^DRVOPS-GUEST-DONE' "$GUEST_LOG"; then
+	fail "guest did not finish (no DRVOPS-GUEST-DONE)"
+	echo "[drvops] last lines of the console:"
+	tail -n 40 "$GUEST_LOG" | sed 's/^/    /'
+fi
+
+# suite_result NAME: prints "RC SUMMARY FAILED_SUITES FAILED_TESTS FAILED_ASSERTS RAN"
+# (RC "none" without a DRVOPS-SUITE-END line; SUMMARY yes/no: a CUnit
+# "Run Summary" was seen; failures are the Failed column of its rows).
+suite_result() {
+	awk -v name="$1" '
+	$0 == "DRVOPS-SUITE-BEGIN " name { in_s = 1; next }
+	in_s && index($0, "DRVOPS-SUITE-END " name " rc=") {
+		rc = $0; sub(/.*rc=/, "", rc); in_s = 0; done = 1; next
+	}
+	in_s && $1 ~ /^(suites|tests|asserts)$/ && NF >= 5 && $2 ~ /^[0-9]+$/ {
+		summary = "yes"
+		if ($5 ~ /^[0-9]+$/) failed[$1] += $5
+		if ($1 == "tests" && $3 ~ /^[0-9]+$/) ran += $3
+	}
+	END {
+		printf "%s %s %d %d %d %d\n", (done ? rc : "none"),
+			(summary ? summary : "no"), failed["suites"],
+			failed["tests"], failed["asserts"], ran
+	}' "$GUEST_LOG"
+}
+
+PASSED=0
+FAILED=0
+SUITE_LINES=()
+if [ "$MODE" = check ]; then
+	for t in "${TESTS[@]}"; do
+		read -r rc summary fs ft fa ran < <(suite_result "$t")
+		why=()
+		if [ "$rc" = none ]; then
+			why+=("no result (crashed, hung or never ran)")
+		elif [ "$rc" != 0 ]; then
+			case "$rc" in
+			143|137) why+=("rc=$rc (killed by the ${TEST_TIMEOUT}s timeout?)") ;;
+			*) why+=("rc=$rc") ;;
+			esac
+		fi
+		[ "$fs" = 0 ] || why+=("$fs CUnit suite(s) failed (init/cleanup)")
+		[ "$ft" = 0 ] || why+=("$ft CUnit test(s) failed")
+		[ "$fa" = 0 ] || why+=("$fa CUnit assert(s) failed")
+		if [ "${#why[@]}" = 0 ]; then
+			PASSED=$((PASSED + 1))
+			if [ "$summary" = yes ]; then
+				SUITE_LINES+=("PASS  $t ($ran tests)")
+			else
+				SUITE_LINES+=("PASS  $t (rc=0, no CUnit Run Summary printed)")
+			fi
+		else
+			FAILED=$((FAILED + 1))
+			msg="$(printf '%s; ' "${why[@]}")"
+			SUITE_LINES+=("FAIL  $t: ${msg%; }")
+		fi
+	done
+	[ "$FAILED" = 0 ] || fail "$FAILED test binar$([ "$FAILED" = 1 ] && echo y || echo ies) failed"
+fi
+
+DEMO_RC="$(sed -n 's/^.*DRVOPS-DEMO-END rc=\([0-9]*\).*$/\1/p' "$GUEST_LOG" | tail -n 1)"
+if [ -z "$DEMO_RC" ]; then
+	fail "demo did not finish (no DRVOPS-DEMO-END)"
+elif [ "$DEMO_RC" != 0 ]; then
+	fail "demo rc=$DEMO_RC"
+fi
+
+mapfile -t ERRORS < <(grep -a 'DRVOPS-ERROR' "$GUEST_LOG" || true)
+[ "${#ERRORS[@]}" = 0 ] || fail "${#ERRORS[@]} DRVOPS-ERROR line(s)"
+
+for m in drvops_generic ib_drvops; do
+	r="$(sed -n "s/^.*DRVOPS-RMMOD $m rc=\([0-9]*\).*\$/\1/p" "$GUEST_LOG" | tail -n 1)"
+	if [ -z "$r" ]; then
+		if [ "$ALLOW_MISSING" = 1 ] && grep -q "DRVOPS-SKIP rmmod $m" "$GUEST_LOG"; then
+			continue
+		fi
+		grep -q '^DRVOPS-GUEST-DONE' "$GUEST_LOG" && fail "no DRVOPS-RMMOD line for $m"
+	elif [ "$r" != 0 ]; then
+		if grep -q "DRVOPS-NOTE rmmod $m: not loaded" "$GUEST_LOG"; then
+			fail "rmmod $m: module was not loaded at the end"
+		else
+			fail "rmmod $m rc=$r (still in use after everything closed?)"
+		fi
+	fi
+done
+
+# Kernel problems, each with what the guest was doing at the time (the dmesg
+# dumps repeat console lines: skipped when the console already had them).
+mapfile -t KHITS < <(awk -v bad="$BAD_RE" '
+	/DRVOPS-DMESG-BEGIN/ { in_d = 1; next }
+	/DRVOPS-DMESG-END/ { in_d = 0; if (!dumped++) ctx = "final rmmod"; next }
+	/DRVOPS-SUITE-BEGIN / { ctx = $2 }
+	/DRVOPS-SUITE-END / { ctx = "after " $2 }
+	/DRVOPS-DEMO-BEGIN/ { ctx = "demo" }
+	/DRVOPS-DEMO-END/ { ctx = "after demo" }
+	/DRVOPS-GUEST-BEGIN/ { ctx = "module load" }
+	$0 ~ bad {
+		key = $0
+		if (in_d && (key in shown)) next
+		shown[key] = 1
+		where = in_d ? "dmesg dump" : (ctx ? ctx : "boot")
+		printf "%d: [%s] %s\n", NR, where, $0
+	}' "$GUEST_LOG")
+[ "${#KHITS[@]}" = 0 ] || fail "kernel problem in the log: ${#KHITS[@]} line(s) match $BAD_RE"
+
+# ----------------------------------------------------------- summary
+echo "[drvops] ---------------------------------------------------------------"
+if [ "$MODE" = check ]; then
+	for l in "${SUITE_LINES[@]}"; do
+		echo "[drvops] $l"
+	done
+fi
+if [ -n "$DEMO_RC" ]; then
+	echo "[drvops] demo: rc=$DEMO_RC"
+else
+	echo "[drvops] demo: did not finish"
+fi
+for e in "${ERRORS[@]}"; do
+	echo "[drvops] $e"
+done
+if [ "${#KHITS[@]}" -gt 0 ]; then
+	echo "[drvops] kernel log problems (first 10; line numbers in $GUEST_LOG):"
+	printf '%s\n' "${KHITS[@]}" | head -n 10 | sed 's/^/    /'
+fi
+[ "$ALLOW_MISSING" != 1 ] ||
+	echo "[drvops] DRVOPS_ALLOW_MISSING_MODULES=1: missing modules tolerated, NOT a valid CI result"
+[ -z "${DRVOPS_TESTS:-}" ] ||
+	echo "[drvops] DRVOPS_TESTS set: only $DRVOPS_TESTS ran, NOT a full run"
+echo "[drvops] guest log $GUEST_LOG (boot+run ${BOOT_SECS}s, total $((SECONDS - T_START))s)"
+
+if [ "$MODE" = demo ]; then
+	if [ -n "$DEMO_RC" ] && [ "$DEMO_RC" != 0 ]; then
+		echo "[drvops] DEMO FAILED: rc=$DEMO_RC"
+		exit "$DEMO_RC"
+	fi
+	if [ "${#FAIL_REASONS[@]}" -gt 0 ]; then
+		printf '[drvops] DEMO FAILED: %s\n' "${FAIL_REASONS[@]}"
+		exit 1
+	fi
+	echo "[drvops] DEMO PASSED"
+	exit 0
+fi
+
+echo "$PASSED passed, $FAILED failed"
+if [ "${#FAIL_REASONS[@]}" -gt 0 ]; then
+	printf '[drvops] FAILED: %s\n' "${FAIL_REASONS[@]}"
+	exit 1
+fi
+echo "[drvops] PASSED"
+exit 0
