@@ -138,6 +138,27 @@ void tl_print_length_result(const char *what,
 		!_ret && _r.ok;                                              \
 	})
 
+/* ---- Kernel state ---------------------------------------------------- */
+
+/* Counters of ib_drvops (debugfs ib_drvops/stats). */
+struct tl_stats {
+	long files;		/* allocated driver-ops file structs */
+	long live_files;	/* not yet torn down */
+	long bindings;		/* objects bound right now */
+};
+
+int tl_read_stats(struct tl_stats *st);
+/* Polls until the counters equal want; -ETIMEDOUT (and prints) if not. */
+int tl_wait_stats(const struct tl_stats *want, int timeout_ms);
+
+/* The driver as the test bed loads it. */
+#define TL_GENERIC_MODULE "drvops_generic"
+#define TL_GENERIC_PARAMS "num_devices=2 legacy_devices=1"
+/* rmmod: unregisters every device, disassociating its users. */
+int tl_unload_generic(void);
+/* insmod from $DRVOPS_MODDIR and wait for both devices. */
+int tl_load_generic(void);
+
 /* ---- Running suites --------------------------------------------------- */
 
 /*

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/* The broker's debugfs counters, and unloading/reloading the driver. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define TL_STATS_PATH "/sys/kernel/debug/ib_drvops/stats"
+
+int tl_read_stats(struct tl_stats *st)
+{
+	char key[32];
+	long val;
+	FILE *f;
+
+	memset(st, 0, sizeof(*st));
+	f = fopen(TL_STATS_PATH, "r");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%31s %ld", key, &val) == 2) {
+		if (!strcmp(key, "files"))
+			st->files = val;
+		else if (!strcmp(key, "live_files"))
+			st->live_files = val;
+		else if (!strcmp(key, "bindings"))
+			st->bindings = val;
+	}
+	fclose(f);
+	return 0;
+}
+
+int tl_wait_stats(const struct tl_stats *want, int timeout_ms)
+{
+	struct tl_stats now;
+	int ret;
+
+	for (;;) {
+		ret = tl_read_stats(&now);
+		if (ret)
+			return ret;
+		if (now.files == want->files &&
+		    now.live_files == want->live_files &&
+		    now.bindings == want->bindings)
+			return 0;
+		if (timeout_ms <= 0) {
+			fprintf(stderr,
+				"stats: files %ld live %ld bindings %ld, want %ld %ld %ld\n",
+				now.files, now.live_files, now.bindings,
+				want->files, want->live_files, want->bindings);
+			return -ETIMEDOUT;
+		}
+		usleep(10000);
+		timeout_ms -= 10;
+	}
+}
+
+int tl_unload_generic(void)
+{
+	return syscall(SYS_delete_module, TL_GENERIC_MODULE, O_NONBLOCK) ?
+	       -errno : 0;
+}
+
+int tl_load_generic(void)
+{
+	const char *dir = getenv("DRVOPS_MODDIR");
+	char path[256];
+	int fd, ret, tries;
+
+	snprintf(path, sizeof(path), "%s/%s.ko", dir ? dir : "/drvops/modules",
+		 TL_GENERIC_MODULE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, TL_GENERIC_PARAMS, 0) ? -errno : 0;
+	close(fd);
+	if (ret)
+		return ret;
+	/* The uverbs nodes appear as the devices register. */
+	for (tries = 0; tries < 500; tries++) {
+		if (drvops_list_devices(NULL, 0) >= 2)
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
