@@ -360,6 +360,8 @@ static int UVERBS_HANDLER(DRVOPS_METHOD_BIND)(struct uverbs_attr_bundle *attrs)
 		ret = -EBADF;
 	else if (f->ucontext != ucontext)
 		ret = -EXDEV;
+	else if (f->mm != current->mm)
+		ret = -EPERM;
 	else
 		ret = drvops_bind(f, b, type, target);
 	if (!ret)

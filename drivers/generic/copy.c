@@ -373,10 +373,17 @@ static vm_fault_t generic_fault(struct drvops_file *file, struct vm_fault *vmf)
 	return 0;
 }
 
-/* Bound objects are only used during an ioctl: nothing to stop on unbind. */
+/*
+ * Only the caller's own memory: a fork child shares the parent's uverbs
+ * context and could otherwise bind (and read) the parent's MRs. Bound
+ * objects are used only during an ioctl, so unbind has nothing to stop.
+ */
 static int generic_bind(struct drvops_file *file,
 			struct drvops_binding *binding)
 {
+	if (binding->type == DRVOPS_OBJ_MR &&
+	    to_generic_mr(binding->mr)->umem->owning_mm != current->mm)
+		return -EPERM;
 	return 0;
 }
 

@@ -158,6 +158,10 @@ struct drvops_interface_entry {
  *               (handles of other uverbs fds are never visible).
  *   EBADF       DRVOPS_FD is not an open driver-ops fd.
  *   EXDEV       DRVOPS_FD belongs to another uverbs context.
+ *   EPERM       the caller is not the process that created DRVOPS_FD, or
+ *               (driver check) the MR's memory belongs to another process,
+ *               e.g. a fork child binding its parent's MR through the
+ *               inherited uverbs fd.
  *   EALREADY    this object is already bound to this driver-ops fd.
  *   EBUSY       the object is being destroyed or modified right now.
  *   EOPNOTSUPP  FLAGS is not 0, or the interface does not accept this kind
