@@ -11,6 +11,7 @@
 #include <linux/string.h>
 #include "drvops_priv.h"
 
+/* Protects drvops_devices and the interface tables read through it. */
 DEFINE_MUTEX(drvops_registry_lock);
 static LIST_HEAD(drvops_devices);
 

@@ -285,6 +285,7 @@ static int generic_ioctl_ring_setup(struct drvops_ucmd *ucmd)
 			ring->entries = cmd->entries;
 			gf->ring_entries = cmd->entries;
 			gf->ring_bytes = bytes;
+			/* poll/mmap read the ring unlocked: sizes first. */
 			smp_store_release(&gf->ring, ring);
 		}
 	}
@@ -328,6 +329,7 @@ static ssize_t generic_read(struct drvops_file *file, char __user *buf,
 static __poll_t generic_poll(struct drvops_file *file)
 {
 	struct generic_file *gf = to_gf(file);
+	/* Pairs with RING_SETUP: ring_entries is valid once ring is seen. */
 	struct drvops_generic_ring_header *ring = smp_load_acquire(&gf->ring);
 	__poll_t mask = 0;
 
@@ -350,6 +352,7 @@ static __poll_t generic_poll(struct drvops_file *file)
 static int generic_mmap(struct drvops_file *file, struct vm_area_struct *vma)
 {
 	struct generic_file *gf = to_gf(file);
+	/* Pairs with RING_SETUP: ring_bytes is valid once ring is seen. */
 	struct drvops_generic_ring_header *ring = smp_load_acquire(&gf->ring);
 
 	if (!ring)

@@ -187,10 +187,12 @@ else
 			die "build failed: $* (full log $BUILD_LOG)"
 		fi
 	}
-	build make -j"$(nproc)" modules KDIR="$KDIR"
+	# W=1 warnings are errors here: the tree must build warning-free.
+	build make -j"$(nproc)" modules KDIR="$KDIR" KCFLAGS=-Werror
 	build make userspace
 	nwarn="$(grep -c 'warning:' "$BUILD_LOG" || true)"
-	[ "$nwarn" = 0 ] || say "build: $nwarn compiler warning(s), see $BUILD_LOG"
+	[ "$nwarn" = 0 ] || die "build: $nwarn compiler warning(s), see $BUILD_LOG"
+	[ "$MODE" != check ] || bash tests/vm/lint.sh || die "lint failed"
 fi
 
 # ---------------------------------------------------------- d. initramfs
