@@ -263,7 +263,7 @@ static int generic_ioctl_ring_setup(struct drvops_ucmd *ucmd)
 	struct generic_file *gf = to_gf(ucmd->file);
 	struct drvops_generic_ring_header *ring;
 	size_t bytes;
-	int ret = 0;
+	int ret;
 
 	if (cmd->entries < GENERIC_RING_MIN || cmd->entries > GENERIC_RING_MAX ||
 	    !is_power_of_2(cmd->entries))
@@ -274,27 +274,34 @@ static int generic_ioctl_ring_setup(struct drvops_ucmd *ucmd)
 	mutex_lock(&gf->op_lock);
 	if (gf->ring) {
 		ret = -EEXIST;
-	} else if (gf->cq_count) {
+		goto unlock;
+	}
+	if (gf->cq_count) {
 		/* Completions waiting for read() would be stranded. */
 		ret = -EBUSY;
-	} else {
-		ring = vmalloc_user(bytes);
-		if (!ring) {
-			ret = -ENOMEM;
-		} else {
-			ring->entries = cmd->entries;
-			gf->ring_entries = cmd->entries;
-			gf->ring_bytes = bytes;
-			/* poll/mmap read the ring unlocked: sizes first. */
-			smp_store_release(&gf->ring, ring);
-		}
+		goto unlock;
 	}
-	mutex_unlock(&gf->op_lock);
-	if (ret)
-		return ret;
+	ring = vmalloc_user(bytes);
+	if (!ring) {
+		ret = -ENOMEM;
+		goto unlock;
+	}
+	/* Answer first: a failed ioctl must leave the fd as it was. */
 	cmd->mmap_offset = 0;
 	cmd->mmap_length = bytes;
-	return drvops_ucmd_respond(ucmd, sizeof(*cmd));
+	ret = drvops_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret) {
+		vfree(ring);
+		goto unlock;
+	}
+	ring->entries = cmd->entries;
+	gf->ring_entries = cmd->entries;
+	gf->ring_bytes = bytes;
+	/* poll/mmap read the ring unlocked: sizes first. */
+	smp_store_release(&gf->ring, ring);
+unlock:
+	mutex_unlock(&gf->op_lock);
+	return ret;
 }
 
 static ssize_t generic_read(struct drvops_file *file, char __user *buf,

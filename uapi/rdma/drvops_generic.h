@@ -67,7 +67,8 @@ struct drvops_generic_buf {
  * status (-EFAULT), not by the ioctl.
  *
  * Errors (beyond the common ones):
- *   EOPNOTSUPP  flags or a buf's unknown flag bits are not 0.
+ *   EOPNOTSUPP  flags or a buf's unknown flag bits are not 0, or a user
+ *               buf (no DRVOPS_GENERIC_BUF_MR) has a non-zero mr_handle.
  *   EINVAL      length is 0 or above DRVOPS_GENERIC_MAX_LENGTH; an MR
  *               range outside the MR; dst MR without local write access.
  *   ENOENT      mr_handle is not an MR bound to this fd.
@@ -118,7 +119,9 @@ struct drvops_generic_completion {
  * Errors (beyond the common ones):
  *   EINVAL      entries not a power of two in range.
  *   EEXIST      the ring exists already.
+ *   EBUSY       completions are waiting for read(): read them first.
  *   ENOMEM      no memory.
+ *   EFAULT      the answer could not be written; no ring was made.
  * mmap errors: EINVAL wrong offset or length, or not MAP_SHARED;
  *   ENODEV      no ring yet.
  */
