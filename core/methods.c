@@ -358,6 +358,9 @@ static int UVERBS_HANDLER(DRVOPS_METHOD_BIND)(struct uverbs_attr_bundle *attrs)
 	f = drvops_file_from_fd(&df);
 	if (!f)
 		ret = -EBADF;
+	else if (drvops_file_dying(f))
+		/* Its ucontext pointer may be stale: never compare it. */
+		ret = -EIO;
 	else if (f->ucontext != ucontext)
 		ret = -EXDEV;
 	else if (f->mm != current->mm)

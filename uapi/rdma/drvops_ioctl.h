@@ -156,6 +156,8 @@ struct drvops_interface_entry {
  *   EINVAL      none or several of PD/MR/CQ; no ucontext.
  *   ENOENT      the handle names no such object on this uverbs fd
  *               (handles of other uverbs fds are never visible).
+ *   EINVAL      the handle names an object of another type (uverbs'
+ *               own check).
  *   EBADF       DRVOPS_FD is not an open driver-ops fd.
  *   EXDEV       DRVOPS_FD belongs to another uverbs context.
  *   EPERM       the caller is not the process that created DRVOPS_FD, or
@@ -181,7 +183,7 @@ enum drvops_bind_attrs {
  * DRVOPS_METHOD_UNBIND (object DRVOPS_OBJECT_BINDING)
  *
  * HANDLE        the binding to destroy, mandatory.
- * Errors: ENOENT unknown handle.
+ * Errors: ENOENT unknown handle; EINVAL a handle of another type.
  */
 enum drvops_unbind_attrs {
 	DRVOPS_ATTR_UNBIND_HANDLE = DRVOPS_ID(0),

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-2-Clause) */
+/*
+ * The emulated Omni-Path-class HFI (drvops_hfi): a send-DMA engine, receive
+ * contexts and expected receive, behind a driver-ops fd.
+ *
+ * Names and versions:
+ *   "sdma.opa"        1  contexts, eager send/receive, expected receive into
+ *                        registered user buffers (TID_REGISTER), counters.
+ *                     2  adds expected receive into MRs bound to the fd
+ *                        (TID_REGISTER_MR: the shared uverbs IDR) and
+ *                        batched submission (several requests per writev).
+ *   "psm2.intel.com"  1  the legacy ABI on the same engine: fixed-size
+ *                        structs (no size field), one eager request per
+ *                        writev, no expected receive. An "old driver build"
+ *                        (module parameter legacy_units) offers only this.
+ *
+ * A unit is one ib_device (one port, a LID). All units sit on one emulated
+ * fabric: a packet sent to (LID, context) lands in that context's receive
+ * queue on whatever unit has the LID. Contexts with different job keys
+ * never exchange packets.
+ *
+ * Life of a context: ASSIGN_CTXT (once per fd), CTXT_INFO, mmap the four
+ * regions, then writev to send and the receive header queue (RHQ) to
+ * receive. Closing the fd frees the context; so does closing the uverbs fd
+ * or unregistering the device (the fd is then dead, see drvops_ioctl.h).
+ * Only the process that created the fd may use it (EPERM otherwise).
+ */
+#ifndef _UAPI_RDMA_DRVOPS_HFI_H
+#define _UAPI_RDMA_DRVOPS_HFI_H
+
+#include <linux/types.h>
+#include <rdma/drvops_ioctl.h>
+
+#define DRVOPS_HFI_NAME "sdma.opa"
+#define DRVOPS_HFI_LEGACY_NAME "psm2.intel.com"
+
+#define DRVOPS_HFI_JOB_KEY_LEN 16
+#define DRVOPS_HFI_HDR_BYTES 32		/* sender's header bytes per packet */
+
+enum {
+	DRVOPS_HFI_CMD_ASSIGN_CTXT = 0x00,
+	DRVOPS_HFI_CMD_CTXT_INFO = 0x01,
+	DRVOPS_HFI_CMD_TID_REGISTER = 0x02,
+	DRVOPS_HFI_CMD_TID_FREE = 0x03,
+	DRVOPS_HFI_CMD_COUNTERS = 0x04,
+	DRVOPS_HFI_CMD_TID_REGISTER_MR = 0x05,	/* version 2 */
+};
+
+/*
+ * ASSIGN_CTXT: take a receive context of this unit.
+ * Errors (beyond the common ones of drvops_ioctl.h):
+ *   EBUSY       this fd has a context already.
+ *   ENOSPC      every context of the unit is taken.
+ *   EOPNOTSUPP  flags or __reserved not 0.
+ */
+struct drvops_hfi_assign_ctxt {
+	__u32 size;
+	__u32 flags;				/* must be 0 */
+	__u8 job_key[DRVOPS_HFI_JOB_KEY_LEN];	/* packets only within a key */
+	__u32 ctxt;				/* out: context number */
+	__u32 __reserved;
+};
+#define DRVOPS_HFI_IOCTL_ASSIGN_CTXT \
+	_IO(DRVOPS_IOCTL_TYPE, DRVOPS_HFI_CMD_ASSIGN_CTXT)
+
+/*
+ * mmap regions, each at its offset from CTXT_INFO with exactly its length:
+ *   RHQ        rhq_entries x struct drvops_hfi_rhq_entry, read-only.
+ *   EAGER      eager_count buffers of eager_size bytes, read-only.
+ *   COMP       sdma_slots x struct drvops_hfi_comp, read-only.
+ *   USER       one page, struct drvops_hfi_user_page, read-write: the
+ *              consumer indices the user hands back.
+ */
+enum drvops_hfi_mmap_region {
+	DRVOPS_HFI_MMAP_RHQ,
+	DRVOPS_HFI_MMAP_EAGER,
+	DRVOPS_HFI_MMAP_COMP,
+	DRVOPS_HFI_MMAP_USER,
+	DRVOPS_HFI_MMAP_NR,
+};
+
+/*
+ * CTXT_INFO: where everything is.
+ * Errors: ENXIO no context assigned yet.
+ */
+struct drvops_hfi_ctxt_info {
+	__u32 size;
+	__u32 unit;			/* ib_device index */
+	__u32 lid;
+	__u32 ctxt;
+	__u32 rhq_entries;		/* a power of two */
+	__u32 eager_count;		/* a power of two */
+	__u32 eager_size;		/* bytes per eager buffer */
+	__u32 sdma_slots;		/* completion slots, a power of two */
+	__u32 max_iovs;			/* payload iovecs per request */
+	__u32 __reserved;
+	__u64 eager_max;		/* largest eager message */
+	__u64 node_guid;
+	__u64 mmap_offset[DRVOPS_HFI_MMAP_NR];
+	__u64 mmap_length[DRVOPS_HFI_MMAP_NR];
+};
+#define DRVOPS_HFI_IOCTL_CTXT_INFO \
+	_IO(DRVOPS_IOCTL_TYPE, DRVOPS_HFI_CMD_CTXT_INFO)
+
+enum drvops_hfi_rhq_flags {
+	DRVOPS_HFI_RHQ_EAGER = 1 << 0,	/* payload in eager buffer(s) */
+	DRVOPS_HFI_RHQ_EXPECTED = 1 << 1,	/* payload went to tid */
+	DRVOPS_HFI_RHQ_LAST = 1 << 2,	/* last packet of the message */
+};
+
+/*
+ * One received packet. The kernel fills an entry, then (release) sets seq
+ * to the entry's absolute index + 1: the user reads an entry once
+ * seq == its index + 1. An eager message larger than eager_size takes
+ * several packets (entries and buffers), offset telling where each goes;
+ * all packets of one message are delivered, in order, or none is.
+ */
+struct drvops_hfi_rhq_entry {
+	__u32 seq;
+	__u32 flags;			/* enum drvops_hfi_rhq_flags */
+	__u16 src_lid;
+	__u16 src_ctxt;
+	__u32 eager_index;		/* absolute index of the eager buffer */
+	__u32 length;			/* payload bytes in this packet */
+	__u32 tid;			/* EXPECTED: the tid written */
+	__u64 msg_length;		/* whole message */
+	__u64 offset;			/* of this packet in the message */
+	__u8 hdr[DRVOPS_HFI_HDR_BYTES];	/* the sender's header bytes */
+};
+
+/*
+ * The user page: the user writes how far it has consumed (absolute
+ * indices, free-running). Entries and eager buffers before these are free
+ * for the kernel again. The kernel never trusts them beyond its own
+ * producer indices.
+ */
+struct drvops_hfi_user_page {
+	__u32 rhq_head;
+	__u32 eager_head;
+	__u32 __reserved[14];
+};
+
+enum drvops_hfi_comp_status {
+	DRVOPS_HFI_COMP_FREE = 0,
+	DRVOPS_HFI_COMP_QUEUED = 1,
+	DRVOPS_HFI_COMP_COMPLETE = 2,
+	DRVOPS_HFI_COMP_ERROR = 3,
+};
+
+/*
+ * A completion slot. The kernel writes errcode, then (release) status. A
+ * slot is the user's to reuse once its status is COMPLETE or ERROR.
+ * Requests of one flow (same source context, destination LID and context)
+ * complete in submission order.
+ * errcode with ERROR: ENOBUFS receiver not ready (its RHQ or eager ring
+ * is full: the message was dropped whole, resend later), EHOSTUNREACH no
+ * such LID/context or another job key, EFAULT payload unreadable, ENOENT
+ * unknown tid, ERANGE beyond the tid's buffer, EIO teardown.
+ */
+struct drvops_hfi_comp {
+	__u32 status;			/* enum drvops_hfi_comp_status */
+	__s32 errcode;			/* positive errno with ERROR */
+};
+
+/*
+ * A send request, written with writev: iov[0] is this struct, then niov
+ * payload iovecs; version 2 may put several requests in one writev, one
+ * after the other. writev returns the number of requests accepted.
+ *
+ * Errors (writev): ENXIO no context; EINVAL malformed request (iov[0] of
+ * the wrong size, niov above max_iovs or beyond the iovecs given, length
+ * not the sum of the payload, unknown opcode, bad slot index); EOPNOTSUPP
+ * non-zero flags or __reserved; EBADSLT the slot is QUEUED; ENOSPC every
+ * slot is busy (nothing accepted); EFAULT the header or an iovec array is
+ * unreadable; ENOMEM pinning the payload would pass RLIMIT_MEMLOCK;
+ * EMSGSIZE an eager message above eager_max. A failure after some requests
+ * were accepted returns their count instead.
+ */
+enum drvops_hfi_opcode {
+	DRVOPS_HFI_OP_EAGER = 1,
+	DRVOPS_HFI_OP_EXPECTED = 2,
+};
+
+struct drvops_hfi_sdma_req {
+	__u32 size;			/* sizeof(struct drvops_hfi_sdma_req) */
+	__u8 opcode;			/* enum drvops_hfi_opcode */
+	__u8 niov;			/* payload iovecs that follow */
+	__u16 slot;			/* completion slot */
+	__u16 dlid;
+	__u16 dctxt;
+	__u32 flags;			/* must be 0 */
+	__u32 tid;			/* EXPECTED: destination buffer */
+	__u64 toffset;			/* EXPECTED: offset in it */
+	__u64 length;			/* payload bytes: sum of the iovecs */
+	__u8 hdr[DRVOPS_HFI_HDR_BYTES];	/* delivered in every RHQ entry */
+};
+
+/*
+ * TID_REGISTER: pin a user buffer as an expected-receive target; senders
+ * address it by (LID, context, tid). Pinned pages count against
+ * RLIMIT_MEMLOCK until TID_FREE or the context's end.
+ * Errors: ENXIO no context; EINVAL length 0 or too large; EFAULT
+ * unmappable buffer; ENOMEM memlock limit; ENOSPC no free tid.
+ */
+struct drvops_hfi_tid_register {
+	__u32 size;
+	__u32 flags;			/* must be 0 */
+	__u64 vaddr;
+	__u64 length;
+	__u32 tid;			/* out */
+	__u32 __reserved;
+};
+#define DRVOPS_HFI_IOCTL_TID_REGISTER \
+	_IO(DRVOPS_IOCTL_TYPE, DRVOPS_HFI_CMD_TID_REGISTER)
+
+/*
+ * TID_REGISTER_MR (version 2): as TID_REGISTER, over a range of an MR
+ * bound to this fd (DRVOPS_METHOD_BIND): no extra pinning, the MR's pages
+ * are used. While the tid exists the binding cannot end (UNBIND waits for
+ * transfers in flight, then frees the tid).
+ * Errors: ENOENT mr_handle not bound; EINVAL range outside the MR or MR
+ * without local write access; the TID_REGISTER ones.
+ */
+struct drvops_hfi_tid_register_mr {
+	__u32 size;
+	__u32 mr_handle;
+	__u64 offset;
+	__u64 length;
+	__u32 tid;			/* out */
+	__u32 flags;			/* must be 0 */
+};
+#define DRVOPS_HFI_IOCTL_TID_REGISTER_MR \
+	_IO(DRVOPS_IOCTL_TYPE, DRVOPS_HFI_CMD_TID_REGISTER_MR)
+
+/*
+ * TID_FREE. Errors: ENOENT unknown tid; EBUSY a transfer into it is in
+ * flight (retry).
+ */
+struct drvops_hfi_tid_free {
+	__u32 size;
+	__u32 tid;
+};
+#define DRVOPS_HFI_IOCTL_TID_FREE _IO(DRVOPS_IOCTL_TYPE, DRVOPS_HFI_CMD_TID_FREE)
+
+/*
+ * COUNTERS of this context (the unit's are in sysfs:
+ * /sys/class/infiniband/<dev>/hfi_counters).
+ */
+struct drvops_hfi_counters {
+	__u32 size;
+	__u32 __reserved;
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 rx_dropped;		/* receiver not ready */
+	__u64 tx_errors;
+};
+#define DRVOPS_HFI_IOCTL_COUNTERS _IO(DRVOPS_IOCTL_TYPE, DRVOPS_HFI_CMD_COUNTERS)
+
+/*
+ * "psm2.intel.com" version 1: the legacy ABI. Same numbers, same mmap
+ * regions, but every struct has its historical fixed layout without a
+ * size field checked beyond the first word, and writev takes exactly one
+ * EAGER request: iov[0] = struct drvops_hfi_legacy_send.
+ */
+struct drvops_hfi_legacy_send {
+	__u32 size;			/* sizeof(struct drvops_hfi_legacy_send) */
+	__u16 dlid;
+	__u16 dctxt;
+	__u16 slot;
+	__u16 niov;
+	__u32 length;
+	__u8 hdr[DRVOPS_HFI_HDR_BYTES];
+};
+
+#endif /* _UAPI_RDMA_DRVOPS_HFI_H */
