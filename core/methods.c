@@ -378,7 +378,17 @@ static int drvops_binding_destroy(struct ib_uobject *uobj,
 				  enum rdma_remove_reason why,
 				  struct uverbs_attr_bundle *attrs)
 {
-	drvops_unbind(container_of(uobj, struct drvops_binding_obj, uobj));
+	struct drvops_binding_obj *b =
+		container_of(uobj, struct drvops_binding_obj, uobj);
+
+	/*
+	 * Anything but UNBIND means the whole context is going away: the fd
+	 * dies first, so its users see EIO rather than an object vanishing
+	 * under them (ENOENT) while the rest of the context is torn down.
+	 */
+	if (why != RDMA_REMOVE_DESTROY && b->file)
+		drvops_file_kill(b->file);
+	drvops_unbind(b);
 	return 0;
 }
 
