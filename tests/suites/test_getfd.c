@@ -185,7 +185,7 @@ static int read_sysfs_guid(const struct drvops_device_info *dev,
 }
 
 static int baseline_fds = -1;
-static struct tl_drvops_stats baseline_stats;
+static struct tl_stats baseline_stats;
 static int have_baseline_stats;
 
 static void teardown(void)
@@ -719,13 +719,13 @@ static void test_bad_output_pointer_efault_no_fd_left(void)
 	static const unsigned outs[] = { GF_FD, GF_NAME_INDEX, GF_VERSION };
 	const char *names[] = { GEN };
 	int u = open_kind(TL_DEVICE_CURRENT);
-	struct tl_drvops_stats s0, s1;
+	struct tl_stats s0, s1;
 	int stats, before;
 	struct getfd g;
 	unsigned i;
 
 	CU_ASSERT_FATAL(tl_fault_ptr() != NULL);
-	stats = tl_read_drvops_stats(&s0);
+	stats = tl_read_stats(&s0);
 	for (i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
 		before = tl_count_open_fds();
 		gf_names(&g, names, 1);
@@ -750,7 +750,7 @@ static void test_bad_output_pointer_efault_no_fd_left(void)
 	/* debugfs is mounted in the test guest: the counters must be there. */
 	CU_ASSERT_EQUAL(stats, 0);
 	if (stats == 0) {
-		CU_ASSERT_EQUAL(tl_read_drvops_stats(&s1), 0);
+		CU_ASSERT_EQUAL(tl_read_stats(&s1), 0);
 		CU_ASSERT_EQUAL(s1.live_files, s0.live_files);
 		CU_ASSERT_EQUAL(s1.files, s0.files);
 	}
@@ -760,13 +760,13 @@ static void test_no_free_fd_emfile(void)
 {
 	const char *names[] = { GEN };
 	int u = open_kind(TL_DEVICE_CURRENT);
-	struct tl_drvops_stats s0, s1;
+	struct tl_stats s0, s1;
 	struct rlimit old, lim;
 	int stats, fillers[128], n = 0, ret, fd;
 
 	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &old) == 0);
 	CU_ASSERT_FATAL(u < 64);
-	stats = tl_read_drvops_stats(&s0);
+	stats = tl_read_stats(&s0);
 	lim = old;
 	lim.rlim_cur = 64;
 	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &lim) == 0);
@@ -782,7 +782,7 @@ static void test_no_free_fd_emfile(void)
 	/* debugfs is mounted in the test guest: the counters must be there. */
 	CU_ASSERT_EQUAL(stats, 0);
 	if (stats == 0) {
-		CU_ASSERT_EQUAL(tl_read_drvops_stats(&s1), 0);
+		CU_ASSERT_EQUAL(tl_read_stats(&s1), 0);
 		CU_ASSERT_EQUAL(s1.live_files, s0.live_files);
 		CU_ASSERT_EQUAL(s1.files, s0.files);
 	}
@@ -945,13 +945,13 @@ static void test_get_info_reserved_eopnotsupp(void)
 
 static void test_nothing_left_open(void)
 {
-	struct tl_drvops_stats s;
+	struct tl_stats s;
 
 	tl_close_tracked();
 	CU_ASSERT_EQUAL(tl_count_open_fds(), baseline_fds);
 	CU_ASSERT(have_baseline_stats);
 	if (have_baseline_stats) {
-		CU_ASSERT_EQUAL(tl_read_drvops_stats(&s), 0);
+		CU_ASSERT_EQUAL(tl_read_stats(&s), 0);
 		CU_ASSERT_EQUAL(s.live_files, baseline_stats.live_files);
 		CU_ASSERT_EQUAL(s.files, baseline_stats.files);
 	}
@@ -1057,6 +1057,6 @@ static CU_SuiteInfo suites[] = {
 int main(void)
 {
 	baseline_fds = tl_count_open_fds();
-	have_baseline_stats = tl_read_drvops_stats(&baseline_stats) == 0;
+	have_baseline_stats = tl_read_stats(&baseline_stats) == 0;
 	return tl_run_suites("test_getfd", suites);
 }

@@ -72,32 +72,6 @@ int tl_close_tracked(void)
 	return n;
 }
 
-int tl_read_drvops_stats(struct tl_drvops_stats *s)
-{
-	char key[32];
-	long val;
-	FILE *f;
-	int n = 0;
-
-	memset(s, 0, sizeof(*s));
-	f = fopen("/sys/kernel/debug/ib_drvops/stats", "re");
-	if (!f)
-		return -errno;
-	while (fscanf(f, "%31s %ld", key, &val) == 2) {
-		if (!strcmp(key, "files"))
-			s->files = val;
-		else if (!strcmp(key, "live_files"))
-			s->live_files = val;
-		else if (!strcmp(key, "bindings"))
-			s->bindings = val;
-		else
-			continue;
-		n++;
-	}
-	fclose(f);
-	return n == 3 ? 0 : -EPROTO;
-}
-
 void *tl_fault_ptr(void)
 {
 	static void *page;

@@ -17,9 +17,10 @@ int tl_read_stats(struct tl_stats *st)
 	char key[32];
 	long val;
 	FILE *f;
+	int n = 0;
 
 	memset(st, 0, sizeof(*st));
-	f = fopen(TL_STATS_PATH, "r");
+	f = fopen(TL_STATS_PATH, "re");
 	if (!f)
 		return -errno;
 	while (fscanf(f, "%31s %ld", key, &val) == 2) {
@@ -29,9 +30,12 @@ int tl_read_stats(struct tl_stats *st)
 			st->live_files = val;
 		else if (!strcmp(key, "bindings"))
 			st->bindings = val;
+		else
+			continue;
+		n++;
 	}
 	fclose(f);
-	return 0;
+	return n == 3 ? 0 : -EPROTO;
 }
 
 int tl_wait_stats(const struct tl_stats *want, int timeout_ms)

@@ -26,14 +26,6 @@ int tl_track_fd(int fd);
 int tl_close_fd(int fd);
 int tl_close_tracked(void);
 
-/* /sys/kernel/debug/ib_drvops/stats. -ENOENT without debugfs. */
-struct tl_drvops_stats {
-	long files;
-	long live_files;
-	long bindings;
-};
-int tl_read_drvops_stats(struct tl_drvops_stats *s);
-
 /*
  * An address whose every byte faults: the start of a PROT_NONE page that
  * stays reserved for the life of the process, so nothing is ever mapped
