@@ -5,6 +5,8 @@
 # make userspace  library, tools and test binaries (static, for the guest)
 # make check      everything, booted and tested in the qemu guest
 # make demo       the README demo in the qemu guest
+# make bench      drvops-bench in the qemu guest: tables, CSV (and PNG) in
+#                 ~/.cache/drvops/logs/bench-latest.*
 #
 # KDIR defaults to the headers of the test-bed kernel (resolved by
 # tests/vm/kernel-abi.sh). For a real host:
@@ -12,7 +14,7 @@
 
 KDIR ?= $(shell tests/vm/kernel-abi.sh --kdir 2>/dev/null)
 
-.PHONY: all modules userspace check demo clean install-headers
+.PHONY: all modules userspace check demo bench clean install-headers
 
 all: modules userspace
 
@@ -28,6 +30,9 @@ check:
 
 demo:
 	bash tests/vm/run.sh --demo
+
+bench:
+	bash tests/vm/run.sh --bench
 
 install-headers:
 	install -d $(DESTDIR)/usr/include/rdma

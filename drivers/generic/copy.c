@@ -10,7 +10,6 @@
  * one of the caller's own, and the broker lets only the creating process
  * use the fd: the engine never touches another process's memory.
  */
-#include <linux/highmem.h>
 #include <linux/log2.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -42,7 +41,7 @@ struct generic_file {
 /* One end of a transfer: a user address, or an offset in a bound MR. */
 struct generic_side {
 	struct drvops_binding *binding;
-	struct generic_mr *mr;
+	struct swverbs_mr *mr;
 	u64 addr;
 };
 
@@ -61,7 +60,7 @@ static int generic_side_get(struct drvops_file *file,
 			    const struct drvops_generic_buf *buf, u64 len,
 			    bool write, struct generic_side *side)
 {
-	struct generic_mr *mr;
+	struct swverbs_mr *mr;
 
 	side->binding = NULL;
 	side->mr = NULL;
@@ -75,7 +74,7 @@ static int generic_side_get(struct drvops_file *file,
 						buf->mr_handle);
 	if (!side->binding)
 		return -ENOENT;
-	mr = to_generic_mr(side->binding->mr);
+	mr = to_swverbs_mr(side->binding->mr);
 	if (buf->addr > mr->length || len > mr->length - buf->addr ||
 	    (write && !(mr->access & IB_ACCESS_LOCAL_WRITE))) {
 		drvops_binding_put(side->binding);
@@ -92,31 +91,11 @@ static void generic_side_put(struct generic_side *side)
 		drvops_binding_put(side->binding);
 }
 
-static void generic_mr_io(struct generic_mr *mr, u64 off, void *buf,
-			  size_t n, bool to_mr)
-{
-	off += mr->first_offset;
-	while (n) {
-		size_t poff = off & ~PAGE_MASK;
-		size_t chunk = min_t(size_t, n, PAGE_SIZE - poff);
-		void *va = kmap_local_page(mr->pages[off >> PAGE_SHIFT]);
-
-		if (to_mr)
-			memcpy(va + poff, buf, chunk);
-		else
-			memcpy(buf, va + poff, chunk);
-		kunmap_local(va);
-		off += chunk;
-		buf += chunk;
-		n -= chunk;
-	}
-}
-
 static int generic_side_read(struct generic_side *s, u64 off, void *dst,
 			     size_t n)
 {
 	if (s->mr) {
-		generic_mr_io(s->mr, s->addr + off, dst, n, false);
+		swverbs_mr_io(s->mr, s->addr + off, dst, n, false);
 		return 0;
 	}
 	return copy_from_user(dst, u64_to_user_ptr(s->addr + off), n) ?
@@ -127,7 +106,7 @@ static int generic_side_write(struct generic_side *s, u64 off,
 			      const void *src, size_t n)
 {
 	if (s->mr) {
-		generic_mr_io(s->mr, s->addr + off, (void *)src, n, true);
+		swverbs_mr_io(s->mr, s->addr + off, (void *)src, n, true);
 		return 0;
 	}
 	return copy_to_user(u64_to_user_ptr(s->addr + off), src, n) ?
@@ -392,7 +371,7 @@ static int generic_bind(struct drvops_file *file,
 			struct drvops_binding *binding)
 {
 	if (binding->type == DRVOPS_OBJ_MR &&
-	    to_generic_mr(binding->mr)->umem->owning_mm != current->mm)
+	    to_swverbs_mr(binding->mr)->umem->owning_mm != current->mm)
 		return -EPERM;
 	return 0;
 }

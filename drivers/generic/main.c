@@ -24,6 +24,12 @@ MODULE_PARM_DESC(legacy_devices,
 
 static struct generic_dev *generic_devs[GENERIC_MAX_DEVICES];
 
+/* Only what this driver adds to the software verbs. */
+static const struct ib_device_ops generic_dev_ops = {
+	.owner = THIS_MODULE,
+	.uverbs_abi_ver = 1,
+};
+
 static const struct drvops_interface *const generic_interfaces[] = {
 	&generic_copy_interface,
 };
@@ -37,42 +43,38 @@ static int generic_add_one(unsigned int unit, bool legacy)
 	struct generic_dev *gdev;
 	int ret;
 
-	gdev = ib_alloc_device(generic_dev, ibdev);
+	gdev = ib_alloc_device(generic_dev, sdev.ibdev);
 	if (!gdev)
 		return -ENOMEM;
 	gdev->unit = unit;
 	gdev->legacy = legacy;
-	/* Locally administered, unit in the low byte: stable across loads. */
-	gdev->ibdev.node_guid = cpu_to_be64(0x02d0c0de00000000ULL | (unit + 1));
-	gdev->ibdev.phys_port_cnt = 1;
-	gdev->ibdev.num_comp_vectors = 1;
-	gdev->ibdev.node_type = RDMA_NODE_IB_CA;
-	strscpy(gdev->ibdev.node_desc, "drvops generic", IB_DEVICE_NODE_DESC_MAX);
-	ib_set_device_ops(&gdev->ibdev, &generic_dev_ops);
-	gdev->ibdev.driver_def = generic_uapi_defs;
+	/* Locally administered GUID, unit in the low byte: stable across loads. */
+	swverbs_init_device(&gdev->sdev, 0x02d0c0de00000000ULL | (unit + 1),
+			    unit + 1, "drvops generic");
+	ib_set_device_ops(&gdev->sdev.ibdev, &generic_dev_ops);
 
-	gdev->drvops.ibdev = &gdev->ibdev;
 	if (legacy) {
-		gdev->drvops.interfaces = generic_legacy_interfaces;
-		gdev->drvops.num_interfaces = ARRAY_SIZE(generic_legacy_interfaces);
+		gdev->sdev.drvops.interfaces = generic_legacy_interfaces;
+		gdev->sdev.drvops.num_interfaces =
+			ARRAY_SIZE(generic_legacy_interfaces);
 	} else {
-		gdev->drvops.interfaces = generic_interfaces;
-		gdev->drvops.num_interfaces = ARRAY_SIZE(generic_interfaces);
+		gdev->sdev.drvops.interfaces = generic_interfaces;
+		gdev->sdev.drvops.num_interfaces = ARRAY_SIZE(generic_interfaces);
 	}
-	ret = drvops_register_device(&gdev->drvops);
+	ret = drvops_register_device(&gdev->sdev.drvops);
 	if (ret)
 		goto err_dealloc;
 
-	ret = ib_register_device(&gdev->ibdev, "generic%d", NULL);
+	ret = ib_register_device(&gdev->sdev.ibdev, "generic%d", NULL);
 	if (ret)
 		goto err_drvops;
 	generic_devs[unit] = gdev;
 	return 0;
 
 err_drvops:
-	drvops_unregister_device(&gdev->drvops);
+	drvops_unregister_device(&gdev->sdev.drvops);
 err_dealloc:
-	ib_dealloc_device(&gdev->ibdev);
+	ib_dealloc_device(&gdev->sdev.ibdev);
 	return ret;
 }
 
@@ -83,9 +85,9 @@ static void generic_remove_one(unsigned int unit)
 	if (!gdev)
 		return;
 	/* Disassociates every user context: never waits for userspace. */
-	ib_unregister_device(&gdev->ibdev);
-	drvops_unregister_device(&gdev->drvops);
-	ib_dealloc_device(&gdev->ibdev);
+	ib_unregister_device(&gdev->sdev.ibdev);
+	drvops_unregister_device(&gdev->sdev.drvops);
+	ib_dealloc_device(&gdev->sdev.ibdev);
 	generic_devs[unit] = NULL;
 }
 

@@ -5,13 +5,17 @@
 #
 # Guest layout:
 #   /drvops/modules/   ib_core.ko ib_uverbs.ko (Debian's), ib_drvops.ko,
-#                      drvops_generic.ko and any other *.ko of the build
-#   /drvops/bin/       build/bin/*   (drvops-demo, drvops-info, ...)
+#                      drvops_generic.ko, drvops_miscbench.ko (benchmark
+#                      baseline) and any other *.ko of the build
+#   /drvops/bin/       build/bin/*   (drvops-demo, drvops-info,
+#                      drvops-bench, ...)
 #   /drvops/tests/     build/tests/test_*  (CUnit binaries)
 #   /usr/bin/rdma      iproute2's rdma tool (with its shared libraries)
 #
 # Kernel command line:
-#   drvops.mode=check|demo     (default check)
+#   drvops.mode=check|demo|bench
+#                              (default check; bench: only drvops-bench,
+#                              no demo and no suites)
 #   drvops.timeout=SECS        per-binary timeout (default 300)
 #   drvops.allow_missing=1     test-bed development only: a missing module or
 #                              demo binary is reported as DRVOPS-SKIP, not
@@ -23,6 +27,8 @@
 #   DRVOPS-RDMA-BEGIN ... DRVOPS-RDMA-END     rdma dev / rdma link
 #   DRVOPS-DEMO-BEGIN ... DRVOPS-DEMO-END rc=N
 #   DRVOPS-SUITE-BEGIN <test> ... DRVOPS-SUITE-END <test> rc=N
+#   DRVOPS-BENCH-BEGIN ... DRVOPS-BENCH-END rc=N   (bench mode; the
+#                      output holds DRVOPS-CSV-BEGIN ... DRVOPS-CSV-END)
 #   DRVOPS-DMESG-BEGIN ... DRVOPS-DMESG-END
 #   DRVOPS-RMMOD <name> rc=N
 #   DRVOPS-GUEST-DONE
@@ -71,6 +77,8 @@ problem() {
 }
 
 GENERIC_PARAMS="num_devices=2 legacy_devices=1"
+# Two current HFI units and one "old driver build" (psm2.intel.com only).
+HFI_PARAMS="num_units=3 legacy_units=1"
 
 # load NAME [PARAMS...]: insmod /drvops/modules/NAME.ko unless loaded.
 load() {
@@ -89,11 +97,22 @@ load() {
 	echo "DRVOPS-MODULE $name loaded${*:+ ($*)}"
 }
 
+# In load order; unloaded in reverse (ib_core/ib_uverbs stay).
+MODULES="ib_core ib_uverbs ib_drvops drvops_swverbs drvops_generic drvops_hfi drvops_miscbench"
+OURS_REVERSED="drvops_miscbench drvops_hfi drvops_generic drvops_swverbs ib_drvops"
+
+params_of() {
+	case "$1" in
+	drvops_generic) echo "$GENERIC_PARAMS" ;;
+	drvops_hfi) echo "$HFI_PARAMS" ;;
+	esac
+}
+
 load_all() {
-	load ib_core || return 1
-	load ib_uverbs || return 1
-	load ib_drvops || return 1
-	load drvops_generic $GENERIC_PARAMS || return 1
+	for m in $MODULES; do
+		# shellcheck disable=SC2046
+		load "$m" $(params_of "$m") || return 1
+	done
 }
 
 load_all
@@ -103,7 +122,7 @@ initial_load_ok=$?
 # every suite starts from the same state.
 ensure_loaded() {
 	[ "$initial_load_ok" = 0 ] || return 0
-	for m in ib_core ib_uverbs ib_drvops drvops_generic; do
+	for m in $MODULES; do
 		if [ ! -d "/sys/module/$m" ]; then
 			echo "DRVOPS-NOTE $m not loaded (after $1), reloading"
 		fi
@@ -148,8 +167,24 @@ run_demo() {
 	echo "DRVOPS-DEMO-END rc=$demo_rc"
 }
 
-run_demo
-ensure_loaded demo
+run_bench() {
+	echo "DRVOPS-BENCH-BEGIN"
+	if [ -x /drvops/bin/drvops-bench ]; then
+		run_timed bench /drvops/bin/drvops-bench
+		r=$?
+	else
+		echo "DRVOPS-ERROR /drvops/bin/drvops-bench is missing"
+		r=127
+	fi
+	echo "DRVOPS-BENCH-END rc=$r"
+}
+
+if [ "$mode" = bench ]; then
+	run_bench
+else
+	run_demo
+	ensure_loaded demo
+fi
 
 if [ "$mode" = check ]; then
 	for t in /drvops/tests/test_*; do
@@ -171,7 +206,7 @@ echo "DRVOPS-DMESG-BEGIN"
 dmesg -c
 echo "DRVOPS-DMESG-END"
 
-for m in drvops_generic ib_drvops; do
+for m in $OURS_REVERSED; do
 	if [ "$allow_missing" = 1 ] && [ ! -d "/sys/module/$m" ]; then
 		echo "DRVOPS-SKIP rmmod $m: not loaded"
 		continue

@@ -27,7 +27,9 @@ if [ ! -x "$CP" ]; then
 fi
 command -v perl >/dev/null || apt-get install -y -qq perl >/dev/null
 
-mapfile -t files < <(git ls-files 'core/*.[ch]' 'drivers/*.[ch]' 'uapi/*.h' 2>/dev/null ||
+# Tracked files and new ones not yet committed (ignored build output is not).
+mapfile -t files < <(git ls-files --cached --others --exclude-standard \
+	'core/*.[ch]' 'drivers/*.[ch]' 'uapi/*.h' 2>/dev/null ||
 	find core drivers uapi -name '*.[ch]' ! -name '*.mod.c')
 status=0
 if ! "$CP" --no-tree --terse --show-types -f "${files[@]}" >"$CACHE/checkpatch.out" 2>&1; then

@@ -8,6 +8,9 @@
 #
 #   tests/vm/run.sh            the full check (`make check`, CI)
 #   tests/vm/run.sh --demo     only the demo (`make demo`); exits with its rc
+#   tests/vm/run.sh --bench    only drvops-bench (`make bench`): prints its
+#                              tables, saves the CSV (and a PNG if gnuplot or
+#                              python3-matplotlib is there) in <cache>/logs/
 #   tests/vm/run.sh --deps     only install host packages + fetch the kernel
 #   tests/vm/run.sh --keep     keep the initramfs work dir (prints the qemu
 #                              command line to boot it again by hand)
@@ -35,13 +38,14 @@ KEEP=0
 DEPS_ONLY=0
 
 usage() {
-	sed -n '9,13p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '9,16p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
 for arg in "$@"; do
 	case "$arg" in
 	--demo) MODE=demo ;;
+	--bench) MODE=bench ;;
 	--keep) KEEP=1 ;;
 	--deps) DEPS_ONLY=1 ;;
 	-h|--help) usage ;;
@@ -90,10 +94,15 @@ apt_update_once() {
 	APT_UPDATED=1
 }
 
-# Keep the newest 30 logs of each kind; drop work dirs of killed runs.
+# Keep the newest 30 logs of each kind; drop work dirs of killed runs. (ls
+# fails when there is none yet: not an error.)
 for kind in guest build setup; do
 	# shellcheck disable=SC2012 # our own file names, no odd characters
-	ls -t "$LOGDIR/$kind"-2*.log 2>/dev/null | tail -n +31 | xargs -r rm -f
+	ls -t "$LOGDIR/$kind"-2*.log 2>/dev/null | tail -n +31 | xargs -r rm -f || true
+done
+for ext in csv png; do
+	# shellcheck disable=SC2012 # as above
+	ls -t "$LOGDIR"/bench-2*."$ext" 2>/dev/null | tail -n +31 | xargs -r rm -f || true
 done
 find "$CACHE" -maxdepth 1 -name 'work.*' -type d -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 
@@ -248,7 +257,8 @@ if [ -d build/bin ]; then
 fi
 
 TESTS=()
-if [ -d build/tests ]; then
+# The benchmark boot carries no test binaries.
+if [ "$MODE" != bench ] && [ -d build/tests ]; then
 	for f in build/tests/test_*; do
 		[ -f "$f" ] && [ -x "$f" ] || continue
 		# DRVOPS_TESTS="test_a test_b": run only these (development).
@@ -313,10 +323,14 @@ STREAM_AWK='
 	line = $0
 	if (line ~ /DRVOPS-DMESG-BEGIN/) { in_dmesg = 1; next }
 	if (line ~ /DRVOPS-DMESG-END/) { in_dmesg = 0; next }
-	if (line ~ /DRVOPS-(DEMO|RDMA)-BEGIN/) { in_sec = 1 }
+	# The CSV of the benchmark is extracted from the log afterwards.
+	if (line ~ /DRVOPS-CSV-BEGIN/) { in_csv = 1; next }
+	if (line ~ /DRVOPS-CSV-END/) { in_csv = 0; next }
+	if (in_csv) next
+	if (line ~ /DRVOPS-(DEMO|RDMA|BENCH)-BEGIN/) { in_sec = 1 }
 	if (in_sec || line ~ /DRVOPS-/) {
 		print line
-		if (line ~ /DRVOPS-(DEMO|RDMA)-END/) in_sec = 0
+		if (line ~ /DRVOPS-(DEMO|RDMA|BENCH)-END/) in_sec = 0
 		fflush(); next
 	}
 	if (in_dmesg) next
@@ -416,7 +430,14 @@ if [ "$MODE" = check ]; then
 fi
 
 DEMO_RC="$(sed -n 's/^.*DRVOPS-DEMO-END rc=\([0-9]*\).*$/\1/p' "$GUEST_LOG" | tail -n 1)"
-if [ -z "$DEMO_RC" ]; then
+BENCH_RC="$(sed -n 's/^.*DRVOPS-BENCH-END rc=\([0-9]*\).*$/\1/p' "$GUEST_LOG" | tail -n 1)"
+if [ "$MODE" = bench ]; then
+	if [ -z "$BENCH_RC" ]; then
+		fail "drvops-bench did not finish (no DRVOPS-BENCH-END)"
+	elif [ "$BENCH_RC" != 0 ]; then
+		fail "drvops-bench rc=$BENCH_RC (rows that could not be measured say why)"
+	fi
+elif [ -z "$DEMO_RC" ]; then
 	fail "demo did not finish (no DRVOPS-DEMO-END)"
 elif [ "$DEMO_RC" != 0 ]; then
 	fail "demo rc=$DEMO_RC"
@@ -425,7 +446,7 @@ fi
 mapfile -t ERRORS < <(grep -a 'DRVOPS-ERROR' "$GUEST_LOG" || true)
 [ "${#ERRORS[@]}" = 0 ] || fail "${#ERRORS[@]} DRVOPS-ERROR line(s)"
 
-for m in drvops_generic ib_drvops; do
+for m in drvops_miscbench drvops_hfi drvops_generic drvops_swverbs ib_drvops; do
 	r="$(sed -n "s/^.*DRVOPS-RMMOD $m rc=\([0-9]*\).*\$/\1/p" "$GUEST_LOG" | tail -n 1)"
 	if [ -z "$r" ]; then
 		if [ "$ALLOW_MISSING" = 1 ] && grep -q "DRVOPS-SKIP rmmod $m" "$GUEST_LOG"; then
@@ -450,6 +471,8 @@ mapfile -t KHITS < <(awk -v bad="$BAD_RE" '
 	/DRVOPS-SUITE-END / { ctx = "after " $2 }
 	/DRVOPS-DEMO-BEGIN/ { ctx = "demo" }
 	/DRVOPS-DEMO-END/ { ctx = "after demo" }
+	/DRVOPS-BENCH-BEGIN/ { ctx = "bench" }
+	/DRVOPS-BENCH-END/ { ctx = "after bench" }
 	/DRVOPS-GUEST-BEGIN/ { ctx = "module load" }
 	$0 ~ bad {
 		key = $0
@@ -467,7 +490,9 @@ if [ "$MODE" = check ]; then
 		echo "[drvops] $l"
 	done
 fi
-if [ -n "$DEMO_RC" ]; then
+if [ "$MODE" = bench ]; then
+	echo "[drvops] drvops-bench: rc=${BENCH_RC:-did not finish}"
+elif [ -n "$DEMO_RC" ]; then
 	echo "[drvops] demo: rc=$DEMO_RC"
 else
 	echo "[drvops] demo: did not finish"
@@ -484,6 +509,34 @@ fi
 [ -z "${DRVOPS_TESTS:-}" ] ||
 	echo "[drvops] DRVOPS_TESTS set: only $DRVOPS_TESTS ran, NOT a full run"
 echo "[drvops] guest log $GUEST_LOG (boot+run ${BOOT_SECS}s, total $((SECONDS - T_START))s)"
+
+if [ "$MODE" = bench ]; then
+	# The CSV the guest printed between its markers (console lines of the
+	# kernel that landed inside are dropped: CSV rows have no blanks).
+	BENCH_CSV="$LOGDIR/bench-$TS.csv"
+	awk '/DRVOPS-CSV-BEGIN/ { csv = ""; in_c = 1; next }
+	     /DRVOPS-CSV-END/ { in_c = 0; done = csv; next }
+	     in_c && /^[A-Za-z0-9_.-]+,[^ ]*$/ { csv = csv $0 "\n" }
+	     END { printf "%s", done }' "$GUEST_LOG" >"$BENCH_CSV"
+	if [ -s "$BENCH_CSV" ]; then
+		ln -sfn "$(basename "$BENCH_CSV")" "$LOGDIR/bench-latest.csv"
+		echo "[drvops] CSV $LOGDIR/bench-latest.csv -> $(basename "$BENCH_CSV")"
+		BENCH_PNG="${BENCH_CSV%.csv}.png"
+		if bash tests/vm/bench-plot.sh "$BENCH_CSV" "$BENCH_PNG"; then
+			ln -sfn "$(basename "$BENCH_PNG")" "$LOGDIR/bench-latest.png"
+			echo "[drvops] plot $LOGDIR/bench-latest.png -> $(basename "$BENCH_PNG")"
+		fi
+	else
+		rm -f "$BENCH_CSV"
+		fail "no CSV between DRVOPS-CSV-BEGIN/END in the guest log"
+	fi
+	if [ "${#FAIL_REASONS[@]}" -gt 0 ]; then
+		printf '[drvops] BENCH FAILED: %s\n' "${FAIL_REASONS[@]}"
+		exit 1
+	fi
+	echo "[drvops] BENCH DONE (qemu TCG: compare ratios, not absolute numbers)"
+	exit 0
+fi
 
 if [ "$MODE" = demo ]; then
 	if [ -n "$DEMO_RC" ] && [ "$DEMO_RC" != 0 ]; then

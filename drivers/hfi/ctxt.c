@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Receive contexts: assignment, the four shared regions, release.
+ *
+ * Every region is vmalloc_user memory handed to userspace page by page by
+ * the broker's fault path (never mapped at mmap time), so the broker can
+ * take every page away at teardown.
+ */
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include "hfi.h"
+
+#define HFI_REGION_SHIFT 24		/* each region at n * 16 MiB */
+
+u64 hfi_region_offset(enum drvops_hfi_mmap_region r)
+{
+	return (u64)r << HFI_REGION_SHIFT;
+}
+
+size_t hfi_region_length(enum drvops_hfi_mmap_region r)
+{
+	switch (r) {
+	case DRVOPS_HFI_MMAP_RHQ:
+		return PAGE_ALIGN(hfi_params.rhq_entries *
+				  sizeof(struct drvops_hfi_rhq_entry));
+	case DRVOPS_HFI_MMAP_EAGER:
+		return PAGE_ALIGN((size_t)hfi_params.eager_count *
+				  hfi_params.eager_size);
+	case DRVOPS_HFI_MMAP_COMP:
+		return PAGE_ALIGN(hfi_params.sdma_slots *
+				  sizeof(struct drvops_hfi_comp));
+	case DRVOPS_HFI_MMAP_USER:
+		return PAGE_SIZE;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Largest eager message: half of what the receive rings hold, so that one
+ * message never needs a completely empty receiver.
+ */
+u64 hfi_eager_max(void)
+{
+	return (u64)min(hfi_params.rhq_entries, hfi_params.eager_count) / 2 *
+	       hfi_params.eager_size;
+}
+
+static void hfi_ctxt_free(struct hfi_ctxt *c)
+{
+	vfree(c->rhq);
+	vfree(c->eager);
+	vfree(c->comp);
+	vfree(c->user);
+	if (c->mm)
+		mmdrop(c->mm);
+	kfree(c);
+}
+
+static struct hfi_ctxt *hfi_ctxt_alloc(struct hfi_file *hf, const u8 *job_key)
+{
+	struct hfi_ctxt *c = kzalloc(sizeof(*c), GFP_KERNEL);
+
+	if (!c)
+		return NULL;
+	c->rhq = vmalloc_user(hfi_region_length(DRVOPS_HFI_MMAP_RHQ));
+	c->eager = vmalloc_user(hfi_region_length(DRVOPS_HFI_MMAP_EAGER));
+	c->comp = vmalloc_user(hfi_region_length(DRVOPS_HFI_MMAP_COMP));
+	c->user = vmalloc_user(hfi_region_length(DRVOPS_HFI_MMAP_USER));
+	if (!c->rhq || !c->eager || !c->comp || !c->user) {
+		hfi_ctxt_free(c);
+		return NULL;
+	}
+	c->unit = to_hfi_unit(drvops_file_ibdev(hf->file));
+	c->file = hf->file;
+	c->mm = current->mm;
+	mmgrab(c->mm);
+	c->legacy_abi = hf->legacy_abi;
+	memcpy(c->job_key, job_key, DRVOPS_HFI_JOB_KEY_LEN);
+	spin_lock_init(&c->rx_lock);
+	xa_init_flags(&c->tids, XA_FLAGS_ALLOC1);
+	return c;
+}
+
+/* Take the first free context of the fd's unit. */
+int hfi_ctxt_assign(struct hfi_file *hf, const u8 *job_key, u16 *ctxt_out)
+{
+	struct hfi_ctxt *c;
+	struct hfi_unit *unit;
+	unsigned int i;
+	int ret = -ENOSPC;
+
+	mutex_lock(&hf->lock);
+	if (hf->ctxt) {
+		mutex_unlock(&hf->lock);
+		return -EBUSY;
+	}
+	c = hfi_ctxt_alloc(hf, job_key);
+	if (!c) {
+		mutex_unlock(&hf->lock);
+		return -ENOMEM;
+	}
+	unit = c->unit;
+	spin_lock(&hfi_fabric_lock);
+	for (i = 0; i < hfi_params.num_contexts; i++) {
+		if (!unit->ctxts[i]) {
+			c->ctxt = i;
+			unit->ctxts[i] = c;
+			ret = 0;
+			break;
+		}
+	}
+	spin_unlock(&hfi_fabric_lock);
+	if (ret) {
+		hfi_ctxt_free(c);
+	} else {
+		hf->ctxt = c;
+		*ctxt_out = c->ctxt;
+	}
+	mutex_unlock(&hf->lock);
+	return ret;
+}
+
+/* Wake the context's fd, unless it is being released (see hfi.h). */
+void hfi_ctxt_wake(struct hfi_ctxt *c)
+{
+	spin_lock(&c->rx_lock);
+	if (!c->dead)
+		drvops_file_wake(c->file);
+	spin_unlock(&c->rx_lock);
+}
+
+/*
+ * Called from the fd's release, exactly once: unpublish, let the engines
+ * drain (this context's own requests complete with EIO, see sdma.c), then
+ * free its buffers.
+ */
+void hfi_ctxt_release(struct hfi_ctxt *c)
+{
+	spin_lock(&hfi_fabric_lock);
+	c->unit->ctxts[c->ctxt] = NULL;
+	spin_unlock(&hfi_fabric_lock);
+
+	spin_lock(&c->rx_lock);
+	c->dead = true;
+	spin_unlock(&c->rx_lock);
+
+	hfi_engines_flush();
+	WARN_ON_ONCE(atomic_read(&c->sends_in_flight));
+	hfi_tid_free_all(c, NULL);
+	xa_destroy(&c->tids);
+	hfi_ctxt_free(c);
+}

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The emulated fabric: a switch that knows every unit by LID, and the SDMA
+ * engines that carry packets across it.
+ *
+ * Each engine is an ordered workqueue. A flow (source context, destination
+ * LID and context) always maps to the same engine, so its requests are
+ * carried, and complete, in submission order; different flows spread over
+ * the engines and proceed in parallel.
+ */
+#include <linux/hash.h>
+#include <linux/slab.h>
+#include "hfi.h"
+
+#define HFI_MAX_LID 64
+
+DEFINE_SPINLOCK(hfi_fabric_lock);
+static struct hfi_unit *hfi_lids[HFI_MAX_LID];
+
+static struct workqueue_struct **hfi_engines;
+
+int hfi_fabric_add(struct hfi_unit *unit)
+{
+	u16 lid = unit->sdev.lid;
+
+	if (!lid || lid >= HFI_MAX_LID)
+		return -EINVAL;
+	spin_lock(&hfi_fabric_lock);
+	if (hfi_lids[lid]) {
+		spin_unlock(&hfi_fabric_lock);
+		return -EEXIST;
+	}
+	hfi_lids[lid] = unit;
+	spin_unlock(&hfi_fabric_lock);
+	return 0;
+}
+
+void hfi_fabric_remove(struct hfi_unit *unit)
+{
+	spin_lock(&hfi_fabric_lock);
+	hfi_lids[unit->sdev.lid] = NULL;
+	spin_unlock(&hfi_fabric_lock);
+}
+
+/*
+ * The live context at (lid, ctxt), or NULL. Only engine workers call this;
+ * the context stays valid until the worker returns (release flushes the
+ * engines after unpublishing it).
+ */
+struct hfi_ctxt *hfi_fabric_find(u16 lid, u16 ctxt)
+{
+	struct hfi_ctxt *c = NULL;
+	struct hfi_unit *unit;
+
+	spin_lock(&hfi_fabric_lock);
+	unit = lid < HFI_MAX_LID ? hfi_lids[lid] : NULL;
+	if (unit && ctxt < hfi_params.num_contexts)
+		c = unit->ctxts[ctxt];
+	spin_unlock(&hfi_fabric_lock);
+	return c;
+}
+
+int hfi_engines_init(void)
+{
+	unsigned int i;
+
+	hfi_engines = kcalloc(hfi_params.sdma_engines, sizeof(*hfi_engines),
+			      GFP_KERNEL);
+	if (!hfi_engines)
+		return -ENOMEM;
+	for (i = 0; i < hfi_params.sdma_engines; i++) {
+		hfi_engines[i] = alloc_ordered_workqueue("drvops_hfi_sdma%u", 0,
+							 i);
+		if (!hfi_engines[i]) {
+			hfi_engines_exit();
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void hfi_engines_exit(void)
+{
+	unsigned int i;
+
+	if (!hfi_engines)
+		return;
+	for (i = 0; i < hfi_params.sdma_engines; i++)
+		if (hfi_engines[i])
+			destroy_workqueue(hfi_engines[i]);
+	kfree(hfi_engines);
+	hfi_engines = NULL;
+}
+
+void hfi_engines_flush(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < hfi_params.sdma_engines; i++)
+		flush_workqueue(hfi_engines[i]);
+}
+
+struct workqueue_struct *hfi_engine_for(u16 slid, u16 sctxt, u16 dlid,
+					u16 dctxt)
+{
+	u64 flow = ((u64)slid << 48) | ((u64)sctxt << 32) |
+		   ((u64)dlid << 16) | dctxt;
+
+	return hfi_engines[hash_64(flow, 16) % hfi_params.sdma_engines];
+}
+
+static void hfi_stats_add_one(struct hfi_stats *s, u64 txp, u64 txb, u64 rxp,
+			      u64 rxb, u64 drop, u64 err)
+{
+	atomic64_add(txp, &s->tx_packets);
+	atomic64_add(txb, &s->tx_bytes);
+	atomic64_add(rxp, &s->rx_packets);
+	atomic64_add(rxb, &s->rx_bytes);
+	atomic64_add(drop, &s->rx_dropped);
+	atomic64_add(err, &s->tx_errors);
+}
+
+/* Count on a context and on its unit. */
+void hfi_stats_add(struct hfi_stats *s, struct hfi_stats *unit_s,
+		   u64 tx_packets, u64 tx_bytes, u64 rx_packets, u64 rx_bytes,
+		   u64 rx_dropped, u64 tx_errors)
+{
+	hfi_stats_add_one(s, tx_packets, tx_bytes, rx_packets, rx_bytes,
+			  rx_dropped, tx_errors);
+	hfi_stats_add_one(unit_s, tx_packets, tx_bytes, rx_packets, rx_bytes,
+			  rx_dropped, tx_errors);
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * drvops_hfi: an emulated Omni-Path-class HFI. Units are ib_devices on one
+ * in-kernel fabric; each driver-ops fd may own one receive context; sends
+ * go through SDMA engines (ordered workqueues) that copy the sender's
+ * pinned pages straight into the receiver's eager buffers or expected
+ * (TID) buffers. ABI: uapi/rdma/drvops_hfi.h.
+ *
+ * Locking and lifetime, in one place:
+ *  - hfi_fabric.lock (spinlock) guards the LID -> unit table and every
+ *    unit's context table. A context is reachable from the fabric from
+ *    ASSIGN_CTXT until its release starts.
+ *  - A context is released by the fd's release() (the broker calls it
+ *    exactly once). Release unpublishes it, then flushes every engine: no
+ *    work item can still hold the pointer, as a worker finds contexts only
+ *    through the fabric, and its own sending context is alive until then.
+ *  - ctxt->rx_lock guards the receive producer indices, the TID table,
+ *    and "dead"; a worker wakes a context's fd only under rx_lock while
+ *    not dead, since the drvops_file may go once release returns.
+ *  - Requests hold their payload pages pinned (and counted in the owner's
+ *    locked_vm) from writev until their completion is written.
+ */
+#ifndef DRVOPS_HFI_H
+#define DRVOPS_HFI_H
+
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <rdma/drvops_hfi.h>
+#include "swverbs.h"
+
+struct hfi_params {
+	unsigned int num_contexts;
+	unsigned int rhq_entries;
+	unsigned int eager_count;
+	unsigned int eager_size;
+	unsigned int sdma_slots;
+	unsigned int sdma_engines;
+	unsigned int max_iovs;
+};
+
+extern struct hfi_params hfi_params;
+
+struct hfi_stats {
+	atomic64_t tx_packets;
+	atomic64_t tx_bytes;
+	atomic64_t rx_packets;
+	atomic64_t rx_bytes;
+	atomic64_t rx_dropped;
+	atomic64_t tx_errors;
+};
+
+struct hfi_unit {
+	struct swverbs_dev sdev;	/* must be first: ib_alloc_device */
+	unsigned int index;
+	bool legacy;			/* an "old driver build" */
+	struct hfi_ctxt **ctxts;	/* [num_contexts], fabric lock */
+	struct hfi_stats stats;
+	struct dentry *debugfs;
+};
+
+/* An expected-receive buffer: user pages pinned by us, or a bound MR's. */
+struct hfi_tid {
+	u32 id;
+	atomic_t users;			/* transfers into it right now */
+	struct page **pages;
+	unsigned long npages;
+	unsigned int first_offset;
+	u64 length;
+	struct drvops_binding *binding;	/* MR-backed, else we pinned */
+};
+
+struct hfi_ctxt {
+	struct hfi_unit *unit;
+	struct drvops_file *file;
+	struct mm_struct *mm;		/* owner, for locked_vm; mmgrab'd */
+	u16 ctxt;
+	u8 job_key[DRVOPS_HFI_JOB_KEY_LEN];
+	bool legacy_abi;
+
+	spinlock_t rx_lock;
+	bool dead;
+	u32 rhq_tail;			/* next RHQ index to hand out */
+	u32 eager_tail;			/* next eager buffer to hand out */
+	struct xarray tids;
+	u32 next_tid;
+
+	/* Shared with userspace (vmalloc_user, mapped by fault). */
+	struct drvops_hfi_rhq_entry *rhq;
+	void *eager;
+	struct drvops_hfi_comp *comp;
+	struct drvops_hfi_user_page *user;
+
+	atomic_t sends_in_flight;
+	struct hfi_stats stats;
+};
+
+/* Per-fd state: the context, once assigned. */
+struct hfi_file {
+	struct drvops_file *file;
+	struct mutex lock;		/* assignment */
+	struct hfi_ctxt *ctxt;
+	bool legacy_abi;
+};
+
+static inline struct hfi_unit *to_hfi_unit(struct ib_device *ibdev)
+{
+	return container_of(to_swverbs_dev(ibdev), struct hfi_unit, sdev);
+}
+
+static inline struct hfi_file *to_hfi_file(struct drvops_file *file)
+{
+	return drvops_file_priv(file);
+}
+
+/* fabric.c */
+extern spinlock_t hfi_fabric_lock;
+int hfi_fabric_add(struct hfi_unit *unit);
+void hfi_fabric_remove(struct hfi_unit *unit);
+struct hfi_ctxt *hfi_fabric_find(u16 lid, u16 ctxt);
+int hfi_engines_init(void);
+void hfi_engines_exit(void);
+void hfi_engines_flush(void);
+struct workqueue_struct *hfi_engine_for(u16 slid, u16 sctxt, u16 dlid,
+					u16 dctxt);
+void hfi_stats_add(struct hfi_stats *s, struct hfi_stats *unit_s,
+		   u64 tx_packets, u64 tx_bytes, u64 rx_packets, u64 rx_bytes,
+		   u64 rx_dropped, u64 tx_errors);
+
+/* ctxt.c */
+int hfi_ctxt_assign(struct hfi_file *hf, const u8 *job_key, u16 *ctxt_out);
+void hfi_ctxt_release(struct hfi_ctxt *ctxt);
+size_t hfi_region_length(enum drvops_hfi_mmap_region r);
+u64 hfi_eager_max(void);
+u64 hfi_region_offset(enum drvops_hfi_mmap_region r);
+void hfi_ctxt_wake(struct hfi_ctxt *ctxt);
+
+/* tid.c */
+int hfi_tid_register_user(struct hfi_ctxt *ctxt, u64 vaddr, u64 length,
+			  u32 *tid);
+int hfi_tid_register_mr(struct hfi_ctxt *ctxt, struct drvops_file *file,
+			u32 mr_handle, u64 offset, u64 length, u32 *tid);
+int hfi_tid_free(struct hfi_ctxt *ctxt, u32 tid);
+void hfi_tid_free_all(struct hfi_ctxt *ctxt, struct drvops_binding *binding);
+struct hfi_tid *hfi_tid_get(struct hfi_ctxt *ctxt, u32 tid);
+void hfi_tid_put(struct hfi_tid *tid);
+void hfi_pages_io(struct page **pages, unsigned int first_offset, u64 off,
+		  void *buf, size_t n, bool to_pages);
+
+/* sdma.c */
+ssize_t hfi_sdma_writev(struct hfi_file *hf, struct iov_iter *from,
+			bool batched);
+ssize_t hfi_sdma_legacy_writev(struct hfi_file *hf, struct iov_iter *from);
+
+/* iface.c */
+extern const struct drvops_interface hfi_sdma_interface;
+extern const struct drvops_interface hfi_psm2_interface;
+
+#endif /* DRVOPS_HFI_H */

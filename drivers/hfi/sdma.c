@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Send DMA: writev parses requests and pins their payload in the sender's
+ * context; an engine worker then copies the pinned pages straight into the
+ * receiver's eager buffers or expected (tid) pages, posts the receive
+ * entries and writes the sender's completion slot.
+ *
+ * Receiver not ready (RHQ or eager ring full): the message is dropped
+ * whole, counted, and the sender's slot says ERROR/ENOBUFS: like an RNR
+ * NAK, the sender decides when to resend. A packet is never half-posted.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include "hfi.h"
+
+struct hfi_seg {
+	unsigned long first_page;	/* index in req->pages */
+	unsigned int offset;		/* of the data in that page */
+	u64 len;
+};
+
+struct hfi_req {
+	struct work_struct work;
+	struct hfi_ctxt *src;
+	struct drvops_hfi_sdma_req r;
+	struct page **pages;
+	unsigned long npages;
+	unsigned int nseg;
+	struct hfi_seg segs[];
+};
+
+/* The source bytes at message offset off: a page, where, how many. */
+static struct page *hfi_req_locate(struct hfi_req *req, u64 off,
+				   unsigned int *poff, size_t *avail)
+{
+	unsigned int i;
+
+	for (i = 0; i < req->nseg; i++) {
+		struct hfi_seg *s = &req->segs[i];
+		u64 pos;
+
+		if (off >= s->len) {
+			off -= s->len;
+			continue;
+		}
+		pos = s->offset + off;
+		*poff = pos & ~PAGE_MASK;
+		*avail = min_t(u64, s->len - off, PAGE_SIZE - *poff);
+		return req->pages[s->first_page + (pos >> PAGE_SHIFT)];
+	}
+	return NULL;
+}
+
+/* Copy [off, off + n) of the message to a kernel address. */
+static void hfi_req_copy_to_kva(struct hfi_req *req, u64 off, void *dst,
+				size_t n)
+{
+	while (n) {
+		unsigned int poff;
+		size_t avail;
+		struct page *page = hfi_req_locate(req, off, &poff, &avail);
+		size_t chunk = min(n, avail);
+		void *va = kmap_local_page(page);
+
+		memcpy(dst, va + poff, chunk);
+		kunmap_local(va);
+		dst += chunk;
+		off += chunk;
+		n -= chunk;
+	}
+}
+
+/* Copy [off, off + n) of the message into a tid at toff: one copy. */
+static void hfi_req_copy_to_tid(struct hfi_req *req, u64 off,
+				struct hfi_tid *t, u64 toff, size_t n)
+{
+	while (n) {
+		unsigned int poff;
+		size_t avail, chunk;
+		struct page *page = hfi_req_locate(req, off, &poff, &avail);
+		void *va = kmap_local_page(page);
+
+		chunk = min(n, avail);
+		hfi_pages_io(t->pages, t->first_offset, toff, va + poff, chunk,
+			     true);
+		kunmap_local(va);
+		off += chunk;
+		toff += chunk;
+		n -= chunk;
+	}
+}
+
+static void hfi_fill_entry(struct drvops_hfi_rhq_entry *e, struct hfi_req *req,
+			   u32 flags, u32 eager_index, u32 length, u64 offset)
+{
+	e->flags = flags;
+	e->src_lid = req->src->unit->sdev.lid;
+	e->src_ctxt = req->src->ctxt;
+	e->eager_index = eager_index;
+	e->length = length;
+	e->tid = req->r.opcode == DRVOPS_HFI_OP_EXPECTED ? req->r.tid : 0;
+	e->msg_length = req->r.length;
+	e->offset = offset;
+	memcpy(e->hdr, req->r.hdr, sizeof(e->hdr));
+}
+
+/* Free RHQ entries / eager buffers; the user's heads are only hints. */
+static u32 hfi_room(u32 tail, u32 head, u32 size)
+{
+	u32 used = tail - head;
+
+	return used > size ? 0 : size - used;
+}
+
+static int hfi_deliver_eager(struct hfi_req *req, struct hfi_ctxt *dst)
+{
+	const u32 esz = hfi_params.eager_size;
+	u64 len = req->r.length;
+	u32 npkts = len ? DIV_ROUND_UP(len, esz) : 1;
+	u32 rhq0, eager0, p;
+
+	spin_lock(&dst->rx_lock);
+	if (dst->dead) {
+		spin_unlock(&dst->rx_lock);
+		return -EHOSTUNREACH;
+	}
+	if (hfi_room(dst->rhq_tail, READ_ONCE(dst->user->rhq_head),
+		     hfi_params.rhq_entries) < npkts ||
+	    (len && hfi_room(dst->eager_tail, READ_ONCE(dst->user->eager_head),
+			     hfi_params.eager_count) < npkts)) {
+		spin_unlock(&dst->rx_lock);
+		hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 0, 0, 1, 0);
+		return -ENOBUFS;
+	}
+	/* Reserved: nobody else writes these until the user releases them. */
+	rhq0 = dst->rhq_tail;
+	dst->rhq_tail += npkts;
+	eager0 = dst->eager_tail;
+	if (len)
+		dst->eager_tail += npkts;
+	spin_unlock(&dst->rx_lock);
+
+	for (p = 0; p < npkts; p++) {
+		u32 idx = rhq0 + p, eidx = len ? eager0 + p : U32_MAX;
+		struct drvops_hfi_rhq_entry *e =
+			&dst->rhq[idx & (hfi_params.rhq_entries - 1)];
+		u32 plen = len ? min_t(u64, esz, len - (u64)p * esz) : 0;
+
+		if (plen)
+			hfi_req_copy_to_kva(req, (u64)p * esz,
+					    dst->eager + (size_t)(eidx &
+					    (hfi_params.eager_count - 1)) * esz,
+					    plen);
+		hfi_fill_entry(e, req, DRVOPS_HFI_RHQ_EAGER |
+			       (p == npkts - 1 ? DRVOPS_HFI_RHQ_LAST : 0),
+			       eidx, plen, (u64)p * esz);
+		/* Entry and payload before seq: the user polls seq. */
+		smp_store_release(&e->seq, idx + 1);
+	}
+	hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, npkts, len, 0, 0);
+	hfi_ctxt_wake(dst);
+	return 0;
+}
+
+static int hfi_deliver_expected(struct hfi_req *req, struct hfi_ctxt *dst)
+{
+	struct drvops_hfi_rhq_entry *e;
+	struct hfi_tid *t;
+	u64 len = req->r.length;
+	u32 idx;
+
+	spin_lock(&dst->rx_lock);
+	if (dst->dead) {
+		spin_unlock(&dst->rx_lock);
+		return -EHOSTUNREACH;
+	}
+	t = hfi_tid_get(dst, req->r.tid);
+	if (!t) {
+		spin_unlock(&dst->rx_lock);
+		return -ENOENT;
+	}
+	if (req->r.toffset > t->length || len > t->length - req->r.toffset) {
+		hfi_tid_put(t);
+		spin_unlock(&dst->rx_lock);
+		return -ERANGE;
+	}
+	if (!hfi_room(dst->rhq_tail, READ_ONCE(dst->user->rhq_head),
+		      hfi_params.rhq_entries)) {
+		hfi_tid_put(t);
+		spin_unlock(&dst->rx_lock);
+		hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 0, 0, 1, 0);
+		return -ENOBUFS;
+	}
+	idx = dst->rhq_tail++;
+	spin_unlock(&dst->rx_lock);
+
+	if (len)
+		hfi_req_copy_to_tid(req, 0, t, req->r.toffset, len);
+	hfi_tid_put(t);
+	e = &dst->rhq[idx & (hfi_params.rhq_entries - 1)];
+	hfi_fill_entry(e, req, DRVOPS_HFI_RHQ_EXPECTED | DRVOPS_HFI_RHQ_LAST,
+		       U32_MAX, len, req->r.toffset);
+	/* Payload and entry before seq: the user polls seq. */
+	smp_store_release(&e->seq, idx + 1);
+	hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 1, len, 0, 0);
+	hfi_ctxt_wake(dst);
+	return 0;
+}
+
+static void hfi_req_free(struct hfi_req *req)
+{
+	unpin_user_pages(req->pages, req->npages);
+	account_locked_vm(req->src->mm, req->npages, false);
+	kvfree(req->pages);
+	kfree(req);
+}
+
+/* err: 0 or a negative errno. */
+static void hfi_req_complete(struct hfi_req *req, int err)
+{
+	struct hfi_ctxt *src = req->src;
+	struct drvops_hfi_comp *comp = &src->comp[req->r.slot];
+	u64 len = req->r.length;
+	u32 npkts = req->r.opcode == DRVOPS_HFI_OP_EAGER && len ?
+		    DIV_ROUND_UP(len, hfi_params.eager_size) : 1;
+
+	if (err)
+		hfi_stats_add(&src->stats, &src->unit->stats, 0, 0, 0, 0, 0, 1);
+	else
+		hfi_stats_add(&src->stats, &src->unit->stats, npkts, len,
+			      0, 0, 0, 0);
+	WRITE_ONCE(comp->errcode, -err);	/* positive in the ABI */
+	/* errcode before status: the user reads status first. */
+	smp_store_release(&comp->status, err ? DRVOPS_HFI_COMP_ERROR :
+					  DRVOPS_HFI_COMP_COMPLETE);
+	hfi_req_free(req);
+	atomic_dec(&src->sends_in_flight);
+	hfi_ctxt_wake(src);
+}
+
+static void hfi_req_work(struct work_struct *work)
+{
+	struct hfi_req *req = container_of(work, struct hfi_req, work);
+	struct hfi_ctxt *src = req->src, *dst;
+	int err;
+
+	/* A dying sender's requests end with EIO, unsent. */
+	if (READ_ONCE(src->dead)) {
+		hfi_req_complete(req, -EIO);
+		return;
+	}
+	dst = hfi_fabric_find(req->r.dlid, req->r.dctxt);
+	if (!dst || memcmp(dst->job_key, src->job_key, sizeof(src->job_key)))
+		err = -EHOSTUNREACH;
+	else if (req->r.opcode == DRVOPS_HFI_OP_EAGER)
+		err = hfi_deliver_eager(req, dst);
+	else
+		err = hfi_deliver_expected(req, dst);
+	hfi_req_complete(req, err);
+}
+
+static unsigned long hfi_iov_pages(const struct iovec *iov)
+{
+	unsigned long start = (unsigned long)iov->iov_base;
+
+	if (!iov->iov_len)
+		return 0;
+	return ((start + iov->iov_len - 1) >> PAGE_SHIFT) -
+	       (start >> PAGE_SHIFT) + 1;
+}
+
+/* Pin every payload page for the engine; counted in RLIMIT_MEMLOCK. */
+static int hfi_req_pin(struct hfi_req *req, const struct iovec *piov)
+{
+	unsigned long k = 0;
+	unsigned int i;
+	int ret;
+
+	req->pages = kvcalloc(max(req->npages, 1UL), sizeof(*req->pages),
+			      GFP_KERNEL);
+	if (!req->pages)
+		return -ENOMEM;
+	ret = account_locked_vm(req->src->mm, req->npages, true);
+	if (ret)
+		goto err_free;
+	for (i = 0; i < req->nseg; i++) {
+		unsigned long start = (unsigned long)piov[i].iov_base;
+		unsigned long n = hfi_iov_pages(&piov[i]);
+		long pinned;
+
+		req->segs[i].first_page = k;
+		req->segs[i].offset = start & ~PAGE_MASK;
+		req->segs[i].len = piov[i].iov_len;
+		if (!n)
+			continue;
+		pinned = pin_user_pages_fast(start & PAGE_MASK, n, 0,
+					     req->pages + k);
+		if (pinned > 0)
+			k += pinned;
+		if (pinned != n) {
+			ret = -EFAULT;
+			goto err_unpin;
+		}
+	}
+	return 0;
+
+err_unpin:
+	unpin_user_pages(req->pages, k);
+	account_locked_vm(req->src->mm, req->npages, false);
+err_free:
+	kvfree(req->pages);
+	return ret;
+}
+
+/* A slot is free if the kernel holds no request for it (see hfi.h). */
+static int hfi_slot_claim(struct hfi_ctxt *c, u16 slot)
+{
+	if (atomic_read(&c->sends_in_flight) >= hfi_params.sdma_slots)
+		return -ENOSPC;
+	if (READ_ONCE(c->comp[slot].status) == DRVOPS_HFI_COMP_QUEUED)
+		return -EBADSLT;
+	WRITE_ONCE(c->comp[slot].status, DRVOPS_HFI_COMP_QUEUED);
+	return 0;
+}
+
+/* Validate one request and hand it to its engine. */
+static int hfi_submit(struct hfi_ctxt *c, const struct drvops_hfi_sdma_req *r,
+		      const struct iovec *piov)
+{
+	struct hfi_req *req;
+	unsigned int i;
+	u64 total = 0;
+	int ret;
+
+	if (r->flags)
+		return -EOPNOTSUPP;
+	if ((r->opcode != DRVOPS_HFI_OP_EAGER &&
+	     r->opcode != DRVOPS_HFI_OP_EXPECTED) ||
+	    r->niov > hfi_params.max_iovs || r->slot >= hfi_params.sdma_slots)
+		return -EINVAL;
+	for (i = 0; i < r->niov; i++) {
+		if (piov[i].iov_len > MAX_RW_COUNT)
+			return -EINVAL;
+		total += piov[i].iov_len;
+	}
+	if (total != r->length)
+		return -EINVAL;
+	if (r->opcode == DRVOPS_HFI_OP_EAGER && r->length > hfi_eager_max())
+		return -EMSGSIZE;
+
+	req = kzalloc(struct_size(req, segs, r->niov), GFP_KERNEL);
+	if (!req)
+		return -ENOMEM;
+	req->src = c;
+	req->r = *r;
+	req->nseg = r->niov;
+	for (i = 0; i < r->niov; i++)
+		req->npages += hfi_iov_pages(&piov[i]);
+	ret = hfi_slot_claim(c, r->slot);
+	if (ret)
+		goto err_free;
+	ret = hfi_req_pin(req, piov);
+	if (ret) {
+		WRITE_ONCE(c->comp[r->slot].status, DRVOPS_HFI_COMP_FREE);
+		goto err_free;
+	}
+	atomic_inc(&c->sends_in_flight);
+	INIT_WORK(&req->work, hfi_req_work);
+	queue_work(hfi_engine_for(c->unit->sdev.lid, c->ctxt, r->dlid,
+				  r->dctxt), &req->work);
+	return 0;
+
+err_free:
+	kfree(req);
+	return ret;
+}
+
+/* The iovecs of a writev (or the one buffer of a write). */
+static const struct iovec *hfi_iovecs(struct iov_iter *from,
+				      struct iovec *one, unsigned long *nr)
+{
+	if (iter_is_iovec(from) && !from->iov_offset) {
+		*nr = from->nr_segs;
+		return from->iov;
+	}
+	if (iter_is_ubuf(from)) {
+		one->iov_base = from->ubuf;
+		one->iov_len = from->count;
+		*nr = 1;
+		return one;
+	}
+	return NULL;
+}
+
+/*
+ * sdma.opa: requests back to back, each iov[0] = struct drvops_hfi_sdma_req
+ * then its niov payload iovecs. Returns how many were accepted.
+ */
+ssize_t hfi_sdma_writev(struct hfi_file *hf, struct iov_iter *from,
+			bool batched)
+{
+	struct hfi_ctxt *c = hf->ctxt;
+	const struct iovec *iov;
+	struct drvops_hfi_sdma_req r;
+	struct iovec one;
+	unsigned long nr, i = 0;
+	ssize_t done = 0;
+	int ret = 0;
+
+	if (!c)
+		return -ENXIO;
+	iov = hfi_iovecs(from, &one, &nr);
+	if (!iov)
+		return -EINVAL;
+	mutex_lock(&hf->lock);		/* slot claims are per fd */
+	while (i < nr) {
+		if (iov[i].iov_len != sizeof(r)) {
+			ret = -EINVAL;
+			break;
+		}
+		if (copy_from_user(&r, iov[i].iov_base, sizeof(r))) {
+			ret = -EFAULT;
+			break;
+		}
+		if (r.size != sizeof(r) || r.niov > nr - i - 1 ||
+		    (!batched && r.niov != nr - 1)) {
+			ret = -EINVAL;
+			break;
+		}
+		ret = hfi_submit(c, &r, iov + i + 1);
+		if (ret)
+			break;
+		done++;
+		i += 1 + r.niov;
+		if (!batched)
+			break;
+	}
+	mutex_unlock(&hf->lock);
+	return done ? done : ret;
+}
+
+/* psm2.intel.com: one eager request, iov[0] = drvops_hfi_legacy_send. */
+ssize_t hfi_sdma_legacy_writev(struct hfi_file *hf, struct iov_iter *from)
+{
+	struct drvops_hfi_legacy_send ls;
+	struct drvops_hfi_sdma_req r = {};
+	const struct iovec *iov;
+	struct iovec one;
+	unsigned long nr;
+	int ret;
+
+	if (!hf->ctxt)
+		return -ENXIO;
+	iov = hfi_iovecs(from, &one, &nr);
+	if (!iov || iov[0].iov_len != sizeof(ls))
+		return -EINVAL;
+	if (copy_from_user(&ls, iov[0].iov_base, sizeof(ls)))
+		return -EFAULT;
+	if (ls.size != sizeof(ls) || ls.niov != nr - 1)
+		return -EINVAL;
+	r.size = sizeof(r);
+	r.opcode = DRVOPS_HFI_OP_EAGER;
+	r.niov = ls.niov;
+	r.slot = ls.slot;
+	r.dlid = ls.dlid;
+	r.dctxt = ls.dctxt;
+	r.length = ls.length;
+	memcpy(r.hdr, ls.hdr, sizeof(r.hdr));
+	if (ls.niov != r.niov)		/* __u16 in, __u8 here */
+		return -EINVAL;
+	mutex_lock(&hf->lock);
+	ret = hfi_submit(hf->ctxt, &r, iov + 1);
+	mutex_unlock(&hf->lock);
+	return ret ? ret : 1;
+}

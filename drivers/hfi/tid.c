@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Expected receive: buffers a sender can target by (LID, context, tid) so
+ * the payload lands in place, one copy. A tid is either user memory that we
+ * pin (counted in RLIMIT_MEMLOCK) or a range of an MR bound to the fd,
+ * whose pages the MR has pinned already: the uverbs object shared with
+ * the driver through the broker.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include "hfi.h"
+
+#define HFI_TID_MAX_LENGTH (64ULL << 20)
+#define HFI_MAX_TIDS 1024
+
+void hfi_pages_io(struct page **pages, unsigned int first_offset, u64 off,
+		  void *buf, size_t n, bool to_pages)
+{
+	off += first_offset;
+	while (n) {
+		size_t poff = off & ~PAGE_MASK;
+		size_t chunk = min_t(size_t, n, PAGE_SIZE - poff);
+		void *va = kmap_local_page(pages[off >> PAGE_SHIFT]);
+
+		if (to_pages)
+			memcpy(va + poff, buf, chunk);
+		else
+			memcpy(buf, va + poff, chunk);
+		kunmap_local(va);
+		off += chunk;
+		buf += chunk;
+		n -= chunk;
+	}
+}
+
+static void hfi_tid_destroy(struct hfi_ctxt *c, struct hfi_tid *t)
+{
+	if (t->binding) {
+		drvops_binding_put(t->binding);
+	} else {
+		unpin_user_pages_dirty_lock(t->pages, t->npages, true);
+		account_locked_vm(c->mm, t->npages, false);
+		kvfree(t->pages);
+	}
+	kfree(t);
+}
+
+static int hfi_tid_insert(struct hfi_ctxt *c, struct hfi_tid *t, u32 *id)
+{
+	int ret;
+
+	spin_lock(&c->rx_lock);
+	ret = xa_alloc(&c->tids, &t->id, t, XA_LIMIT(1, HFI_MAX_TIDS),
+		       GFP_ATOMIC);
+	spin_unlock(&c->rx_lock);
+	if (ret == -EBUSY)
+		return -ENOSPC;
+	if (!ret)
+		*id = t->id;
+	return ret;
+}
+
+int hfi_tid_register_user(struct hfi_ctxt *c, u64 vaddr, u64 length, u32 *id)
+{
+	unsigned long first = vaddr >> PAGE_SHIFT;
+	struct hfi_tid *t;
+	long pinned;
+	int ret;
+
+	if (!length || length > HFI_TID_MAX_LENGTH || vaddr + length < vaddr)
+		return -EINVAL;
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	t->npages = ((vaddr + length - 1) >> PAGE_SHIFT) - first + 1;
+	t->first_offset = vaddr & ~PAGE_MASK;
+	t->length = length;
+	t->pages = kvcalloc(t->npages, sizeof(*t->pages), GFP_KERNEL);
+	if (!t->pages) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = account_locked_vm(c->mm, t->npages, true);
+	if (ret)
+		goto err_free;
+	pinned = pin_user_pages_fast(vaddr & PAGE_MASK, t->npages,
+				     FOLL_WRITE | FOLL_LONGTERM, t->pages);
+	if (pinned != t->npages) {
+		if (pinned > 0)
+			unpin_user_pages(t->pages, pinned);
+		ret = -EFAULT;
+		goto err_unaccount;
+	}
+	ret = hfi_tid_insert(c, t, id);
+	if (ret) {
+		unpin_user_pages(t->pages, t->npages);
+		goto err_unaccount;
+	}
+	return 0;
+
+err_unaccount:
+	account_locked_vm(c->mm, t->npages, false);
+err_free:
+	kvfree(t->pages);
+	kfree(t);
+	return ret;
+}
+
+int hfi_tid_register_mr(struct hfi_ctxt *c, struct drvops_file *file,
+			u32 mr_handle, u64 offset, u64 length, u32 *id)
+{
+	struct drvops_binding *b;
+	struct swverbs_mr *mr;
+	struct hfi_tid *t;
+	u64 first;
+	int ret;
+
+	b = drvops_file_get_binding(file, DRVOPS_OBJ_MR, mr_handle);
+	if (!b)
+		return -ENOENT;
+	mr = to_swverbs_mr(b->mr);
+	if (!length || offset > mr->length || length > mr->length - offset ||
+	    !(mr->access & IB_ACCESS_LOCAL_WRITE)) {
+		ret = -EINVAL;
+		goto err_put;
+	}
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t) {
+		ret = -ENOMEM;
+		goto err_put;
+	}
+	/* A window onto the MR's own page array. */
+	first = mr->first_offset + offset;
+	t->pages = mr->pages + (first >> PAGE_SHIFT);
+	t->first_offset = first & ~PAGE_MASK;
+	t->npages = mr->npages - (first >> PAGE_SHIFT);
+	t->length = length;
+	t->binding = b;			/* the tid keeps the binding in use */
+	ret = hfi_tid_insert(c, t, id);
+	if (ret) {
+		kfree(t);
+		goto err_put;
+	}
+	return 0;
+
+err_put:
+	drvops_binding_put(b);
+	return ret;
+}
+
+int hfi_tid_free(struct hfi_ctxt *c, u32 id)
+{
+	struct hfi_tid *t;
+	int ret = 0;
+
+	spin_lock(&c->rx_lock);
+	t = xa_load(&c->tids, id);
+	if (!t)
+		ret = -ENOENT;
+	else if (atomic_read(&t->users))
+		ret = -EBUSY;
+	else
+		xa_erase(&c->tids, id);
+	spin_unlock(&c->rx_lock);
+	if (!ret)
+		hfi_tid_destroy(c, t);
+	return ret;
+}
+
+/*
+ * Free every tid (of one binding, or all with NULL). The caller has made
+ * sure no transfer can be in flight: engines flushed after the context
+ * died, or (unbind) after the tids were unpublished.
+ */
+void hfi_tid_free_all(struct hfi_ctxt *c, struct drvops_binding *binding)
+{
+	struct hfi_tid *t;
+	unsigned long id;
+
+	xa_for_each(&c->tids, id, t) {
+		if (binding && t->binding != binding)
+			continue;
+		spin_lock(&c->rx_lock);
+		xa_erase(&c->tids, id);
+		spin_unlock(&c->rx_lock);
+		if (binding)
+			hfi_engines_flush();
+		hfi_tid_destroy(c, t);
+	}
+}
+
+/* For a transfer: the tid, held until hfi_tid_put. Caller has rx_lock. */
+struct hfi_tid *hfi_tid_get(struct hfi_ctxt *c, u32 id)
+{
+	struct hfi_tid *t = xa_load(&c->tids, id);
+
+	lockdep_assert_held(&c->rx_lock);
+	if (t)
+		atomic_inc(&t->users);
+	return t;
+}
+
+void hfi_tid_put(struct hfi_tid *t)
+{
+	atomic_dec(&t->users);
+}

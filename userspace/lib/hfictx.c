@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/* A ready-to-use HFI receive context (see hfictx.h). */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "drvops.h"
+#include "hfictx.h"
+
+static int xioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static void *map_region(struct drvops_hfi_ctx *h, enum drvops_hfi_mmap_region r,
+			int prot)
+{
+	void *p = mmap(NULL, h->info.mmap_length[r], prot, MAP_SHARED, h->fd,
+		       (off_t)h->info.mmap_offset[r]);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void unmap_all(struct drvops_hfi_ctx *h)
+{
+	if (h->rhq)
+		munmap((void *)h->rhq,
+		       h->info.mmap_length[DRVOPS_HFI_MMAP_RHQ]);
+	if (h->eager)
+		munmap((void *)h->eager,
+		       h->info.mmap_length[DRVOPS_HFI_MMAP_EAGER]);
+	if (h->comp)
+		munmap((void *)h->comp,
+		       h->info.mmap_length[DRVOPS_HFI_MMAP_COMP]);
+	if (h->user)
+		munmap((void *)h->user,
+		       h->info.mmap_length[DRVOPS_HFI_MMAP_USER]);
+	h->rhq = NULL;
+	h->eager = NULL;
+	h->comp = NULL;
+	h->user = NULL;
+}
+
+int drvops_hfi_open(struct drvops_hfi_ctx *h, int uverbs_fd,
+		    const uint8_t job_key[DRVOPS_HFI_JOB_KEY_LEN],
+		    uint32_t max_version)
+{
+	static const char *const names[] = { DRVOPS_HFI_NAME,
+					     DRVOPS_HFI_LEGACY_NAME };
+	struct drvops_hfi_assign_ctxt assign = { .size = sizeof(assign) };
+	unsigned index;
+	int ret;
+
+	memset(h, 0, sizeof(*h));
+	h->uverbs_fd = uverbs_fd;
+	h->fd = drvops_get_fd(uverbs_fd, names, 2, 1,
+			      max_version ? max_version : UINT32_MAX, 0,
+			      &index, &h->version);
+	if (h->fd < 0)
+		return h->fd;
+	h->legacy = index == 1;
+	memcpy(assign.job_key, job_key, sizeof(assign.job_key));
+	ret = xioctl(h->fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &assign);
+	if (!ret) {
+		h->info.size = sizeof(h->info);
+		ret = xioctl(h->fd, DRVOPS_HFI_IOCTL_CTXT_INFO, &h->info);
+	}
+	if (ret)
+		goto err_close;
+	h->rhq = map_region(h, DRVOPS_HFI_MMAP_RHQ, PROT_READ);
+	h->eager = map_region(h, DRVOPS_HFI_MMAP_EAGER, PROT_READ);
+	h->comp = map_region(h, DRVOPS_HFI_MMAP_COMP, PROT_READ);
+	h->user = map_region(h, DRVOPS_HFI_MMAP_USER, PROT_READ | PROT_WRITE);
+	if (!h->rhq || !h->eager || !h->comp || !h->user) {
+		ret = -errno;
+		unmap_all(h);
+		goto err_close;
+	}
+	return 0;
+
+err_close:
+	close(h->fd);
+	h->fd = -1;
+	return ret;
+}
+
+void drvops_hfi_close(struct drvops_hfi_ctx *h)
+{
+	unmap_all(h);
+	if (h->fd >= 0)
+		close(h->fd);
+	h->fd = -1;
+}
+
+int drvops_hfi_slot_status(struct drvops_hfi_ctx *h, int slot)
+{
+	uint32_t st = __atomic_load_n(&h->comp[slot].status, __ATOMIC_ACQUIRE);
+
+	if (st == DRVOPS_HFI_COMP_QUEUED)
+		return 1;
+	if (st == DRVOPS_HFI_COMP_ERROR)
+		return -h->comp[slot].errcode;
+	return 0;
+}
+
+int drvops_hfi_free_slot(struct drvops_hfi_ctx *h)
+{
+	uint32_t n = h->info.sdma_slots, i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t slot = (h->next_slot + i) & (n - 1);
+
+		if (drvops_hfi_slot_status(h, (int)slot) != 1) {
+			h->next_slot = slot + 1;
+			return (int)slot;
+		}
+	}
+	return -ENOSPC;
+}
+
+int drvops_hfi_send(struct drvops_hfi_ctx *h, uint8_t opcode, uint16_t dlid,
+		    uint16_t dctxt, uint32_t tid, uint64_t toffset,
+		    const void *hdr, const struct iovec *iov, unsigned niov)
+{
+	struct iovec v[1 + DRVOPS_HFI_MAX_IOVS_LIB];
+	struct drvops_hfi_sdma_req r = { .size = sizeof(r) };
+	struct drvops_hfi_legacy_send ls = { .size = sizeof(ls) };
+	uint64_t len = 0;
+	unsigned i;
+	int slot;
+
+	if (niov > DRVOPS_HFI_MAX_IOVS_LIB)
+		return -EINVAL;
+	slot = drvops_hfi_free_slot(h);
+	if (slot < 0)
+		return slot;
+	for (i = 0; i < niov; i++) {
+		v[1 + i] = iov[i];
+		len += iov[i].iov_len;
+	}
+	if (h->legacy) {
+		if (opcode != DRVOPS_HFI_OP_EAGER)
+			return -EOPNOTSUPP;
+		ls.dlid = dlid;
+		ls.dctxt = dctxt;
+		ls.slot = (uint16_t)slot;
+		ls.niov = (uint16_t)niov;
+		ls.length = (uint32_t)len;
+		if (hdr)
+			memcpy(ls.hdr, hdr, sizeof(ls.hdr));
+		v[0] = (struct iovec){ &ls, sizeof(ls) };
+	} else {
+		r.opcode = opcode;
+		r.niov = (uint8_t)niov;
+		r.slot = (uint16_t)slot;
+		r.dlid = dlid;
+		r.dctxt = dctxt;
+		r.tid = tid;
+		r.toffset = toffset;
+		r.length = len;
+		if (hdr)
+			memcpy(r.hdr, hdr, sizeof(r.hdr));
+		v[0] = (struct iovec){ &r, sizeof(r) };
+	}
+	if (writev(h->fd, v, (int)(1 + niov)) != 1)
+		return -errno;
+	return slot;
+}
+
+int drvops_hfi_wait_slot(struct drvops_hfi_ctx *h, int slot)
+{
+	int st;
+
+	while ((st = drvops_hfi_slot_status(h, slot)) == 1)
+		sched_yield();
+	return st;
+}
+
+const volatile struct drvops_hfi_rhq_entry *
+drvops_hfi_peek(struct drvops_hfi_ctx *h)
+{
+	const volatile struct drvops_hfi_rhq_entry *e =
+		&h->rhq[h->rhq_head & (h->info.rhq_entries - 1)];
+
+	if (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) != h->rhq_head + 1)
+		return NULL;
+	return e;
+}
+
+static bool has_eager_buffer(const volatile struct drvops_hfi_rhq_entry *e)
+{
+	return (e->flags & DRVOPS_HFI_RHQ_EAGER) && e->length;
+}
+
+const void *drvops_hfi_eager_payload(struct drvops_hfi_ctx *h,
+				     const volatile struct drvops_hfi_rhq_entry *e)
+{
+	if (!has_eager_buffer(e))
+		return NULL;
+	return h->eager + (size_t)(e->eager_index &
+				   (h->info.eager_count - 1)) *
+			  h->info.eager_size;
+}
+
+void drvops_hfi_consume(struct drvops_hfi_ctx *h,
+			const volatile struct drvops_hfi_rhq_entry *e)
+{
+	if (has_eager_buffer(e))
+		h->eager_head++;
+	h->rhq_head++;
+	/* Done reading the entry and its buffer before handing them back. */
+	__atomic_store_n(&h->user->eager_head, h->eager_head, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->user->rhq_head, h->rhq_head, __ATOMIC_RELEASE);
+}
+
+int drvops_hfi_wait_recv(struct drvops_hfi_ctx *h, int timeout_ms)
+{
+	struct pollfd p = { .fd = h->fd, .events = POLLIN };
+	int n;
+
+	if (drvops_hfi_peek(h))
+		return 1;
+	n = poll(&p, 1, timeout_ms);
+	if (n < 0)
+		return -errno;
+	if (n && (p.revents & (POLLERR | POLLHUP)))
+		return -EIO;
+	return n;
+}
+
+int drvops_hfi_tid_register(struct drvops_hfi_ctx *h, void *buf, size_t len,
+			    uint32_t *tid)
+{
+	struct drvops_hfi_tid_register t = {
+		.size = sizeof(t),
+		.vaddr = (uintptr_t)buf,
+		.length = len,
+	};
+	int ret = xioctl(h->fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &t);
+
+	if (!ret)
+		*tid = t.tid;
+	return ret;
+}
+
+int drvops_hfi_tid_register_mr(struct drvops_hfi_ctx *h, uint32_t mr_handle,
+			       uint64_t offset, uint64_t len, uint32_t *tid)
+{
+	struct drvops_hfi_tid_register_mr t = {
+		.size = sizeof(t),
+		.mr_handle = mr_handle,
+		.offset = offset,
+		.length = len,
+	};
+	int ret = xioctl(h->fd, DRVOPS_HFI_IOCTL_TID_REGISTER_MR, &t);
+
+	if (!ret)
+		*tid = t.tid;
+	return ret;
+}
+
+int drvops_hfi_tid_free(struct drvops_hfi_ctx *h, uint32_t tid)
+{
+	struct drvops_hfi_tid_free t = { .size = sizeof(t), .tid = tid };
+
+	return xioctl(h->fd, DRVOPS_HFI_IOCTL_TID_FREE, &t);
+}
+
+int drvops_hfi_counters(struct drvops_hfi_ctx *h,
+			struct drvops_hfi_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	return xioctl(h->fd, DRVOPS_HFI_IOCTL_COUNTERS, c);
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * A receive context of the emulated HFI, ready to use: what a messaging
+ * library (psm-shim), the tests and the benchmark share. Asks for
+ * ["sdma.opa", "psm2.intel.com"] and works with either.
+ *
+ * Functions return 0 (or a count) on success and a negative errno.
+ */
+#ifndef DRVOPS_HFICTX_H
+#define DRVOPS_HFICTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <rdma/drvops_hfi.h>
+
+/* Payload iovecs per message this library sends (the unit may take more). */
+#define DRVOPS_HFI_MAX_IOVS_LIB 16
+
+struct drvops_hfi_ctx {
+	int uverbs_fd;
+	int fd;
+	uint32_t version;
+	bool legacy;			/* psm2.intel.com: eager only */
+	struct drvops_hfi_ctxt_info info;
+	volatile struct drvops_hfi_rhq_entry *rhq;
+	const uint8_t *eager;
+	volatile struct drvops_hfi_comp *comp;
+	volatile struct drvops_hfi_user_page *user;
+	uint32_t rhq_head;		/* next entry to read */
+	uint32_t eager_head;		/* next eager buffer to read */
+	uint32_t next_slot;
+};
+
+/*
+ * On an open uverbs fd (GET_CONTEXT done): driver-ops fd, context with
+ * job_key, the four mappings. max_version caps sdma.opa (0: newest).
+ */
+int drvops_hfi_open(struct drvops_hfi_ctx *h, int uverbs_fd,
+		    const uint8_t job_key[DRVOPS_HFI_JOB_KEY_LEN],
+		    uint32_t max_version);
+/* Unmaps and closes the driver-ops fd (not the uverbs fd). */
+void drvops_hfi_close(struct drvops_hfi_ctx *h);
+
+/* A slot whose last request has completed; -ENOSPC if none. */
+int drvops_hfi_free_slot(struct drvops_hfi_ctx *h);
+
+/*
+ * Send one message: EAGER (tid/toffset ignored) or EXPECTED. hdr is
+ * DRVOPS_HFI_HDR_BYTES or NULL. Returns the slot used.
+ */
+int drvops_hfi_send(struct drvops_hfi_ctx *h, uint8_t opcode, uint16_t dlid,
+		    uint16_t dctxt, uint32_t tid, uint64_t toffset,
+		    const void *hdr, const struct iovec *iov, unsigned niov);
+/* Slot state: 1 still queued, 0 complete, or -errcode. */
+int drvops_hfi_slot_status(struct drvops_hfi_ctx *h, int slot);
+/* Spins (yielding) until the slot completes: 0 or -errcode. */
+int drvops_hfi_wait_slot(struct drvops_hfi_ctx *h, int slot);
+
+/* The next received packet, or NULL. */
+const volatile struct drvops_hfi_rhq_entry *
+drvops_hfi_peek(struct drvops_hfi_ctx *h);
+/* Its payload, for an eager packet with length > 0. */
+const void *drvops_hfi_eager_payload(struct drvops_hfi_ctx *h,
+				     const volatile struct drvops_hfi_rhq_entry *e);
+/* Give the entry (and its eager buffer) back to the kernel. */
+void drvops_hfi_consume(struct drvops_hfi_ctx *h,
+			const volatile struct drvops_hfi_rhq_entry *e);
+/* poll() for POLLIN with a timeout (ms, -1 forever): 1, 0 or -errno. */
+int drvops_hfi_wait_recv(struct drvops_hfi_ctx *h, int timeout_ms);
+
+int drvops_hfi_tid_register(struct drvops_hfi_ctx *h, void *buf, size_t len,
+			    uint32_t *tid);
+int drvops_hfi_tid_register_mr(struct drvops_hfi_ctx *h, uint32_t mr_handle,
+			       uint64_t offset, uint64_t len, uint32_t *tid);
+int drvops_hfi_tid_free(struct drvops_hfi_ctx *h, uint32_t tid);
+int drvops_hfi_counters(struct drvops_hfi_ctx *h,
+			struct drvops_hfi_counters *c);
+
+#endif /* DRVOPS_HFICTX_H */
