@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * The emulated HFI, end to end across two units: name/version fallback,
+ * eager messages (split into packets, reassembled), expected receive into
+ * a registered buffer and into a bound MR, the legacy ABI talking to a
+ * current unit, job-key isolation, counters.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tl_hfi.h"
+
+#define TIMEOUT_MS 10000
+
+static uint8_t *pattern_buf(size_t len, unsigned seed)
+{
+	uint8_t *p = malloc(len ? len : 1);
+	size_t i;
+
+	for (i = 0; p && i < len; i++)
+		p[i] = (uint8_t)(i * 31 + seed);
+	return p;
+}
+
+static void make_hdr(uint8_t hdr[DRVOPS_HFI_HDR_BYTES], uint32_t tag)
+{
+	memset(hdr, 0, DRVOPS_HFI_HDR_BYTES);
+	memcpy(hdr, &tag, sizeof(tag));
+	memcpy(hdr + DRVOPS_HFI_HDR_BYTES - 4, "DRVO", 4);
+}
+
+/* Receive one eager message into out (len bytes expected); 0 or -errno. */
+static int recv_eager(struct drvops_hfi_ctx *rx, uint8_t *out, size_t len,
+		      const struct drvops_hfi_ctx *tx, uint32_t tag)
+{
+	uint8_t hdr[DRVOPS_HFI_HDR_BYTES];
+	size_t got = 0;
+
+	make_hdr(hdr, tag);
+	for (;;) {
+		const volatile struct drvops_hfi_rhq_entry *e;
+		int ret = tl_hfi_recv(rx, &e, TIMEOUT_MS);
+
+		if (ret)
+			return ret;
+		if (!(e->flags & DRVOPS_HFI_RHQ_EAGER) ||
+		    e->src_lid != tx->info.lid || e->src_ctxt != tx->info.ctxt ||
+		    e->msg_length != len || e->offset != got ||
+		    memcmp((const void *)e->hdr, hdr, sizeof(hdr)))
+			return -EBADMSG;
+		if (e->length)
+			memcpy(out + got, drvops_hfi_eager_payload(rx, e),
+			       e->length);
+		got += e->length;
+		ret = e->flags & DRVOPS_HFI_RHQ_LAST;
+		drvops_hfi_consume(rx, e);
+		if (ret)
+			return got == len ? 0 : -EBADMSG;
+	}
+}
+
+struct pair {
+	struct drvops_hfi_ctx a, b;	/* a on unit 0, b on unit 1 */
+};
+
+static int pair_open(struct pair *p, const uint8_t *key_b)
+{
+	int ret = tl_hfi_open(&p->a, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0);
+
+	if (ret)
+		return ret;
+	ret = tl_hfi_open(&p->b, TL_HFI_CURRENT, 1, key_b, 0);
+	if (ret)
+		tl_hfi_close(&p->a);
+	return ret;
+}
+
+static void pair_close(struct pair *p)
+{
+	tl_hfi_close(&p->a);
+	tl_hfi_close(&p->b);
+}
+
+static int send_eager(struct drvops_hfi_ctx *tx, struct drvops_hfi_ctx *rx,
+		      const void *buf, size_t len, uint32_t tag)
+{
+	struct iovec iov = { (void *)buf, len };
+	uint8_t hdr[DRVOPS_HFI_HDR_BYTES];
+	int slot;
+
+	make_hdr(hdr, tag);
+	slot = drvops_hfi_send(tx, DRVOPS_HFI_OP_EAGER, (uint16_t)rx->info.lid,
+			       (uint16_t)rx->info.ctxt, 0, 0, hdr, &iov,
+			       len ? 1 : 0);
+	return slot < 0 ? slot : drvops_hfi_wait_slot(tx, slot);
+}
+
+static void test_fallback_current_and_legacy(void)
+{
+	struct drvops_hfi_ctx cur, cur1, old;
+
+	TL_ASSERT_OK(tl_hfi_open(&cur, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0));
+	CU_ASSERT(!cur.legacy && cur.version == 2);
+	TL_ASSERT_OK(tl_hfi_open(&cur1, TL_HFI_CURRENT, 0, tl_hfi_job_a, 1));
+	CU_ASSERT(!cur1.legacy && cur1.version == 1);
+	TL_ASSERT_OK(tl_hfi_open(&old, TL_HFI_LEGACY, 0, tl_hfi_job_a, 0));
+	CU_ASSERT(old.legacy && old.version == 1);
+	/* Contexts of one unit are distinct. */
+	CU_ASSERT(cur.info.ctxt != cur1.info.ctxt);
+	CU_ASSERT(cur.info.lid == cur1.info.lid && old.info.lid != cur.info.lid);
+	tl_hfi_close(&cur);
+	tl_hfi_close(&cur1);
+	tl_hfi_close(&old);
+}
+
+static void test_eager_sizes_across_units(void)
+{
+	struct pair p;
+	size_t sizes[] = { 0, 1, 100, 8191, 8192, 8193, 100000, 0 };
+	unsigned i;
+
+	TL_ASSERT_OK(pair_open(&p, tl_hfi_job_a));
+	sizes[7] = p.a.info.eager_max;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *src = pattern_buf(sizes[i], i), *dst = calloc(1, sizes[i] + 1);
+
+		CU_ASSERT_FATAL(src && dst);
+		TL_ASSERT_OK(send_eager(&p.a, &p.b, src, sizes[i], i));
+		TL_ASSERT_OK(recv_eager(&p.b, dst, sizes[i], &p.a, i));
+		CU_ASSERT(memcmp(src, dst, sizes[i]) == 0);
+		free(src);
+		free(dst);
+	}
+	/* Above eager_max: refused up front. */
+	{
+		size_t big = p.a.info.eager_max + 1;
+		uint8_t *src = pattern_buf(big, 1);
+		struct iovec iov = { src, big };
+
+		TL_ASSERT_ERR(drvops_hfi_send(&p.a, DRVOPS_HFI_OP_EAGER,
+					      (uint16_t)p.b.info.lid,
+					      (uint16_t)p.b.info.ctxt, 0, 0,
+					      NULL, &iov, 1), EMSGSIZE);
+		free(src);
+	}
+	pair_close(&p);
+}
+
+static void test_expected_into_registered_buffer(void)
+{
+	const size_t len = 4 << 20, off = 4096 + 17, n = 1 << 20;
+	uint8_t *src, *dst;
+	const volatile struct drvops_hfi_rhq_entry *e;
+	struct iovec iov;
+	struct pair p;
+	uint32_t tid;
+	int slot;
+
+	TL_ASSERT_OK(pair_open(&p, tl_hfi_job_a));
+	src = pattern_buf(n, 7);
+	dst = calloc(1, len);
+	CU_ASSERT_FATAL(src && dst);
+	TL_ASSERT_OK(drvops_hfi_tid_register(&p.b, dst, len, &tid));
+
+	iov = (struct iovec){ src, n };
+	slot = drvops_hfi_send(&p.a, DRVOPS_HFI_OP_EXPECTED,
+			       (uint16_t)p.b.info.lid, (uint16_t)p.b.info.ctxt,
+			       tid, off, NULL, &iov, 1);
+	TL_ASSERT_OK(slot);
+	TL_ASSERT_OK(drvops_hfi_wait_slot(&p.a, slot));
+	TL_ASSERT_OK(tl_hfi_recv(&p.b, &e, TIMEOUT_MS));
+	CU_ASSERT(e->flags == (DRVOPS_HFI_RHQ_EXPECTED | DRVOPS_HFI_RHQ_LAST));
+	CU_ASSERT(e->tid == tid && e->length == n && e->offset == off);
+	drvops_hfi_consume(&p.b, e);
+	/* Landed in place, nothing around it touched. */
+	CU_ASSERT(memcmp(dst + off, src, n) == 0);
+	CU_ASSERT(dst[off - 1] == 0 && dst[off + n] == 0);
+
+	/* Beyond the buffer: ERANGE; unknown tid: ENOENT. */
+	slot = drvops_hfi_send(&p.a, DRVOPS_HFI_OP_EXPECTED,
+			       (uint16_t)p.b.info.lid, (uint16_t)p.b.info.ctxt,
+			       tid, len - 10, NULL, &iov, 1);
+	TL_ASSERT_ERR(drvops_hfi_wait_slot(&p.a, slot), ERANGE);
+	slot = drvops_hfi_send(&p.a, DRVOPS_HFI_OP_EXPECTED,
+			       (uint16_t)p.b.info.lid, (uint16_t)p.b.info.ctxt,
+			       tid + 100, 0, NULL, &iov, 1);
+	TL_ASSERT_ERR(drvops_hfi_wait_slot(&p.a, slot), ENOENT);
+
+	TL_ASSERT_OK(drvops_hfi_tid_free(&p.b, tid));
+	TL_ASSERT_ERR(drvops_hfi_tid_free(&p.b, tid), ENOENT);
+	free(src);
+	free(dst);
+	pair_close(&p);
+}
+
+static void test_expected_into_bound_mr(void)
+{
+	const size_t len = 1 << 20;
+	const volatile struct drvops_hfi_rhq_entry *e;
+	uint32_t pd, mr, lkey, rkey, binding, tid;
+	uint8_t *src, *dst;
+	struct iovec iov;
+	struct pair p;
+	int slot;
+
+	TL_ASSERT_OK(pair_open(&p, tl_hfi_job_a));
+	src = pattern_buf(len, 3);
+	dst = aligned_alloc(4096, len);
+	CU_ASSERT_FATAL(src && dst);
+	memset(dst, 0, len);
+	/* The MR is made on the uverbs fd; the handle is shared. */
+	TL_ASSERT_OK(drvops_alloc_pd(p.b.uverbs_fd, &pd));
+	TL_ASSERT_OK(drvops_reg_mr(p.b.uverbs_fd, pd, dst, len, 1, &mr, &lkey,
+				   &rkey));
+	TL_ASSERT_OK(drvops_bind(p.b.uverbs_fd, p.b.fd, DRVOPS_OBJ_MR, mr,
+				 &binding));
+	TL_ASSERT_OK(drvops_hfi_tid_register_mr(&p.b, mr, 0, len, &tid));
+
+	iov = (struct iovec){ src, len };
+	slot = drvops_hfi_send(&p.a, DRVOPS_HFI_OP_EXPECTED,
+			       (uint16_t)p.b.info.lid, (uint16_t)p.b.info.ctxt,
+			       tid, 0, NULL, &iov, 1);
+	TL_ASSERT_OK(drvops_hfi_wait_slot(&p.a, slot));
+	TL_ASSERT_OK(tl_hfi_recv(&p.b, &e, TIMEOUT_MS));
+	CU_ASSERT(e->tid == tid && e->length == len);
+	drvops_hfi_consume(&p.b, e);
+	CU_ASSERT(memcmp(dst, src, len) == 0);
+
+	/* The MR is in use: it cannot go; unbinding frees the tid too. */
+	TL_ASSERT_ERR(drvops_dereg_mr(p.b.uverbs_fd, mr), EBUSY);
+	TL_ASSERT_OK(drvops_unbind(p.b.uverbs_fd, binding));
+	TL_ASSERT_ERR(drvops_hfi_tid_free(&p.b, tid), ENOENT);
+	TL_ASSERT_OK(drvops_dereg_mr(p.b.uverbs_fd, mr));
+	TL_ASSERT_OK(drvops_dealloc_pd(p.b.uverbs_fd, pd));
+	free(src);
+	free(dst);
+	pair_close(&p);
+}
+
+static void test_legacy_unit_talks_to_current_unit(void)
+{
+	struct drvops_hfi_ctx old, cur;
+	uint8_t *src = pattern_buf(20000, 5), dst[20000];
+	struct iovec iov = { src, 20000 };
+
+	TL_ASSERT_OK(tl_hfi_open(&old, TL_HFI_LEGACY, 0, tl_hfi_job_a, 0));
+	TL_ASSERT_OK(tl_hfi_open(&cur, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0));
+	TL_ASSERT_OK(send_eager(&old, &cur, src, 20000, 9));
+	TL_ASSERT_OK(recv_eager(&cur, dst, 20000, &old, 9));
+	CU_ASSERT(memcmp(src, dst, 20000) == 0);
+	/* The legacy ABI has no expected receive. */
+	TL_ASSERT_ERR(drvops_hfi_send(&old, DRVOPS_HFI_OP_EXPECTED,
+				      (uint16_t)cur.info.lid,
+				      (uint16_t)cur.info.ctxt, 1, 0, NULL,
+				      &iov, 1), EOPNOTSUPP);
+	TL_ASSERT_ERR(drvops_hfi_tid_register(&old, dst, sizeof(dst),
+					      &(uint32_t){ 0 }), ENOTTY);
+	free(src);
+	tl_hfi_close(&old);
+	tl_hfi_close(&cur);
+}
+
+static void test_job_keys_isolate(void)
+{
+	const volatile struct drvops_hfi_rhq_entry *e;
+	struct drvops_hfi_counters c;
+	struct pair p;
+	char msg[64] = "not for you";
+
+	TL_ASSERT_OK(pair_open(&p, tl_hfi_job_b));
+	TL_ASSERT_ERR(send_eager(&p.a, &p.b, msg, sizeof(msg), 1),
+		      EHOSTUNREACH);
+	TL_ASSERT_ERR(tl_hfi_recv(&p.b, &e, 200), ETIMEDOUT);
+	TL_ASSERT_OK(drvops_hfi_counters(&p.a, &c));
+	CU_ASSERT(c.tx_errors == 1 && c.tx_packets == 0);
+	TL_ASSERT_OK(drvops_hfi_counters(&p.b, &c));
+	CU_ASSERT(c.rx_packets == 0);
+	pair_close(&p);
+}
+
+static void test_counters_count_packets_and_bytes(void)
+{
+	struct drvops_hfi_counters ca, cb;
+	uint8_t *buf = pattern_buf(20000, 1), out[20000];
+	struct pair p;
+
+	TL_ASSERT_OK(pair_open(&p, tl_hfi_job_a));
+	TL_ASSERT_OK(send_eager(&p.a, &p.b, buf, 20000, 1));
+	TL_ASSERT_OK(recv_eager(&p.b, out, 20000, &p.a, 1));
+	TL_ASSERT_OK(drvops_hfi_counters(&p.a, &ca));
+	TL_ASSERT_OK(drvops_hfi_counters(&p.b, &cb));
+	/* 20000 bytes in 8 KiB eager packets: 3 packets. */
+	CU_ASSERT(ca.tx_packets == 3 && ca.tx_bytes == 20000);
+	CU_ASSERT(cb.rx_packets == 3 && cb.rx_bytes == 20000);
+	CU_ASSERT(ca.tx_errors == 0 && cb.rx_dropped == 0);
+	free(buf);
+	pair_close(&p);
+}
+
+static CU_TestInfo hfi_tests[] = {
+	{ "fallback: current and legacy units", test_fallback_current_and_legacy },
+	{ "eager sizes across units", test_eager_sizes_across_units },
+	{ "expected into a registered buffer",
+	  test_expected_into_registered_buffer },
+	{ "expected into a bound MR", test_expected_into_bound_mr },
+	{ "legacy unit talks to current unit",
+	  test_legacy_unit_talks_to_current_unit },
+	{ "job keys isolate", test_job_keys_isolate },
+	{ "counters count packets and bytes",
+	  test_counters_count_packets_and_bytes },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "hfi end to end", NULL, NULL, NULL, NULL, hfi_tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+	return tl_run_suites("test_hfi", suites);
+}
