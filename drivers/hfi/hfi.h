@@ -40,6 +40,9 @@ struct hfi_params {
 
 extern struct hfi_params hfi_params;
 
+/* Largest expected buffer, and so largest expected message. */
+#define HFI_TID_MAX_LENGTH (64ULL << 20)
+
 struct hfi_stats {
 	atomic64_t tx_packets;
 	atomic64_t tx_bytes;

@@ -346,7 +346,8 @@ static int hfi_submit(struct hfi_ctxt *c, const struct drvops_hfi_sdma_req *r,
 	}
 	if (total != r->length)
 		return -EINVAL;
-	if (r->opcode == DRVOPS_HFI_OP_EAGER && r->length > hfi_eager_max())
+	if (r->length > (r->opcode == DRVOPS_HFI_OP_EAGER ? hfi_eager_max() :
+			 HFI_TID_MAX_LENGTH))
 		return -EMSGSIZE;
 
 	req = kzalloc(struct_size(req, segs, r->niov), GFP_KERNEL);

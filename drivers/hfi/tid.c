@@ -11,7 +11,6 @@
 #include <linux/slab.h>
 #include "hfi.h"
 
-#define HFI_TID_MAX_LENGTH (64ULL << 20)
 #define HFI_MAX_TIDS 1024
 
 void hfi_pages_io(struct page **pages, unsigned int first_offset, u64 off,

@@ -9,10 +9,10 @@
  *                     2  adds expected receive into MRs bound to the fd
  *                        (TID_REGISTER_MR: the shared uverbs IDR) and
  *                        batched submission (several requests per writev).
- *   "psm2.intel.com"  1  the legacy ABI on the same engine: fixed-size
- *                        structs (no size field), one eager request per
- *                        writev, no expected receive. An "old driver build"
- *                        (module parameter legacy_units) offers only this.
+ *   "psm2.intel.com"  1  the legacy ABI on the same engine: one eager
+ *                        request per writev in its own older struct, no
+ *                        expected receive. An "old driver build" (module
+ *                        parameter legacy_units) offers only this.
  *
  * A unit is one ib_device (one port, a LID). All units sit on one emulated
  * fabric: a packet sent to (LID, context) lands in that context's receive
@@ -120,7 +120,7 @@ struct drvops_hfi_rhq_entry {
 	__u32 flags;			/* enum drvops_hfi_rhq_flags */
 	__u16 src_lid;
 	__u16 src_ctxt;
-	__u32 eager_index;		/* absolute index of the eager buffer */
+	__u32 eager_index;		/* absolute; EAGER with length > 0 */
 	__u32 length;			/* payload bytes in this packet */
 	__u32 tid;			/* EXPECTED: the tid written */
 	__u64 msg_length;		/* whole message */
@@ -173,7 +173,8 @@ struct drvops_hfi_comp {
  * non-zero flags or __reserved; EBADSLT the slot is QUEUED; ENOSPC every
  * slot is busy (nothing accepted); EFAULT the header or an iovec array is
  * unreadable; ENOMEM pinning the payload would pass RLIMIT_MEMLOCK;
- * EMSGSIZE an eager message above eager_max. A failure after some requests
+ * EMSGSIZE an eager message above eager_max, or an expected one above
+ * 64 MiB (the largest tid). A failure after some requests
  * were accepted returns their count instead.
  */
 enum drvops_hfi_opcode {
@@ -259,10 +260,10 @@ struct drvops_hfi_counters {
 #define DRVOPS_HFI_IOCTL_COUNTERS _IO(DRVOPS_IOCTL_TYPE, DRVOPS_HFI_CMD_COUNTERS)
 
 /*
- * "psm2.intel.com" version 1: the legacy ABI. Same numbers, same mmap
- * regions, but every struct has its historical fixed layout without a
- * size field checked beyond the first word, and writev takes exactly one
- * EAGER request: iov[0] = struct drvops_hfi_legacy_send.
+ * "psm2.intel.com" version 1: the legacy ABI. ASSIGN_CTXT, CTXT_INFO and
+ * COUNTERS as above (no TID_*: ENOTTY), the same mmap regions, and writev
+ * takes exactly one EAGER request: iov[0] = struct drvops_hfi_legacy_send,
+ * then niov payload iovecs. Errors as for sdma.opa.
  */
 struct drvops_hfi_legacy_send {
 	__u32 size;			/* sizeof(struct drvops_hfi_legacy_send) */
