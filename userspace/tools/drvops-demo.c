@@ -8,6 +8,10 @@
  *   3. work         PD + MR on the uverbs fd, bind the MR to the
  *                   driver-ops fd, COPY into it (and FILL on version 2),
  *                   read the completions and check the bytes
+ *   4. HFI          on the emulated HFI units: ["sdma.opa",
+ *                   "psm2.intel.com"] on a current and an old unit, an
+ *                   eager message and an expected (one-copy) transfer
+ *                   between two units, and old -> current
  *
  * Exits 0 only if every check passed.
  */
@@ -21,6 +25,7 @@
 #include <rdma/drvops_generic.h>
 
 #include "drvops.h"
+#include "hfictx.h"
 
 #define BUF_LEN 8192
 #define MAX_ENTRIES 32
@@ -288,6 +293,156 @@ out_free:
 	free(dst);
 }
 
+
+static const uint8_t demo_job_key[DRVOPS_HFI_JOB_KEY_LEN] = "drvops-demo-job";
+
+/* The idx-th current (sdma.opa) or old (psm2.intel.com only) unit. */
+static int hfi_open_unit(struct demo_device *devs, int n, bool current_unit,
+			 int idx, struct drvops_hfi_ctx *h)
+{
+	int i, ret;
+
+	for (i = 0; i < n; i++) {
+		struct drvops_interface_entry e[MAX_ENTRIES];
+		unsigned total = 0, k;
+		int cur = 0, old = 0, fd;
+
+		fd = drvops_open_device(&devs[i].info);
+		if (fd < 0)
+			continue;
+		if (drvops_get_context(fd) ||
+		    drvops_query(fd, e, MAX_ENTRIES, &total) < 0) {
+			close(fd);
+			continue;
+		}
+		for (k = 0; k < total && k < MAX_ENTRIES; k++) {
+			cur |= !strcmp(e[k].name, DRVOPS_HFI_NAME);
+			old |= !strcmp(e[k].name, DRVOPS_HFI_LEGACY_NAME);
+		}
+		if ((current_unit ? cur : (old && !cur)) && idx-- == 0) {
+			ret = drvops_hfi_open(h, fd, demo_job_key, 0);
+			if (ret)
+				close(fd);
+			return ret;
+		}
+		close(fd);
+	}
+	return -ENODEV;
+}
+
+static void hfi_close_unit(struct drvops_hfi_ctx *h)
+{
+	int fd = h->uverbs_fd;
+
+	drvops_hfi_close(h);
+	close(fd);
+}
+
+/* Send len bytes from a to b and check what b receives. */
+static void hfi_eager(struct drvops_hfi_ctx *a, struct drvops_hfi_ctx *b,
+		      size_t len, const char *what)
+{
+	uint8_t *src = malloc(len), *dst = calloc(1, len);
+	struct iovec iov = { src, len };
+	size_t got = 0, i;
+	int slot, last = 0;
+
+	for (i = 0; i < len; i++)
+		src[i] = (uint8_t)(i * 13 + 1);
+	slot = drvops_hfi_send(a, DRVOPS_HFI_OP_EAGER, (uint16_t)b->info.lid,
+			       (uint16_t)b->info.ctxt, 0, 0, NULL, &iov, 1);
+	if (check_ret(slot, what) && check_ret(drvops_hfi_wait_slot(a, slot),
+					       "  completion slot says COMPLETE")) {
+		while (!last && drvops_hfi_wait_recv(b, 5000) == 1) {
+			const volatile struct drvops_hfi_rhq_entry *e =
+				drvops_hfi_peek(b);
+
+			memcpy(dst + e->offset, drvops_hfi_eager_payload(b, e),
+			       e->length);
+			got += e->length;
+			last = e->flags & DRVOPS_HFI_RHQ_LAST;
+			drvops_hfi_consume(b, e);
+		}
+		printf("      received %zu bytes in %zu eager packet(s)\n", got,
+		       (len + b->info.eager_size - 1) / b->info.eager_size);
+		check(got == len && !memcmp(src, dst, len),
+		      "  every byte arrived, in place");
+	}
+	free(src);
+	free(dst);
+}
+
+static void hfi_expected(struct drvops_hfi_ctx *a, struct drvops_hfi_ctx *b,
+			 size_t len)
+{
+	uint8_t *src = malloc(len), *dst = calloc(1, len);
+	struct iovec iov = { src, len };
+	uint32_t tid;
+	size_t i;
+	int slot;
+
+	for (i = 0; i < len; i++)
+		src[i] = (uint8_t)(i * 7 + 3);
+	if (check_ret(drvops_hfi_tid_register(b, dst, len, &tid),
+		      "receiver registers a 1 MiB buffer (TID_REGISTER)")) {
+		slot = drvops_hfi_send(a, DRVOPS_HFI_OP_EXPECTED,
+				       (uint16_t)b->info.lid,
+				       (uint16_t)b->info.ctxt, tid, 0, NULL,
+				       &iov, 1);
+		check_ret(slot >= 0 ? drvops_hfi_wait_slot(a, slot) : slot,
+			  "sender writes straight into it (EXPECTED)");
+		if (drvops_hfi_wait_recv(b, 5000) == 1) {
+			const volatile struct drvops_hfi_rhq_entry *e =
+				drvops_hfi_peek(b);
+
+			check(e->tid == tid && e->length == len,
+			      "  one RHQ entry announces it");
+			drvops_hfi_consume(b, e);
+		}
+		check(!memcmp(src, dst, len), "  the buffer holds the data: one copy");
+		drvops_hfi_tid_free(b, tid);
+	}
+	free(src);
+	free(dst);
+}
+
+static void show_hfi(const char *who, const struct drvops_hfi_ctx *h)
+{
+	printf("      %-8s %s v%u, LID %u, context %u\n", who,
+	       h->legacy ? DRVOPS_HFI_LEGACY_NAME : DRVOPS_HFI_NAME,
+	       h->version, h->info.lid, h->info.ctxt);
+}
+
+static void hfi_demo(struct demo_device *devs, int n)
+{
+	struct drvops_hfi_ctx a, b, old;
+
+	heading("4. An emulated HFI",
+		"Each unit is asked for [\"sdma.opa\", \"psm2.intel.com\"]; "
+		"an old driver build\nonly knows the second. Units talk "
+		"across one emulated fabric.");
+	if (hfi_open_unit(devs, n, true, 0, &a)) {
+		printf("      no HFI units: skipped\n");
+		return;
+	}
+	if (!check_ret(hfi_open_unit(devs, n, true, 1, &b),
+		       "a second current unit")) {
+		hfi_close_unit(&a);
+		return;
+	}
+	show_hfi("unit A", &a);
+	show_hfi("unit B", &b);
+	hfi_eager(&a, &b, 20000, "A -> B: eager message, 20000 bytes");
+	hfi_expected(&a, &b, 1 << 20);
+	if (!hfi_open_unit(devs, n, false, 0, &old)) {
+		show_hfi("old unit", &old);
+		hfi_eager(&old, &b, 5000, "old -> B: eager, legacy ABI");
+		hfi_close_unit(&old);
+	}
+	hfi_close_unit(&a);
+	hfi_close_unit(&b);
+}
+
 int main(void)
 {
 	struct demo_device devs[DRVOPS_MAX_DEVICES];
@@ -312,6 +467,8 @@ int main(void)
 	for (i = 0; i < n; i++)
 		if (devs[i].ops_fd >= 0)
 			work(&devs[i]);
+
+	hfi_demo(devs, n);
 
 	for (i = 0; i < n; i++) {
 		if (devs[i].ops_fd >= 0)
