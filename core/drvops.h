@@ -59,16 +59,26 @@ struct drvops_ioctl_op {
 	unsigned int ioctl_num;
 	unsigned int size;	/* sizeof the current struct */
 	unsigned int min_size;	/* offsetofend of the last field of v1 */
+	u32 since;		/* first interface version with it (0: all) */
 	int (*execute)(struct drvops_ucmd *ucmd);
 };
 
-#define DRVOPS_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
+/*
+ * One table can serve every version of an interface: an entry added in
+ * version N says so with DRVOPS_IOCTL_OP_SINCE, and fds of older versions
+ * get ENOTTY for it.
+ */
+#define DRVOPS_IOCTL_OP_SINCE(_ver, _ioctl, _fn, _struct, _last)	\
 	{								\
 		.ioctl_num = _ioctl,					\
 		.size = sizeof(_struct),				\
 		.min_size = offsetofend(_struct, _last),		\
+		.since = _ver,						\
 		.execute = _fn,						\
 	}
+
+#define DRVOPS_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
+	DRVOPS_IOCTL_OP_SINCE(0, _ioctl, _fn, _struct, _last)
 
 /* Copy min(user size, len) bytes of ucmd->cmd back to the user. */
 int drvops_ucmd_respond(struct drvops_ucmd *ucmd, size_t len);
@@ -93,7 +103,8 @@ struct drvops_binding {
 
 /*
  * The operations of one version of an interface. Every handler may assume
- * the fd is alive for its whole duration. ioctls[] is scanned in order.
+ * the fd is alive for its whole duration. ioctls[] is scanned in order;
+ * entries with since > the fd's version are skipped.
  */
 struct drvops_version_ops {
 	const struct drvops_ioctl_op *ioctls;

@@ -46,12 +46,12 @@ static const struct drvops_ioctl_op drvops_broker_ioctls[] = {
 
 static const struct drvops_ioctl_op *
 drvops_find_op(const struct drvops_ioctl_op *ops, unsigned int n,
-	       unsigned int cmd)
+	       unsigned int cmd, u32 version)
 {
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		if (ops[i].ioctl_num == cmd)
+		if (ops[i].ioctl_num == cmd && ops[i].since <= version)
 			return &ops[i];
 	return NULL;
 }
@@ -73,9 +73,11 @@ long drvops_dispatch_ioctl(struct drvops_file *f, unsigned int cmd,
 
 	if (drvops_is_broker_cmd(cmd))
 		op = drvops_find_op(drvops_broker_ioctls,
-				    ARRAY_SIZE(drvops_broker_ioctls), cmd);
+				    ARRAY_SIZE(drvops_broker_ioctls), cmd,
+				    f->version);
 	else
-		op = drvops_find_op(f->ops->ioctls, f->ops->num_ioctls, cmd);
+		op = drvops_find_op(f->ops->ioctls, f->ops->num_ioctls, cmd,
+				    f->version);
 	if (!op)
 		return -ENOIOCTLCMD;
 
@@ -104,7 +106,7 @@ int drvops_check_ioctl_table(const struct drvops_version_ops *ops)
 		    op->min_size < sizeof(u32) || op->min_size > op->size ||
 		    !op->execute || drvops_is_broker_cmd(op->ioctl_num))
 			return -EINVAL;
-		if (drvops_find_op(ops->ioctls, i, op->ioctl_num))
+		if (drvops_find_op(ops->ioctls, i, op->ioctl_num, U32_MAX))
 			return -EINVAL;
 	}
 	return 0;

@@ -407,28 +407,22 @@ static void generic_release(struct drvops_file *file)
 	kfree(gf);
 }
 
-static const struct drvops_ioctl_op generic_v1_ioctls[] = {
+/* One table for both versions: FILL and the ring came with version 2. */
+static const struct drvops_ioctl_op generic_ioctls[] = {
 	DRVOPS_IOCTL_OP(DRVOPS_GENERIC_IOCTL_NOOP, generic_ioctl_noop,
 			struct drvops_generic_noop, __reserved),
 	DRVOPS_IOCTL_OP(DRVOPS_GENERIC_IOCTL_COPY, generic_ioctl_copy,
 			struct drvops_generic_copy, user_data),
-};
-
-static const struct drvops_ioctl_op generic_v2_ioctls[] = {
-	DRVOPS_IOCTL_OP(DRVOPS_GENERIC_IOCTL_NOOP, generic_ioctl_noop,
-			struct drvops_generic_noop, __reserved),
-	DRVOPS_IOCTL_OP(DRVOPS_GENERIC_IOCTL_COPY, generic_ioctl_copy,
-			struct drvops_generic_copy, user_data),
-	DRVOPS_IOCTL_OP(DRVOPS_GENERIC_IOCTL_FILL, generic_ioctl_fill,
-			struct drvops_generic_fill, __reserved),
-	DRVOPS_IOCTL_OP(DRVOPS_GENERIC_IOCTL_RING_SETUP,
-			generic_ioctl_ring_setup,
-			struct drvops_generic_ring_setup, mmap_length),
+	DRVOPS_IOCTL_OP_SINCE(2, DRVOPS_GENERIC_IOCTL_FILL, generic_ioctl_fill,
+			      struct drvops_generic_fill, __reserved),
+	DRVOPS_IOCTL_OP_SINCE(2, DRVOPS_GENERIC_IOCTL_RING_SETUP,
+			      generic_ioctl_ring_setup,
+			      struct drvops_generic_ring_setup, mmap_length),
 };
 
 static const struct drvops_version_ops generic_v1_ops = {
-	.ioctls = generic_v1_ioctls,
-	.num_ioctls = ARRAY_SIZE(generic_v1_ioctls),
+	.ioctls = generic_ioctls,
+	.num_ioctls = ARRAY_SIZE(generic_ioctls),
 	.open = generic_open,
 	.release = generic_release,
 	.read = generic_read,
@@ -437,8 +431,8 @@ static const struct drvops_version_ops generic_v1_ops = {
 };
 
 static const struct drvops_version_ops generic_v2_ops = {
-	.ioctls = generic_v2_ioctls,
-	.num_ioctls = ARRAY_SIZE(generic_v2_ioctls),
+	.ioctls = generic_ioctls,
+	.num_ioctls = ARRAY_SIZE(generic_ioctls),
 	.open = generic_open,
 	.release = generic_release,
 	.read = generic_read,

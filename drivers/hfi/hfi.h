@@ -146,8 +146,6 @@ int hfi_tid_free(struct hfi_ctxt *ctxt, u32 tid);
 void hfi_tid_free_all(struct hfi_ctxt *ctxt, struct drvops_binding *binding);
 struct hfi_tid *hfi_tid_get(struct hfi_ctxt *ctxt, u32 tid);
 void hfi_tid_put(struct hfi_tid *tid);
-void hfi_pages_io(struct page **pages, unsigned int first_offset, u64 off,
-		  void *buf, size_t n, bool to_pages);
 
 /* sdma.c */
 ssize_t hfi_sdma_writev(struct hfi_file *hf, struct iov_iter *from,

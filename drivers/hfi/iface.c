@@ -277,42 +277,28 @@ static void hfi_unbind(struct drvops_file *file, struct drvops_binding *b)
 #define HFI_IOCTL(_cmd, _fn, _struct, _last)				\
 	DRVOPS_IOCTL_OP(_IO(DRVOPS_IOCTL_TYPE, _cmd), _fn, _struct, _last)
 
-static const struct drvops_ioctl_op hfi_v1_ioctls[] = {
+/*
+ * One table for sdma.opa v1/v2 and, as its prefix, psm2.intel.com: the
+ * context ioctls come first because every name and version has them.
+ */
+static const struct drvops_ioctl_op hfi_ioctls[] = {
 	HFI_IOCTL(DRVOPS_HFI_CMD_ASSIGN_CTXT, hfi_ioctl_assign_ctxt,
 		  struct drvops_hfi_assign_ctxt, __reserved),
 	HFI_IOCTL(DRVOPS_HFI_CMD_CTXT_INFO, hfi_ioctl_ctxt_info,
 		  struct drvops_hfi_ctxt_info, mmap_length),
+	HFI_IOCTL(DRVOPS_HFI_CMD_COUNTERS, hfi_ioctl_counters,
+		  struct drvops_hfi_counters, tx_errors),
 	HFI_IOCTL(DRVOPS_HFI_CMD_TID_REGISTER, hfi_ioctl_tid_register,
 		  struct drvops_hfi_tid_register, __reserved),
 	HFI_IOCTL(DRVOPS_HFI_CMD_TID_FREE, hfi_ioctl_tid_free,
 		  struct drvops_hfi_tid_free, tid),
-	HFI_IOCTL(DRVOPS_HFI_CMD_COUNTERS, hfi_ioctl_counters,
-		  struct drvops_hfi_counters, tx_errors),
+	DRVOPS_IOCTL_OP_SINCE(2, _IO(DRVOPS_IOCTL_TYPE,
+				     DRVOPS_HFI_CMD_TID_REGISTER_MR),
+			      hfi_ioctl_tid_register_mr,
+			      struct drvops_hfi_tid_register_mr, flags),
 };
 
-static const struct drvops_ioctl_op hfi_v2_ioctls[] = {
-	HFI_IOCTL(DRVOPS_HFI_CMD_ASSIGN_CTXT, hfi_ioctl_assign_ctxt,
-		  struct drvops_hfi_assign_ctxt, __reserved),
-	HFI_IOCTL(DRVOPS_HFI_CMD_CTXT_INFO, hfi_ioctl_ctxt_info,
-		  struct drvops_hfi_ctxt_info, mmap_length),
-	HFI_IOCTL(DRVOPS_HFI_CMD_TID_REGISTER, hfi_ioctl_tid_register,
-		  struct drvops_hfi_tid_register, __reserved),
-	HFI_IOCTL(DRVOPS_HFI_CMD_TID_FREE, hfi_ioctl_tid_free,
-		  struct drvops_hfi_tid_free, tid),
-	HFI_IOCTL(DRVOPS_HFI_CMD_COUNTERS, hfi_ioctl_counters,
-		  struct drvops_hfi_counters, tx_errors),
-	HFI_IOCTL(DRVOPS_HFI_CMD_TID_REGISTER_MR, hfi_ioctl_tid_register_mr,
-		  struct drvops_hfi_tid_register_mr, flags),
-};
-
-static const struct drvops_ioctl_op hfi_psm2_ioctls[] = {
-	HFI_IOCTL(DRVOPS_HFI_CMD_ASSIGN_CTXT, hfi_ioctl_assign_ctxt,
-		  struct drvops_hfi_assign_ctxt, __reserved),
-	HFI_IOCTL(DRVOPS_HFI_CMD_CTXT_INFO, hfi_ioctl_ctxt_info,
-		  struct drvops_hfi_ctxt_info, mmap_length),
-	HFI_IOCTL(DRVOPS_HFI_CMD_COUNTERS, hfi_ioctl_counters,
-		  struct drvops_hfi_counters, tx_errors),
-};
+#define HFI_NUM_CONTEXT_IOCTLS 3
 
 #define HFI_COMMON_OPS					\
 	.release = hfi_release,				\
@@ -323,24 +309,24 @@ static const struct drvops_ioctl_op hfi_psm2_ioctls[] = {
 	.unbind = hfi_unbind
 
 static const struct drvops_version_ops hfi_sdma_v1_ops = {
-	.ioctls = hfi_v1_ioctls,
-	.num_ioctls = ARRAY_SIZE(hfi_v1_ioctls),
+	.ioctls = hfi_ioctls,
+	.num_ioctls = ARRAY_SIZE(hfi_ioctls),
 	.open = hfi_open_sdma,
 	.write_iter = hfi_write_v1,
 	HFI_COMMON_OPS,
 };
 
 static const struct drvops_version_ops hfi_sdma_v2_ops = {
-	.ioctls = hfi_v2_ioctls,
-	.num_ioctls = ARRAY_SIZE(hfi_v2_ioctls),
+	.ioctls = hfi_ioctls,
+	.num_ioctls = ARRAY_SIZE(hfi_ioctls),
 	.open = hfi_open_sdma,
 	.write_iter = hfi_write_v2,
 	HFI_COMMON_OPS,
 };
 
 static const struct drvops_version_ops hfi_psm2_v1_ops = {
-	.ioctls = hfi_psm2_ioctls,
-	.num_ioctls = ARRAY_SIZE(hfi_psm2_ioctls),
+	.ioctls = hfi_ioctls,
+	.num_ioctls = HFI_NUM_CONTEXT_IOCTLS,
 	.open = hfi_open_psm2,
 	.write_iter = hfi_write_psm2,
 	HFI_COMMON_OPS,

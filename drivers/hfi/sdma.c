@@ -82,7 +82,7 @@ static void hfi_req_copy_to_tid(struct hfi_req *req, u64 off,
 		void *va = kmap_local_page(page);
 
 		chunk = min(n, avail);
-		hfi_pages_io(t->pages, t->first_offset, toff, va + poff, chunk,
+		swverbs_pages_io(t->pages, t->first_offset, toff, va + poff, chunk,
 			     true);
 		kunmap_local(va);
 		off += chunk;

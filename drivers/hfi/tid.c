@@ -6,32 +6,11 @@
  * whose pages the MR has pinned already: the uverbs object shared with
  * the driver through the broker.
  */
-#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include "hfi.h"
 
 #define HFI_MAX_TIDS 1024
-
-void hfi_pages_io(struct page **pages, unsigned int first_offset, u64 off,
-		  void *buf, size_t n, bool to_pages)
-{
-	off += first_offset;
-	while (n) {
-		size_t poff = off & ~PAGE_MASK;
-		size_t chunk = min_t(size_t, n, PAGE_SIZE - poff);
-		void *va = kmap_local_page(pages[off >> PAGE_SHIFT]);
-
-		if (to_pages)
-			memcpy(va + poff, buf, chunk);
-		else
-			memcpy(buf, va + poff, chunk);
-		kunmap_local(va);
-		off += chunk;
-		buf += chunk;
-		n -= chunk;
-	}
-}
 
 static void hfi_tid_destroy(struct hfi_ctxt *c, struct hfi_tid *t)
 {

@@ -251,16 +251,16 @@ void swverbs_init_device(struct swverbs_dev *sdev, u64 node_guid, u16 lid,
 }
 EXPORT_SYMBOL_GPL(swverbs_init_device);
 
-void swverbs_mr_io(struct swverbs_mr *mr, u64 off, void *buf, size_t n,
-		   bool to_mr)
+void swverbs_pages_io(struct page **pages, unsigned int first_offset, u64 off,
+		      void *buf, size_t n, bool to_pages)
 {
-	off += mr->first_offset;
+	off += first_offset;
 	while (n) {
 		size_t poff = off & ~PAGE_MASK;
 		size_t chunk = min_t(size_t, n, PAGE_SIZE - poff);
-		void *va = kmap_local_page(mr->pages[off >> PAGE_SHIFT]);
+		void *va = kmap_local_page(pages[off >> PAGE_SHIFT]);
 
-		if (to_mr)
+		if (to_pages)
 			memcpy(va + poff, buf, chunk);
 		else
 			memcpy(buf, va + poff, chunk);
@@ -269,6 +269,13 @@ void swverbs_mr_io(struct swverbs_mr *mr, u64 off, void *buf, size_t n,
 		buf += chunk;
 		n -= chunk;
 	}
+}
+EXPORT_SYMBOL_GPL(swverbs_pages_io);
+
+void swverbs_mr_io(struct swverbs_mr *mr, u64 off, void *buf, size_t n,
+		   bool to_mr)
+{
+	swverbs_pages_io(mr->pages, mr->first_offset, off, buf, n, to_mr);
 }
 EXPORT_SYMBOL_GPL(swverbs_mr_io);
 

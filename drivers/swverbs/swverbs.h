@@ -51,6 +51,10 @@ static inline struct swverbs_mr *to_swverbs_mr(struct ib_mr *ibmr)
 void swverbs_init_device(struct swverbs_dev *sdev, u64 node_guid, u16 lid,
 			 const char *node_desc);
 
+/* Copy between buf and [off, off + n) of the bytes pages[] hold. */
+void swverbs_pages_io(struct page **pages, unsigned int first_offset, u64 off,
+		      void *buf, size_t n, bool to_pages);
+
 /* Copy between a kernel buffer and [off, off + n) of the MR. */
 void swverbs_mr_io(struct swverbs_mr *mr, u64 off, void *buf, size_t n,
 		   bool to_mr);
