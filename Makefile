@@ -25,7 +25,11 @@ modules:
 userspace:
 	$(MAKE) -C userspace
 
+# Host packages first (the host-side psm-shim tests need CUnit and, for the
+# ABI check, Debian's libpsm2-dev), then host tests, then the guest.
 check:
+	bash tests/vm/run.sh --deps
+	$(MAKE) -C userspace/psm-shim check
 	bash tests/vm/run.sh
 
 demo:

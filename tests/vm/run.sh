@@ -127,7 +127,8 @@ IBDIR="$IMGDIR/lib/modules/$ABI/kernel/drivers/infiniband/core"
 
 # ------------------------------------------------------- a. host packages
 PKGS=(qemu-system-x86 busybox-static cpio libcunit1-dev kmod iproute2 gcc make
-	"linux-headers-$ABI")
+	"linux-headers-$ABI"
+	libpsm2-dev)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||

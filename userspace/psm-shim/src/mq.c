@@ -1,0 +1,1504 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * The matched-queue engine (see mq.h).
+ *
+ * Every message is a request: a send, a posted receive, or an unexpected
+ * message that arrived before its receive (PSM2 hands those out from
+ * psm2_mq_improbe, so they must be requests too). A request sits on at
+ * most one of the posted, unexpected or completed queues (qnode) and at
+ * most once on the transmit queue (txnode) while the wire is busy.
+ *
+ * Protocols (header layouts below):
+ *   eager       EAGER{seq, tag, len} + payload. The receiver copies it into
+ *               the matched buffer, or into a buffer of ours until a
+ *               receive matches.
+ *   rendezvous  RTS{seq, tag, len, sender id}. Once matched the receiver
+ *               registers (a window of) its buffer and answers
+ *               CTS{sender id, receiver id, handle, offset, length, total};
+ *               the sender writes the window with expected sends
+ *               straight into that buffer, each followed by
+ *               DATA{receiver id, offset, length} in the receiver's
+ *               queue; one CTS per window until the total has arrived.
+ *               Without expected receive on either side the same DATA
+ *               messages carry the payload through the eager path.
+ *
+ * Requests are named on the wire by a 32-bit id (table index and a
+ * generation), never by pointer: a stale or forged id is simply dropped.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mq.h"
+#include "shim.h"
+
+/* ---------------------------------------------------------------- wire */
+
+enum wire_type {
+	WIRE_EAGER = 1,
+	WIRE_RTS = 2,
+	WIRE_CTS = 3,
+	WIRE_DATA = 4,
+};
+
+enum wire_cts_flags {
+	WIRE_CTS_HANDLE = 1 << 0,	/* handle is valid: send expected */
+};
+
+/* EAGER and RTS: what matching needs. */
+struct wire_match {
+	uint8_t type;
+	uint8_t flags;
+	uint16_t reserved;
+	uint32_t seq;			/* per sender-receiver pair */
+	uint32_t tag[3];
+	uint32_t msg_len;
+	uint32_t sreq_id;		/* RTS: the sender's request */
+	uint32_t reserved2;
+};
+
+struct wire_cts {
+	uint8_t type;
+	uint8_t flags;			/* enum wire_cts_flags */
+	uint16_t reserved;
+	uint32_t sreq_id;
+	uint32_t rreq_id;
+	uint32_t offset;		/* of this window in the message */
+	uint32_t len;			/* of this window */
+	uint32_t total;			/* bytes the receiver takes in all */
+	uint64_t handle;		/* registered window */
+};
+
+struct wire_data {
+	uint8_t type;
+	uint8_t flags;
+	uint16_t reserved;
+	uint32_t rreq_id;
+	uint32_t offset;
+	uint32_t len;
+	uint8_t reserved2[16];
+};
+
+union wire_hdr {
+	uint8_t type;
+	struct wire_match match;
+	struct wire_cts cts;
+	struct wire_data data;
+	uint8_t bytes[SHIM_WIRE_HDR_BYTES];
+};
+
+_Static_assert(sizeof(union wire_hdr) == SHIM_WIRE_HDR_BYTES,
+	       "the wire header is exactly the HFI's per-packet header");
+
+/* ------------------------------------------------------------ requests */
+
+enum req_kind { REQ_SEND, REQ_RECV };
+
+enum req_state {
+	REQ_POSTED,		/* receive waiting for a message */
+	REQ_UNEXPECTED,		/* message waiting for a receive */
+	REQ_MPROBED,		/* message taken by improbe, awaiting imrecv */
+	REQ_ACTIVE,		/* protocol under way */
+	REQ_COMPLETE,		/* on the completed queue (or dequeued) */
+};
+
+/* What the request still has to put on the wire. */
+enum req_tx {
+	TX_NONE,
+	TX_EAGER,
+	TX_RTS,
+	TX_CTS,
+	TX_DATA,
+};
+
+struct psm2_mq_req {
+	struct shim_list qnode;
+	struct shim_list txnode;
+	psm2_mq_t mq;
+	uint32_t id;
+	enum req_kind kind;
+	enum req_state state;
+	enum req_tx tx;
+	bool on_txq;
+	bool rndv;
+	bool dequeued;		/* taken by ipeek_dequeue: not on a queue */
+
+	psm2_epaddr_t peer;	/* send: destination; recv: source/filter */
+	psm2_mq_tag_t tag;	/* send: tag; recv: filter, then message's */
+	psm2_mq_tag_t tagsel;
+	uint32_t flags;
+	void *buf;
+	uint32_t buf_len;
+	uint32_t msg_len;	/* the sender's length */
+	uint32_t nbytes;	/* delivered (recv) / sent (send) */
+	psm2_error_t error;
+	void *context;
+
+	/* eager message that arrived unexpected */
+	void *sysbuf;
+
+	/* rendezvous */
+	uint32_t remote_id;	/* the other side's request */
+	uint32_t total;		/* bytes moved in all: min(msg, buffer) */
+	uint32_t win_off;	/* current window */
+	uint32_t win_len;
+	uint32_t win_done;	/* recv: arrived; send: submitted */
+	uint64_t handle;
+	bool has_handle;
+	bool need_register;	/* recv: window waits for a free handle */
+	bool cts_seen;		/* send: the receiver has matched */
+	uint32_t inflight;	/* send: payload sends not yet done */
+	uint32_t seq;		/* send: sequence number of the RTS/EAGER */
+};
+
+/* A matchable message that arrived before its predecessors. */
+struct early_msg {
+	struct shim_list node;
+	uint32_t seq;
+	union wire_hdr hdr;
+	size_t len;
+	uint8_t payload[];
+};
+
+struct psm2_mq {
+	struct psm2_ep *ep;
+	const struct shim_transport_ops *ops;
+	void *tp;
+	struct shim_mq_config cfg;
+	struct shim_list posted;
+	struct shim_list unexpected;
+	struct shim_list completed;
+	struct shim_list txq;
+	psm2_mq_stats_t stats;
+
+	/* request ids: index in the low bits, generation above */
+	struct psm2_mq_req **ids;
+	uint16_t *gens;
+	uint32_t *free_ids;
+	uint32_t nfree;
+	uint32_t nids;
+	uint32_t cap;
+};
+
+#define ID_INDEX_BITS 20
+#define ID_INDEX_MASK ((1u << ID_INDEX_BITS) - 1)
+
+static int id_alloc(psm2_mq_t mq, struct psm2_mq_req *req)
+{
+	uint32_t idx;
+
+	if (mq->nfree) {
+		idx = mq->free_ids[--mq->nfree];
+	} else {
+		if (mq->nids == mq->cap) {
+			uint32_t cap = mq->cap ? mq->cap * 2 : 64;
+			void *ids, *gens, *free_ids;
+
+			if (cap > ID_INDEX_MASK)
+				return -ENOMEM;
+			ids = realloc(mq->ids, cap * sizeof(*mq->ids));
+			if (!ids)
+				return -ENOMEM;
+			mq->ids = ids;
+			gens = realloc(mq->gens, cap * sizeof(*mq->gens));
+			if (!gens)
+				return -ENOMEM;
+			mq->gens = gens;
+			free_ids = realloc(mq->free_ids,
+					   cap * sizeof(*mq->free_ids));
+			if (!free_ids)
+				return -ENOMEM;
+			mq->free_ids = free_ids;
+			mq->cap = cap;
+		}
+		idx = mq->nids++;
+		mq->gens[idx] = 0;
+	}
+	/* Index 0 with generation 0 would be id 0: keep 0 meaning "none". */
+	mq->gens[idx]++;
+	if (idx == 0 && mq->gens[idx] == 0)
+		mq->gens[idx]++;
+	mq->ids[idx] = req;
+	req->id = idx | ((uint32_t)(mq->gens[idx] & 0xfff) << ID_INDEX_BITS);
+	return 0;
+}
+
+static void id_free(psm2_mq_t mq, struct psm2_mq_req *req)
+{
+	uint32_t idx = req->id & ID_INDEX_MASK;
+
+	mq->ids[idx] = NULL;
+	mq->free_ids[mq->nfree++] = idx;
+}
+
+static struct psm2_mq_req *id_lookup(psm2_mq_t mq, uint32_t id)
+{
+	uint32_t idx = id & ID_INDEX_MASK;
+	struct psm2_mq_req *req;
+
+	if (idx >= mq->nids)
+		return NULL;
+	req = mq->ids[idx];
+	if (!req || req->id != id)
+		return NULL;
+	return req;
+}
+
+static struct psm2_mq_req *req_alloc(psm2_mq_t mq, enum req_kind kind)
+{
+	struct psm2_mq_req *req = calloc(1, sizeof(*req));
+
+	if (!req)
+		return NULL;
+	if (id_alloc(mq, req)) {
+		free(req);
+		return NULL;
+	}
+	shim_list_init(&req->qnode);
+	shim_list_init(&req->txnode);
+	req->mq = mq;
+	req->kind = kind;
+	req->error = PSM2_OK;
+	return req;
+}
+
+static void req_free(struct psm2_mq_req *req)
+{
+	psm2_mq_t mq = req->mq;
+
+	shim_list_del(&req->qnode);
+	shim_list_del(&req->txnode);
+	if (req->has_handle && mq->ops->release_recv_buffer)
+		mq->ops->release_recv_buffer(mq->tp, req->handle);
+	free(req->sysbuf);
+	id_free(mq, req);
+	free(req);
+}
+
+static void req_complete(struct psm2_mq_req *req)
+{
+	psm2_mq_t mq = req->mq;
+
+	if (req->state == REQ_COMPLETE)
+		return;
+	shim_list_del(&req->qnode);
+	shim_list_del(&req->txnode);
+	req->on_txq = false;
+	req->tx = TX_NONE;
+	if (req->has_handle && mq->ops->release_recv_buffer) {
+		mq->ops->release_recv_buffer(mq->tp, req->handle);
+		req->has_handle = false;
+	}
+	req->state = REQ_COMPLETE;
+	shim_list_append(&mq->completed, &req->qnode);
+}
+
+/* ------------------------------------------------------------- helpers */
+
+psm2_error_t shim_error_from_errno(int err)
+{
+	switch (-err) {
+	case 0:
+		return PSM2_OK;
+	case ENOMEM:
+		return PSM2_NO_MEMORY;
+	case EHOSTUNREACH:
+		return PSM2_EPID_UNREACHABLE;
+	case ETIMEDOUT:
+		return PSM2_TIMEOUT;
+	case EINVAL:
+	case EMSGSIZE:
+		return PSM2_PARAM_ERR;
+	case ENODEV:
+	case EIO:
+	case ENXIO:
+		return PSM2_EP_DEVICE_FAILURE;
+	default:
+		return PSM2_EPID_NETWORK_ERROR;
+	}
+}
+
+static bool wire_busy(int err)
+{
+	return err == -EAGAIN || err == -ENOSPC || err == -ENOBUFS;
+}
+
+static bool tag_matches(const psm2_mq_tag_t *msg, const psm2_mq_tag_t *want,
+			const psm2_mq_tag_t *sel)
+{
+	return !((msg->tag0 ^ want->tag0) & sel->tag0) &&
+	       !((msg->tag1 ^ want->tag1) & sel->tag1) &&
+	       !((msg->tag2 ^ want->tag2) & sel->tag2);
+}
+
+static bool src_matches(psm2_epaddr_t msg_src, psm2_epaddr_t want)
+{
+	return want == PSM2_MQ_ANY_ADDR || want == msg_src;
+}
+
+/* The 64-bit tag calls use words 0 and 1; word 2 never constrains. */
+static void tag_from_u64(psm2_mq_tag_t *t, uint64_t v)
+{
+	memset(t, 0, sizeof(*t));
+	t->tag0 = (uint32_t)v;
+	t->tag1 = (uint32_t)(v >> 32);
+}
+
+static uint64_t tag_to_u64(const psm2_mq_tag_t *t)
+{
+	return t->tag0 | ((uint64_t)t->tag1 << 32);
+}
+
+static void fill_status2(const struct psm2_mq_req *req, psm2_mq_status2_t *st)
+{
+	if (!st)
+		return;
+	st->msg_peer = req->peer;
+	st->msg_tag = req->tag;
+	st->msg_length = req->msg_len;
+	st->nbytes = req->nbytes;
+	st->error_code = req->error;
+	st->context = req->context;
+}
+
+static void fill_status(const struct psm2_mq_req *req, psm2_mq_status_t *st)
+{
+	if (!st)
+		return;
+	st->msg_tag = tag_to_u64(&req->tag);
+	st->msg_length = req->msg_len;
+	st->nbytes = req->nbytes;
+	st->error_code = req->error;
+	st->context = req->context;
+}
+
+/* ------------------------------------------------------------ transmit */
+
+static int tx_eager_or_rts(struct psm2_mq_req *req)
+{
+	psm2_mq_t mq = req->mq;
+	union wire_hdr h;
+	struct iovec iov = { .iov_base = req->buf, .iov_len = req->msg_len };
+	bool rts = req->tx == TX_RTS;
+
+	memset(&h, 0, sizeof(h));
+	h.match.type = rts ? WIRE_RTS : WIRE_EAGER;
+	h.match.seq = req->seq;
+	h.match.tag[0] = req->tag.tag0;
+	h.match.tag[1] = req->tag.tag1;
+	h.match.tag[2] = req->tag.tag2;
+	h.match.msg_len = req->msg_len;
+	h.match.sreq_id = req->id;
+	if (rts)
+		return mq->ops->send_eager(mq->tp, req->peer, &h, NULL, 0,
+					   NULL);
+	req->inflight++;
+	int err = mq->ops->send_eager(mq->tp, req->peer, &h, &iov,
+				      req->msg_len ? 1 : 0, req);
+	if (err)
+		req->inflight--;
+	return err;
+}
+
+static int tx_cts(struct psm2_mq_req *req)
+{
+	psm2_mq_t mq = req->mq;
+	union wire_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.cts.type = WIRE_CTS;
+	h.cts.flags = req->has_handle ? WIRE_CTS_HANDLE : 0;
+	h.cts.sreq_id = req->remote_id;
+	h.cts.rreq_id = req->id;
+	h.cts.offset = req->win_off;
+	h.cts.len = req->win_len;
+	h.cts.total = req->total;
+	h.cts.handle = req->handle;
+	return mq->ops->send_eager(mq->tp, req->peer, &h, NULL, 0, NULL);
+}
+
+/* Submit what is left of the current window; -EAGAIN when the wire fills. */
+static int tx_data(struct psm2_mq_req *req)
+{
+	psm2_mq_t mq = req->mq;
+	bool expected = req->has_handle && mq->ops->send_expected;
+	uint32_t chunk_max = mq->cfg.rndv_window;
+
+	if (!expected && mq->ops->eager_max < chunk_max)
+		chunk_max = (uint32_t)mq->ops->eager_max;
+	while (req->win_done < req->win_len) {
+		uint32_t chunk = req->win_len - req->win_done;
+		uint32_t off = req->win_off + req->win_done;
+		union wire_hdr h;
+		struct iovec iov;
+		int err;
+
+		if (chunk > chunk_max)
+			chunk = chunk_max;
+		memset(&h, 0, sizeof(h));
+		h.data.type = WIRE_DATA;
+		h.data.rreq_id = req->remote_id;
+		h.data.offset = off;
+		h.data.len = chunk;
+		iov.iov_base = (uint8_t *)req->buf + off;
+		iov.iov_len = chunk;
+		req->inflight++;
+		if (expected)
+			err = mq->ops->send_expected(mq->tp, req->peer,
+						     req->handle, req->win_done,
+						     &h, &iov, 1, req);
+		else
+			err = mq->ops->send_eager(mq->tp, req->peer, &h, &iov,
+						  1, req);
+		if (err) {
+			req->inflight--;
+			return err;
+		}
+		req->win_done += chunk;
+		req->nbytes += chunk;
+	}
+	return 0;
+}
+
+static void send_maybe_complete(struct psm2_mq_req *req)
+{
+	if (req->inflight || req->state == REQ_COMPLETE)
+		return;
+	if (!req->rndv || req->error != PSM2_OK) {
+		/* eager: its one send is done (or a rendezvous failed) */
+		if (!req->rndv && req->tx == TX_NONE)
+			req_complete(req);
+		else if (req->error != PSM2_OK)
+			req_complete(req);
+		return;
+	}
+	if (req->state == REQ_ACTIVE && req->cts_seen &&
+	    req->nbytes == req->total &&
+	    req->win_done == req->win_len && req->tx == TX_NONE)
+		req_complete(req);
+}
+
+static int rndv_recv_window(struct psm2_mq_req *req);
+
+/* Move req->tx forward: 0 when it has nothing more to send right now. */
+static int tx_push(struct psm2_mq_req *req)
+{
+	psm2_mq_t mq = req->mq;
+	int err = 0;
+
+	switch (req->tx) {
+	case TX_NONE:
+		return 0;
+	case TX_EAGER:
+	case TX_RTS:
+		err = tx_eager_or_rts(req);
+		break;
+	case TX_CTS:
+		/* registration was busy last time: again */
+		if (req->need_register && rndv_recv_window(req))
+			return -EAGAIN;
+		err = tx_cts(req);
+		break;
+	case TX_DATA:
+		err = tx_data(req);
+		break;
+	}
+	if (wire_busy(err))
+		return -EAGAIN;
+	if (err) {
+		req->tx = TX_NONE;
+		req->error = shim_error_from_errno(err);
+		if (req->kind == REQ_SEND)
+			send_maybe_complete(req);
+		else
+			req_complete(req);
+		return 0;
+	}
+	switch (req->tx) {
+	case TX_EAGER:
+		req->tx = TX_NONE;
+		send_maybe_complete(req);
+		break;
+	case TX_RTS:
+		req->tx = TX_NONE;	/* now the CTS's turn */
+		break;
+	case TX_CTS:
+		req->tx = TX_NONE;
+		if (req->total == 0) {
+			mq->stats.rx_user_num++;
+			req_complete(req);
+		}
+		break;
+	case TX_DATA:
+		req->tx = TX_NONE;
+		send_maybe_complete(req);
+		break;
+	case TX_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* Send now if nothing waits before us, else queue behind. */
+static void tx_kick(struct psm2_mq_req *req)
+{
+	psm2_mq_t mq = req->mq;
+
+	if (req->on_txq)
+		return;
+	if (shim_list_empty(&mq->txq) && tx_push(req) == 0)
+		return;
+	req->on_txq = true;
+	shim_list_append(&mq->txq, &req->txnode);
+}
+
+static int tx_progress(psm2_mq_t mq)
+{
+	int moved = 0;
+
+	while (!shim_list_empty(&mq->txq)) {
+		struct psm2_mq_req *req = shim_container_of(
+			mq->txq.next, struct psm2_mq_req, txnode);
+
+		if (tx_push(req) == -EAGAIN)
+			break;
+		shim_list_del(&req->txnode);
+		req->on_txq = false;
+		moved = 1;
+	}
+	return moved;
+}
+
+int shim_mq_progress(psm2_mq_t mq)
+{
+	int moved = 0, err;
+
+	err = mq->ops->poll(mq->tp);
+	if (err < 0)
+		return err;
+	moved |= err > 0;
+	moved |= tx_progress(mq);
+	return moved;
+}
+
+void shim_mq_send_done(psm2_mq_t mq, void *cookie, int err)
+{
+	struct psm2_mq_req *req = cookie;
+
+	if (!req)
+		return;
+	if (req->inflight)
+		req->inflight--;
+	if (err && req->error == PSM2_OK)
+		req->error = shim_error_from_errno(err);
+	(void)mq;
+	send_maybe_complete(req);
+}
+
+/* ------------------------------------------------------------- receive */
+
+/*
+ * Register the next window of a matched rendezvous and set its CTS to go:
+ * 0, or -EAGAIN when no handle is free now (need_register stays set).
+ */
+static int rndv_recv_window(struct psm2_mq_req *req)
+{
+	psm2_mq_t mq = req->mq;
+	uint32_t left = req->total - req->win_off;
+	uint32_t len = left;
+	int err;
+
+	req->win_done = 0;
+	req->has_handle = false;
+	req->need_register = false;
+	req->tx = TX_CTS;
+	if (left && mq->ops->register_recv_buffer) {
+		if (mq->ops->register_max && len > mq->ops->register_max)
+			len = (uint32_t)mq->ops->register_max;
+		err = mq->ops->register_recv_buffer(
+			mq->tp, (uint8_t *)req->buf + req->win_off, len,
+			&req->handle);
+		if (err == 0) {
+			req->has_handle = true;
+		} else if (wire_busy(err)) {
+			/* no handle free now: retried from the tx queue */
+			req->need_register = true;
+			return -EAGAIN;
+		}
+		/* any other failure: the payload comes the eager way */
+	}
+	req->win_len = len;
+	return 0;
+}
+
+static void rndv_recv_start(struct psm2_mq_req *req)
+{
+	req->state = REQ_ACTIVE;
+	req->total = req->msg_len < req->buf_len ? req->msg_len : req->buf_len;
+	req->win_off = 0;
+	(void)rndv_recv_window(req);	/* busy: tx_push retries */
+	tx_kick(req);
+}
+
+/* A receive meets its message: deliver or start the rendezvous. */
+static void recv_matched(struct psm2_mq_req *req, const void *payload,
+			 bool from_sysbuf)
+{
+	psm2_mq_t mq = req->mq;
+
+	if (req->msg_len > req->buf_len)
+		req->error = PSM2_MQ_TRUNCATION;
+	if (req->rndv) {
+		rndv_recv_start(req);
+		return;
+	}
+	req->nbytes = req->msg_len < req->buf_len ? req->msg_len : req->buf_len;
+	if (req->nbytes)
+		memcpy(req->buf, payload, req->nbytes);
+	if (!from_sysbuf) {
+		mq->stats.rx_user_num++;
+		mq->stats.rx_user_bytes += req->nbytes;
+	}
+	free(req->sysbuf);
+	req->sysbuf = NULL;
+	req_complete(req);
+}
+
+static void recv_match_msg(psm2_mq_t mq, psm2_epaddr_t src,
+			   const union wire_hdr *h, const void *payload,
+			   size_t len)
+{
+	psm2_mq_tag_t tag = { .tag = { h->match.tag[0], h->match.tag[1],
+				       h->match.tag[2], 0 } };
+	bool rndv = h->type == WIRE_RTS;
+	struct shim_list *pos, *tmp;
+	struct psm2_mq_req *req;
+
+	if (!rndv && len != h->match.msg_len)
+		return;		/* malformed: drop */
+
+	shim_list_for_each_safe(pos, tmp, &mq->posted) {
+		req = shim_container_of(pos, struct psm2_mq_req, qnode);
+		if (!src_matches(src, req->peer) ||
+		    !tag_matches(&tag, &req->tag, &req->tagsel))
+			continue;
+		shim_list_del(&req->qnode);
+		req->state = REQ_ACTIVE;
+		req->peer = src;
+		req->tag = tag;
+		req->msg_len = h->match.msg_len;
+		req->rndv = rndv;
+		req->remote_id = h->match.sreq_id;
+		recv_matched(req, payload, false);
+		return;
+	}
+
+	/* No receive yet: keep the message (its payload, if eager). */
+	req = req_alloc(mq, REQ_RECV);
+	if (!req)
+		return;		/* like a drop: the sender's wait shows it */
+	req->state = REQ_UNEXPECTED;
+	req->peer = src;
+	req->tag = tag;
+	req->msg_len = h->match.msg_len;
+	req->rndv = rndv;
+	req->remote_id = h->match.sreq_id;
+	if (!rndv && len) {
+		req->sysbuf = malloc(len);
+		if (!req->sysbuf) {
+			req_free(req);
+			return;
+		}
+		memcpy(req->sysbuf, payload, len);
+		mq->stats.rx_sysbuf_num++;
+		mq->stats.rx_sysbuf_bytes += len;
+	}
+	if (!rndv) {
+		mq->stats.rx_sys_num++;
+		mq->stats.rx_sys_bytes += len;
+	}
+	shim_list_append(&mq->unexpected, &req->qnode);
+}
+
+/* Serial-number comparison: is a after b (modulo 2^32)? */
+static bool seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+static void recv_in_order(psm2_mq_t mq, psm2_epaddr_t src,
+			  const union wire_hdr *h, const void *payload,
+			  size_t len)
+{
+	uint32_t seq = h->match.seq;
+	struct early_msg *m;
+	struct shim_list *pos;
+
+	if (seq == src->rx_seq) {
+		recv_match_msg(mq, src, h, payload, len);
+		src->rx_seq++;
+		/* Whatever waited for this one may go now. */
+		while (!shim_list_empty(&src->rx_early)) {
+			m = shim_container_of(src->rx_early.next,
+					      struct early_msg, node);
+			if (m->seq != src->rx_seq)
+				break;
+			shim_list_del(&m->node);
+			recv_match_msg(mq, src, &m->hdr, m->payload, m->len);
+			src->rx_seq++;
+			free(m);
+		}
+		return;
+	}
+	if (!seq_after(seq, src->rx_seq))
+		return;		/* a duplicate of something delivered */
+
+	m = malloc(sizeof(*m) + len);
+	if (!m)
+		return;
+	m->seq = seq;
+	m->hdr = *h;
+	m->len = len;
+	if (len)
+		memcpy(m->payload, payload, len);
+	for (pos = src->rx_early.next; pos != &src->rx_early; pos = pos->next) {
+		struct early_msg *o = shim_container_of(pos, struct early_msg,
+							node);
+		if (o->seq == seq) {
+			free(m);
+			return;
+		}
+		if (seq_after(o->seq, seq))
+			break;
+	}
+	shim_list_insert_before(pos, &m->node);
+}
+
+static void recv_cts(psm2_mq_t mq, psm2_epaddr_t src, const struct wire_cts *c)
+{
+	struct psm2_mq_req *req = id_lookup(mq, c->sreq_id);
+
+	if (!req || req->kind != REQ_SEND || !req->rndv || req->peer != src ||
+	    req->state != REQ_ACTIVE || c->total > req->msg_len ||
+	    c->offset + (uint64_t)c->len > c->total)
+		return;
+	req->remote_id = c->rreq_id;
+	req->total = c->total;
+	req->win_off = c->offset;
+	req->win_len = c->len;
+	req->win_done = 0;
+	req->handle = c->handle;
+	req->has_handle = c->flags & WIRE_CTS_HANDLE;
+	req->cts_seen = true;
+	if (req->win_len) {
+		req->tx = TX_DATA;
+		tx_kick(req);
+	} else {
+		send_maybe_complete(req);
+	}
+}
+
+/* Payload of a rendezvous window has arrived (copied by us or the wire). */
+static void recv_data(psm2_mq_t mq, const struct wire_data *d,
+		      const void *payload, size_t len)
+{
+	struct psm2_mq_req *req = id_lookup(mq, d->rreq_id);
+
+	if (!req || req->kind != REQ_RECV || !req->rndv ||
+	    req->state != REQ_ACTIVE || d->offset < req->win_off ||
+	    d->offset + (uint64_t)d->len > req->win_off + (uint64_t)req->win_len ||
+	    req->win_done + (uint64_t)d->len > req->win_len)
+		return;
+	if (payload) {
+		if (len != d->len)
+			return;
+		memcpy((uint8_t *)req->buf + d->offset, payload, len);
+	}
+	req->win_done += d->len;
+	req->nbytes += d->len;
+	if (req->win_done < req->win_len)
+		return;
+
+	/* Window full: free its registration, then the next one or done. */
+	if (req->has_handle && mq->ops->release_recv_buffer)
+		mq->ops->release_recv_buffer(mq->tp, req->handle);
+	req->has_handle = false;
+	req->win_off += req->win_len;
+	if (req->win_off < req->total) {
+		(void)rndv_recv_window(req);
+		tx_kick(req);
+		return;
+	}
+	mq->stats.rx_user_num++;
+	mq->stats.rx_user_bytes += req->nbytes;
+	req_complete(req);
+}
+
+void shim_mq_recv(psm2_mq_t mq, psm2_epaddr_t src, const void *hdr,
+		  const void *payload, size_t len)
+{
+	union wire_hdr h;
+
+	if (!src)
+		return;
+	memcpy(&h, hdr, sizeof(h));
+	switch (h.type) {
+	case WIRE_EAGER:
+	case WIRE_RTS:
+		recv_in_order(mq, src, &h, payload, len);
+		break;
+	case WIRE_CTS:
+		recv_cts(mq, src, &h.cts);
+		break;
+	case WIRE_DATA:
+		recv_data(mq, &h.data, payload ? payload : "", len);
+		break;
+	default:
+		break;		/* not ours: drop */
+	}
+}
+
+void shim_mq_recv_expected(psm2_mq_t mq, psm2_epaddr_t src, const void *hdr)
+{
+	union wire_hdr h;
+
+	(void)src;
+	memcpy(&h, hdr, sizeof(h));
+	if (h.type == WIRE_DATA)
+		recv_data(mq, &h.data, NULL, 0);
+}
+
+/* ------------------------------------------------------------ creation */
+
+void shim_mq_config_defaults(struct shim_mq_config *cfg)
+{
+	cfg->rndv_threshold = SHIM_MQ_RNDV_THRESHOLD_DEFAULT;
+	cfg->rndv_window = SHIM_MQ_RNDV_WINDOW_DEFAULT;
+}
+
+static void env_u32(const char *name, uint32_t *out, uint32_t min)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v < min || v > UINT32_MAX)
+		return;		/* ignore what we cannot read */
+	*out = (uint32_t)v;
+}
+
+void shim_mq_config_from_env(struct shim_mq_config *cfg)
+{
+	/* PSM2's own knob names, so existing job scripts keep working. */
+	env_u32("PSM2_MQ_RNDV_HFI_THRESH", &cfg->rndv_threshold, 0);
+	env_u32("PSM2_MQ_RNDV_HFI_WINDOW", &cfg->rndv_window, 4096);
+}
+
+psm2_error_t shim_mq_create(struct psm2_ep *ep,
+			    const struct shim_transport_ops *ops, void *tp,
+			    const struct shim_mq_config *cfg, psm2_mq_t *mqo)
+{
+	psm2_mq_t mq;
+
+	if (!ops || !ops->send_eager || !ops->poll || !mqo ||
+	    !ops->eager_max ||
+	    (ops->register_recv_buffer && !ops->release_recv_buffer))
+		return PSM2_PARAM_ERR;
+	mq = calloc(1, sizeof(*mq));
+	if (!mq)
+		return PSM2_NO_MEMORY;
+	mq->ep = ep;
+	mq->ops = ops;
+	mq->tp = tp;
+	if (cfg)
+		mq->cfg = *cfg;
+	else
+		shim_mq_config_defaults(&mq->cfg);
+	if (mq->cfg.rndv_window == 0)
+		mq->cfg.rndv_window = SHIM_MQ_RNDV_WINDOW_DEFAULT;
+	/* An eager message must fit the wire's eager path whole. */
+	if (mq->cfg.rndv_threshold > ops->eager_max)
+		mq->cfg.rndv_threshold = (uint32_t)ops->eager_max;
+	shim_list_init(&mq->posted);
+	shim_list_init(&mq->unexpected);
+	shim_list_init(&mq->completed);
+	shim_list_init(&mq->txq);
+	*mqo = mq;
+	return PSM2_OK;
+}
+
+void shim_mq_destroy(psm2_mq_t mq)
+{
+	uint32_t i;
+
+	if (!mq)
+		return;
+	for (i = 0; i < mq->nids; i++)
+		if (mq->ids[i])
+			req_free(mq->ids[i]);
+	free(mq->ids);
+	free(mq->gens);
+	free(mq->free_ids);
+	free(mq);
+}
+
+void shim_peer_init(struct psm2_epaddr *peer, struct psm2_ep *ep,
+		    psm2_epid_t epid, uint64_t tp_addr)
+{
+	memset(peer, 0, sizeof(*peer));
+	peer->ep = ep;
+	peer->epid = epid;
+	peer->tp_addr = tp_addr;
+	shim_list_init(&peer->rx_early);
+}
+
+void shim_peer_fini(struct psm2_epaddr *peer)
+{
+	struct shim_list *pos, *tmp;
+
+	shim_list_for_each_safe(pos, tmp, &peer->rx_early) {
+		shim_list_del(pos);
+		free(shim_container_of(pos, struct early_msg, node));
+	}
+}
+
+/* --------------------------------------------------------- the PSM2 API */
+
+static psm2_error_t param_err(psm2_mq_t mq, const char *what)
+{
+	return shim_report(mq ? mq->ep : NULL, PSM2_PARAM_ERR, "%s", what);
+}
+
+SHIM_API psm2_error_t psm2_mq_isend2(psm2_mq_t mq, psm2_epaddr_t dest,
+				     uint32_t flags, psm2_mq_tag_t *stag,
+				     const void *buf, uint32_t len,
+				     void *context, psm2_mq_req_t *reqo)
+{
+	struct psm2_mq_req *req;
+
+	if (!mq || !dest || !stag || !reqo || (len && !buf))
+		return param_err(mq, "isend: NULL argument");
+	req = req_alloc(mq, REQ_SEND);
+	if (!req)
+		return shim_report(mq->ep, PSM2_NO_MEMORY, "isend: no memory");
+	req->state = REQ_ACTIVE;
+	req->peer = dest;
+	req->tag = *stag;
+	req->tag.tag[3] = 0;
+	req->flags = flags;
+	req->buf = (void *)buf;	/* only read, through the iovecs */
+	req->buf_len = len;
+	req->msg_len = len;
+	req->context = context;
+	req->seq = dest->tx_seq++;
+	/* A synchronous send completes only once matched: the rendezvous. */
+	req->rndv = len > mq->cfg.rndv_threshold ||
+		    (flags & PSM2_MQ_FLAG_SENDSYNC);
+	mq->stats.tx_num++;
+	if (req->rndv) {
+		req->tx = TX_RTS;
+		mq->stats.tx_rndv_num++;
+		mq->stats.tx_rndv_bytes += len;
+	} else {
+		req->tx = TX_EAGER;
+		req->nbytes = len;
+		mq->stats.tx_eager_num++;
+		mq->stats.tx_eager_bytes += len;
+	}
+	*reqo = req;
+	tx_kick(req);
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_isend(psm2_mq_t mq, psm2_epaddr_t dest,
+				    uint32_t flags, uint64_t stag,
+				    const void *buf, uint32_t len,
+				    void *context, psm2_mq_req_t *req)
+{
+	psm2_mq_tag_t t;
+
+	tag_from_u64(&t, stag);
+	return psm2_mq_isend2(mq, dest, flags, &t, buf, len, context, req);
+}
+
+SHIM_API psm2_error_t psm2_mq_send2(psm2_mq_t mq, psm2_epaddr_t dest,
+				    uint32_t flags, psm2_mq_tag_t *stag,
+				    const void *buf, uint32_t len)
+{
+	psm2_mq_req_t req;
+	psm2_mq_status2_t st;
+	psm2_error_t err;
+
+	err = psm2_mq_isend2(mq, dest, flags, stag, buf, len, NULL, &req);
+	if (err)
+		return err;
+	err = psm2_mq_wait2(&req, &st);
+	return err ? err : st.error_code;
+}
+
+SHIM_API psm2_error_t psm2_mq_send(psm2_mq_t mq, psm2_epaddr_t dest,
+				   uint32_t flags, uint64_t stag,
+				   const void *buf, uint32_t len)
+{
+	psm2_mq_tag_t t;
+
+	tag_from_u64(&t, stag);
+	return psm2_mq_send2(mq, dest, flags, &t, buf, len);
+}
+
+/* First unexpected message matching (src, tag/sel), in arrival order. */
+static struct psm2_mq_req *find_unexpected(psm2_mq_t mq, psm2_epaddr_t src,
+					   const psm2_mq_tag_t *tag,
+					   const psm2_mq_tag_t *sel)
+{
+	struct shim_list *pos;
+
+	for (pos = mq->unexpected.next; pos != &mq->unexpected;
+	     pos = pos->next) {
+		struct psm2_mq_req *req = shim_container_of(
+			pos, struct psm2_mq_req, qnode);
+
+		if (src_matches(req->peer, src) &&
+		    tag_matches(&req->tag, tag, sel))
+			return req;
+	}
+	return NULL;
+}
+
+/* Give an unexpected (or probed) message its receive buffer. */
+static void claim_unexpected(struct psm2_mq_req *req, void *buf,
+			     uint32_t len, void *context)
+{
+	shim_list_del(&req->qnode);
+	req->state = REQ_ACTIVE;
+	req->buf = buf;
+	req->buf_len = len;
+	req->context = context;
+	recv_matched(req, req->sysbuf, true);
+}
+
+SHIM_API psm2_error_t psm2_mq_irecv2(psm2_mq_t mq, psm2_epaddr_t src,
+				     psm2_mq_tag_t *rtag,
+				     psm2_mq_tag_t *rtagsel, uint32_t flags,
+				     void *buf, uint32_t len, void *context,
+				     psm2_mq_req_t *reqo)
+{
+	struct psm2_mq_req *req;
+
+	(void)flags;		/* no receive flags are defined */
+	if (!mq || !rtag || !rtagsel || !reqo || (len && !buf))
+		return param_err(mq, "irecv: NULL argument");
+	req = find_unexpected(mq, src, rtag, rtagsel);
+	if (req) {
+		*reqo = req;
+		claim_unexpected(req, buf, len, context);
+		return PSM2_OK;
+	}
+	req = req_alloc(mq, REQ_RECV);
+	if (!req)
+		return shim_report(mq->ep, PSM2_NO_MEMORY, "irecv: no memory");
+	req->state = REQ_POSTED;
+	req->peer = src;
+	req->tag = *rtag;
+	req->tagsel = *rtagsel;
+	req->buf = buf;
+	req->buf_len = len;
+	req->context = context;
+	shim_list_append(&mq->posted, &req->qnode);
+	*reqo = req;
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_irecv(psm2_mq_t mq, uint64_t rtag,
+				    uint64_t rtagsel, uint32_t flags,
+				    void *buf, uint32_t len, void *context,
+				    psm2_mq_req_t *req)
+{
+	psm2_mq_tag_t t, s;
+
+	tag_from_u64(&t, rtag);
+	tag_from_u64(&s, rtagsel);
+	return psm2_mq_irecv2(mq, PSM2_MQ_ANY_ADDR, &t, &s, flags, buf, len,
+			      context, req);
+}
+
+SHIM_API psm2_error_t psm2_mq_fp_msg(psm2_ep_t ep, psm2_mq_t mq,
+				     psm2_epaddr_t addr, psm2_mq_tag_t *tag,
+				     psm2_mq_tag_t *tagsel, uint32_t flags,
+				     void *buf, uint32_t len, void *context,
+				     enum psm2_mq_fp_op fp_type,
+				     psm2_mq_req_t *req)
+{
+	(void)ep;
+	if (fp_type == PSM2_MQ_ISEND_FP)
+		return psm2_mq_isend2(mq, addr, flags, tag, buf, len, context,
+				      req);
+	if (fp_type == PSM2_MQ_IRECV_FP)
+		return psm2_mq_irecv2(mq, addr, tag, tagsel, flags, buf, len,
+				      context, req);
+	return param_err(mq, "fp_msg: unknown operation");
+}
+
+SHIM_API psm2_error_t psm2_mq_imrecv(psm2_mq_t mq, uint32_t flags, void *buf,
+				     uint32_t len, void *context,
+				     psm2_mq_req_t *reqo)
+{
+	struct psm2_mq_req *req;
+
+	(void)flags;
+	if (!mq || !reqo || !*reqo || (len && !buf))
+		return param_err(mq, "imrecv: NULL argument");
+	req = *reqo;
+	if (req->mq != mq || req->state != REQ_MPROBED)
+		return param_err(mq, "imrecv: request not from improbe");
+	claim_unexpected(req, buf, len, context);
+	return PSM2_OK;
+}
+
+/* Probe: look for a match, polling the wire once if there is none yet. */
+static struct psm2_mq_req *probe(psm2_mq_t mq, psm2_epaddr_t src,
+				 const psm2_mq_tag_t *tag,
+				 const psm2_mq_tag_t *sel)
+{
+	struct psm2_mq_req *req = find_unexpected(mq, src, tag, sel);
+
+	if (!req && shim_mq_progress(mq) > 0)
+		req = find_unexpected(mq, src, tag, sel);
+	return req;
+}
+
+SHIM_API psm2_error_t psm2_mq_iprobe2(psm2_mq_t mq, psm2_epaddr_t src,
+				      psm2_mq_tag_t *rtag,
+				      psm2_mq_tag_t *rtagsel,
+				      psm2_mq_status2_t *status)
+{
+	struct psm2_mq_req *req;
+
+	if (!mq || !rtag || !rtagsel)
+		return param_err(mq, "iprobe: NULL argument");
+	req = probe(mq, src, rtag, rtagsel);
+	if (!req)
+		return PSM2_MQ_NO_COMPLETIONS;
+	if (status) {
+		fill_status2(req, status);
+		status->nbytes = req->msg_len;	/* what a receive would get */
+	}
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_iprobe(psm2_mq_t mq, uint64_t rtag,
+				     uint64_t rtagsel,
+				     psm2_mq_status_t *status)
+{
+	psm2_mq_tag_t t, s;
+	psm2_mq_status2_t st2;
+	psm2_error_t err;
+
+	tag_from_u64(&t, rtag);
+	tag_from_u64(&s, rtagsel);
+	err = psm2_mq_iprobe2(mq, PSM2_MQ_ANY_ADDR, &t, &s, &st2);
+	if (err == PSM2_OK && status) {
+		status->msg_tag = tag_to_u64(&st2.msg_tag);
+		status->msg_length = st2.msg_length;
+		status->nbytes = st2.nbytes;
+		status->error_code = st2.error_code;
+		status->context = st2.context;
+	}
+	return err;
+}
+
+SHIM_API psm2_error_t psm2_mq_improbe2(psm2_mq_t mq, psm2_epaddr_t src,
+				       psm2_mq_tag_t *rtag,
+				       psm2_mq_tag_t *rtagsel,
+				       psm2_mq_req_t *reqo,
+				       psm2_mq_status2_t *status)
+{
+	struct psm2_mq_req *req;
+
+	if (!mq || !rtag || !rtagsel || !reqo)
+		return param_err(mq, "improbe: NULL argument");
+	req = probe(mq, src, rtag, rtagsel);
+	if (!req)
+		return PSM2_MQ_NO_COMPLETIONS;
+	/* Out of the queue: no other receive can take it now. */
+	shim_list_del(&req->qnode);
+	req->state = REQ_MPROBED;
+	if (status) {
+		fill_status2(req, status);
+		status->nbytes = req->msg_len;
+	}
+	*reqo = req;
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_improbe(psm2_mq_t mq, uint64_t rtag,
+				      uint64_t rtagsel, psm2_mq_req_t *req,
+				      psm2_mq_status_t *status)
+{
+	psm2_mq_tag_t t, s;
+	psm2_mq_status2_t st2;
+	psm2_error_t err;
+
+	tag_from_u64(&t, rtag);
+	tag_from_u64(&s, rtagsel);
+	err = psm2_mq_improbe2(mq, PSM2_MQ_ANY_ADDR, &t, &s, req, &st2);
+	if (err == PSM2_OK && status) {
+		status->msg_tag = tag_to_u64(&st2.msg_tag);
+		status->msg_length = st2.msg_length;
+		status->nbytes = st2.nbytes;
+		status->error_code = st2.error_code;
+		status->context = st2.context;
+	}
+	return err;
+}
+
+static struct psm2_mq_req *peek(psm2_mq_t mq)
+{
+	if (shim_list_empty(&mq->completed))
+		shim_mq_progress(mq);
+	if (shim_list_empty(&mq->completed))
+		return NULL;
+	return shim_container_of(mq->completed.next, struct psm2_mq_req,
+				 qnode);
+}
+
+SHIM_API psm2_error_t psm2_mq_ipeek2(psm2_mq_t mq, psm2_mq_req_t *reqo,
+				     psm2_mq_status2_t *status)
+{
+	struct psm2_mq_req *req;
+
+	if (!mq || !reqo)
+		return param_err(mq, "ipeek: NULL argument");
+	req = peek(mq);
+	if (!req)
+		return PSM2_MQ_NO_COMPLETIONS;
+	fill_status2(req, status);
+	*reqo = req;
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_ipeek(psm2_mq_t mq, psm2_mq_req_t *reqo,
+				    psm2_mq_status_t *status)
+{
+	struct psm2_mq_req *req;
+
+	if (!mq || !reqo)
+		return param_err(mq, "ipeek: NULL argument");
+	req = peek(mq);
+	if (!req)
+		return PSM2_MQ_NO_COMPLETIONS;
+	fill_status(req, status);
+	*reqo = req;
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_ipeek_dequeue(psm2_mq_t mq, psm2_mq_req_t *reqo)
+{
+	struct psm2_mq_req *req;
+
+	if (!mq || !reqo)
+		return param_err(mq, "ipeek_dequeue: NULL argument");
+	req = peek(mq);
+	if (!req)
+		return PSM2_MQ_NO_COMPLETIONS;
+	shim_list_del(&req->qnode);
+	req->dequeued = true;
+	*reqo = req;
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_ipeek_dequeue_multi(
+	psm2_mq_t mq, void *status_array,
+	psmi_mq_status_copy_user_t status_copy, int *count)
+{
+	int n = 0;
+
+	if (!mq || !status_copy || !count || *count < 0)
+		return param_err(mq, "ipeek_dequeue_multi: bad argument");
+	while (n < *count) {
+		struct psm2_mq_req *req = peek(mq);
+		struct psm2_mq_req_user u;
+
+		if (!req)
+			break;
+		memset(&u, 0, sizeof(u));
+		u.peer = req->peer;
+		u.tag = req->tag;
+		u.tagsel = req->tagsel;
+		u.buf = req->buf;
+		u.buf_len = req->buf_len;
+		u.error_code = req->error;
+		u.recv_msglen = req->nbytes;
+		u.send_msglen = req->msg_len;
+		u.context = req->context;
+		/* The callback says whether to go on (0) or stop. */
+		int stop = status_copy(&u, status_array, n);
+		req_free(req);
+		n++;
+		if (stop)
+			break;
+	}
+	*count = n;
+	return n ? PSM2_OK : PSM2_MQ_NO_COMPLETIONS;
+}
+
+SHIM_API psm2_error_t psm2_mq_req_free(psm2_mq_t mq, psm2_mq_req_t req)
+{
+	if (!mq || !req || req->mq != mq || req->state != REQ_COMPLETE)
+		return param_err(mq, "req_free: request not complete");
+	req_free(req);
+	return PSM2_OK;
+}
+
+static psm2_error_t test_common(psm2_mq_req_t *reqp, bool progress)
+{
+	struct psm2_mq_req *req = *reqp;
+
+	if (req->state != REQ_COMPLETE && progress)
+		shim_mq_progress(req->mq);
+	return req->state == REQ_COMPLETE ? PSM2_OK : PSM2_MQ_NO_COMPLETIONS;
+}
+
+SHIM_API psm2_error_t psm2_mq_test2(psm2_mq_req_t *reqp,
+				    psm2_mq_status2_t *status)
+{
+	psm2_error_t err;
+
+	if (!reqp)
+		return param_err(NULL, "test: NULL argument");
+	if (*reqp == PSM2_MQ_REQINVALID)
+		return PSM2_OK;
+	err = test_common(reqp, true);
+	if (err)
+		return err;
+	fill_status2(*reqp, status);
+	req_free(*reqp);
+	*reqp = PSM2_MQ_REQINVALID;
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_test(psm2_mq_req_t *reqp,
+				   psm2_mq_status_t *status)
+{
+	psm2_error_t err;
+
+	if (!reqp)
+		return param_err(NULL, "test: NULL argument");
+	if (*reqp == PSM2_MQ_REQINVALID)
+		return PSM2_OK;
+	err = test_common(reqp, true);
+	if (err)
+		return err;
+	fill_status(*reqp, status);
+	req_free(*reqp);
+	*reqp = PSM2_MQ_REQINVALID;
+	return PSM2_OK;
+}
+
+/* Drive the engine until req completes; a dead wire ends the wait. */
+static psm2_error_t wait_common(struct psm2_mq_req *req)
+{
+	while (req->state != REQ_COMPLETE) {
+		int r = shim_mq_progress(req->mq);
+
+		if (r < 0)
+			return shim_report(req->mq->ep,
+					   shim_error_from_errno(r),
+					   "wait: the device failed (%s)",
+					   strerror(-r));
+	}
+	return req->state == REQ_COMPLETE ? PSM2_OK : PSM2_INTERNAL_ERR;
+}
+
+SHIM_API psm2_error_t psm2_mq_wait2(psm2_mq_req_t *reqp,
+				    psm2_mq_status2_t *status)
+{
+	psm2_error_t err;
+
+	if (!reqp)
+		return param_err(NULL, "wait: NULL argument");
+	if (*reqp == PSM2_MQ_REQINVALID)
+		return PSM2_OK;
+	err = wait_common(*reqp);
+	if (err)
+		return err;
+	return psm2_mq_test2(reqp, status);
+}
+
+SHIM_API psm2_error_t psm2_mq_wait(psm2_mq_req_t *reqp,
+				   psm2_mq_status_t *status)
+{
+	psm2_error_t err;
+
+	if (!reqp)
+		return param_err(NULL, "wait: NULL argument");
+	if (*reqp == PSM2_MQ_REQINVALID)
+		return PSM2_OK;
+	err = wait_common(*reqp);
+	if (err)
+		return err;
+	return psm2_mq_test(reqp, status);
+}
+
+SHIM_API psm2_error_t psm2_mq_cancel(psm2_mq_req_t *reqp)
+{
+	struct psm2_mq_req *req;
+
+	if (!reqp || !*reqp)
+		return param_err(NULL, "cancel: NULL argument");
+	req = *reqp;
+	/* Only a receive still waiting in the posted queue can go back. */
+	if (req->kind != REQ_RECV || req->state != REQ_POSTED)
+		return PSM2_MQ_NO_COMPLETIONS;
+	req->nbytes = 0;
+	req->msg_len = 0;
+	req_complete(req);
+	return PSM2_OK;
+}
+
+SHIM_API void psm2_mq_get_stats(psm2_mq_t mq, psm2_mq_stats_t *stats)
+{
+	if (mq && stats)
+		*stats = mq->stats;
+}
+
+SHIM_API psm2_error_t psm2_mq_getopt(psm2_mq_t mq, int option, void *value)
+{
+	if (!mq || !value)
+		return param_err(mq, "mq_getopt: NULL argument");
+	switch (option) {
+	case PSM2_MQ_RNDV_HFI_SZ:
+		*(uint32_t *)value = mq->cfg.rndv_threshold;
+		return PSM2_OK;
+	case PSM2_MQ_RNDV_SHM_SZ:
+		*(uint32_t *)value = mq->cfg.rndv_threshold; /* one wire */
+		return PSM2_OK;
+	default:
+		return param_err(mq, "mq_getopt: unknown option");
+	}
+}
+
+SHIM_API psm2_error_t psm2_mq_setopt(psm2_mq_t mq, int option,
+				     const void *value)
+{
+	uint32_t v;
+
+	if (!mq || !value)
+		return param_err(mq, "mq_setopt: NULL argument");
+	switch (option) {
+	case PSM2_MQ_RNDV_HFI_SZ:
+	case PSM2_MQ_RNDV_SHM_SZ:
+		v = *(const uint32_t *)value;
+		if (v > mq->ops->eager_max)
+			v = (uint32_t)mq->ops->eager_max;
+		mq->cfg.rndv_threshold = v;
+		return PSM2_OK;
+	default:
+		return param_err(mq, "mq_setopt: unknown option");
+	}
+}

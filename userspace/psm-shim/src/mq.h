@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * The matched-queue engine: tag matching, request life cycle and the
+ * eager/rendezvous protocols, over any struct shim_transport_ops. It
+ * implements the psm2_mq_* calls of psm2_mq.h; this header is what the
+ * endpoint layer and the transports see besides them.
+ *
+ * Single-threaded: one caller per MQ at a time (PSM2 allows concurrent
+ * calls only on different MQs, which share nothing here).
+ */
+#ifndef PSM_SHIM_MQ_H
+#define PSM_SHIM_MQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <psm2.h>
+#include <psm2_mq.h>
+
+#include "list.h"
+#include "transport.h"
+
+/*
+ * A connected peer, as this endpoint sees it. The transport fills
+ * tp_addr (for the HFI: LID and context) and epid; the engine owns the
+ * sequence state that keeps one sender's messages in order.
+ */
+struct psm2_epaddr {
+	psm2_epid_t epid;
+	struct psm2_ep *ep;
+	uint64_t tp_addr;
+	void *user_ctxt;		/* psm2_epaddr_setctxt() */
+	uint32_t tx_seq;		/* next matchable message we send */
+	uint32_t rx_seq;		/* next matchable message we accept */
+	struct shim_list rx_early;	/* arrived before their turn, by seq */
+};
+
+struct shim_mq_config {
+	uint32_t rndv_threshold;	/* bytes; above: rendezvous */
+	uint32_t rndv_window;		/* bytes per expected send */
+};
+
+/* PSM2's defaults, where our wire has no reason to differ. */
+#define SHIM_MQ_RNDV_THRESHOLD_DEFAULT (64u * 1024)
+/*
+ * One expected send per window: larger than PSM2's 128 KiB because each
+ * send costs a system call here and pinning is bounded per request.
+ */
+#define SHIM_MQ_RNDV_WINDOW_DEFAULT (1024u * 1024)
+
+/* A defaulted config, then the environment knobs (PSM2_MQ_RNDV_HFI_*). */
+void shim_mq_config_defaults(struct shim_mq_config *cfg);
+void shim_mq_config_from_env(struct shim_mq_config *cfg);
+
+/*
+ * A new MQ sending and receiving through ops/tp. ep may be NULL (tests).
+ * Returns PSM2_OK, PSM2_PARAM_ERR or PSM2_NO_MEMORY.
+ */
+psm2_error_t shim_mq_create(struct psm2_ep *ep,
+			    const struct shim_transport_ops *ops, void *tp,
+			    const struct shim_mq_config *cfg, psm2_mq_t *mq);
+/* Frees the MQ and every request still in it. */
+void shim_mq_destroy(psm2_mq_t mq);
+
+void shim_peer_init(struct psm2_epaddr *peer, struct psm2_ep *ep,
+		    psm2_epid_t epid, uint64_t tp_addr);
+/* Frees messages held for ordering (the peer is going away). */
+void shim_peer_fini(struct psm2_epaddr *peer);
+
+/* One round of the progress engine: >0 if something moved, <0 errno. */
+int shim_mq_progress(psm2_mq_t mq);
+
+/* --- called by transports from their poll() --- */
+
+/* A message that came through the eager path, header and whole payload. */
+void shim_mq_recv(psm2_mq_t mq, psm2_epaddr_t src, const void *hdr,
+		  const void *payload, size_t len);
+/* An expected send has landed in one of our buffers; hdr is the sender's. */
+void shim_mq_recv_expected(psm2_mq_t mq, psm2_epaddr_t src, const void *hdr);
+/* A send's payload is no longer needed (err: 0 or a negative errno). */
+void shim_mq_send_done(psm2_mq_t mq, void *cookie, int err);
+
+/* psm2_error_t for a negative errno from a transport. */
+psm2_error_t shim_error_from_errno(int err);
+
+#endif /* PSM_SHIM_MQ_H */

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/* What every file of the library shares. */
+#ifndef PSM_SHIM_SHIM_H
+#define PSM_SHIM_SHIM_H
+
+#include <psm2.h>
+
+/*
+ * The library is built with -fvisibility=hidden: only definitions marked
+ * SHIM_API (the PSM2 calls) are exported, all at version PSM2_1.0.
+ */
+#define SHIM_API __attribute__((visibility("default")))
+
+/*
+ * Report err for ep (NULL: no endpoint) through the error handler that
+ * applies, and return what the caller must return: the handler's verdict.
+ * PSM2_OK and the "nothing yet" codes are never reported.
+ */
+psm2_error_t shim_report(psm2_ep_t ep, psm2_error_t err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The handler an endpoint inherits when it opens (set with ep == NULL). */
+psm2_ep_errhandler_t shim_global_errhandler(void);
+
+#endif /* PSM_SHIM_SHIM_H */

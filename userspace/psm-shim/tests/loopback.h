@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * An in-memory fabric for host tests: n endpoints in one process, each
+ * with its MQ, talking through a struct shim_transport_ops that behaves
+ * like the HFI (eager messages whole into the receiver's queue, expected
+ * sends straight into registered buffers, completions reported on the
+ * next poll) and can misbehave on demand (busy wire, reordering, no
+ * expected receive like the legacy ABI).
+ */
+#ifndef PSM_SHIM_LOOPBACK_H
+#define PSM_SHIM_LOOPBACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mq.h"
+
+#define LB_MAX_EPS 4
+
+struct lb_options {
+	size_t eager_max;	/* 0: 64 KiB like the HFI's eager_max */
+	size_t register_max;	/* 0: 64 MiB like the HFI's largest tid */
+	unsigned max_handles;	/* 0: 32 */
+	bool no_expected;	/* legacy psm2.intel.com: eager only */
+	bool reorder;		/* deliver each pair of packets swapped */
+	unsigned busy_every;	/* every n-th send fails with -EAGAIN */
+};
+
+struct lb_fabric;
+
+struct lb_fabric *lb_create(int n, const struct lb_options *opt,
+			    const struct shim_mq_config *cfg);
+void lb_destroy(struct lb_fabric *fab);
+psm2_mq_t lb_mq(struct lb_fabric *fab, int ep);
+/* Endpoint ep's address of endpoint peer. */
+psm2_epaddr_t lb_peer(struct lb_fabric *fab, int ep, int peer);
+/* Progress every endpoint once; >0 if anything moved. */
+int lb_progress(struct lb_fabric *fab);
+/* Registered buffers still held by ep (leak check). */
+unsigned lb_handles_in_use(struct lb_fabric *fab, int ep);
+
+#endif /* PSM_SHIM_LOOPBACK_H */
