@@ -46,6 +46,8 @@ static int hfi_ioctl_ctxt_info(struct drvops_ucmd *ucmd)
 	struct hfi_ctxt *c = hfi_ctxt_of(ucmd);
 	int r;
 
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
 	if (!c)
 		return -ENXIO;
 	memset(cmd, 0, sizeof(*cmd));

@@ -230,12 +230,17 @@ static void hfi_req_complete(struct hfi_req *req, int err)
 	else
 		hfi_stats_add(&src->stats, &src->unit->stats, npkts, len,
 			      0, 0, 0, 0);
+	/*
+	 * Unpinned, uncounted and out of the in-flight count before the user
+	 * can see the slot done: a sender at its memlock or slot limit may
+	 * resubmit at once.
+	 */
+	hfi_req_free(req);
+	atomic_dec(&src->sends_in_flight);
 	WRITE_ONCE(comp->errcode, -err);	/* positive in the ABI */
 	/* errcode before status: the user reads status first. */
 	smp_store_release(&comp->status, err ? DRVOPS_HFI_COMP_ERROR :
 					  DRVOPS_HFI_COMP_COMPLETE);
-	hfi_req_free(req);
-	atomic_dec(&src->sends_in_flight);
 	hfi_ctxt_wake(src);
 }
 
@@ -313,14 +318,17 @@ err_free:
 	return ret;
 }
 
-/* A slot is free if the kernel holds no request for it (see hfi.h). */
-static int hfi_slot_claim(struct hfi_ctxt *c, u16 slot)
+/*
+ * May this slot take a request? Submissions of one fd are serialised
+ * (hfi_file.lock) and workers only ever move a QUEUED slot on, so the
+ * answer holds until the caller marks the slot QUEUED.
+ */
+static int hfi_slot_check(struct hfi_ctxt *c, u16 slot)
 {
 	if (atomic_read(&c->sends_in_flight) >= hfi_params.sdma_slots)
 		return -ENOSPC;
 	if (READ_ONCE(c->comp[slot].status) == DRVOPS_HFI_COMP_QUEUED)
 		return -EBADSLT;
-	WRITE_ONCE(c->comp[slot].status, DRVOPS_HFI_COMP_QUEUED);
 	return 0;
 }
 
@@ -358,14 +366,13 @@ static int hfi_submit(struct hfi_ctxt *c, const struct drvops_hfi_sdma_req *r,
 	req->nseg = r->niov;
 	for (i = 0; i < r->niov; i++)
 		req->npages += hfi_iov_pages(&piov[i]);
-	ret = hfi_slot_claim(c, r->slot);
+	/* A refused request leaves its slot exactly as it was. */
+	ret = hfi_slot_check(c, r->slot);
+	if (!ret)
+		ret = hfi_req_pin(req, piov);
 	if (ret)
 		goto err_free;
-	ret = hfi_req_pin(req, piov);
-	if (ret) {
-		WRITE_ONCE(c->comp[r->slot].status, DRVOPS_HFI_COMP_FREE);
-		goto err_free;
-	}
+	WRITE_ONCE(c->comp[r->slot].status, DRVOPS_HFI_COMP_QUEUED);
 	atomic_inc(&c->sends_in_flight);
 	INIT_WORK(&req->work, hfi_req_work);
 	queue_work(hfi_engine_for(c->unit->sdev.lid, c->ctxt, r->dlid,

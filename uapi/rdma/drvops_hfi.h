@@ -81,7 +81,7 @@ enum drvops_hfi_mmap_region {
 
 /*
  * CTXT_INFO: where everything is.
- * Errors: ENXIO no context assigned yet.
+ * Errors: ENXIO no context assigned yet; EOPNOTSUPP __reserved not 0.
  */
 struct drvops_hfi_ctxt_info {
 	__u32 size;
@@ -154,8 +154,9 @@ enum drvops_hfi_comp_status {
  * complete in submission order.
  * errcode with ERROR: ENOBUFS receiver not ready (its RHQ or eager ring
  * is full: the message was dropped whole, resend later), EHOSTUNREACH no
- * such LID/context or another job key, EFAULT payload unreadable, ENOENT
- * unknown tid, ERANGE beyond the tid's buffer, EIO teardown.
+ * such LID/context or another job key, ENOENT unknown tid, ERANGE beyond
+ * the tid's buffer, EIO teardown. (An unreadable payload is refused by
+ * writev itself: it is pinned there.)
  */
 struct drvops_hfi_comp {
 	__u32 status;			/* enum drvops_hfi_comp_status */
@@ -171,8 +172,8 @@ struct drvops_hfi_comp {
  * the wrong size, niov above max_iovs or beyond the iovecs given, length
  * not the sum of the payload, unknown opcode, bad slot index); EOPNOTSUPP
  * non-zero flags or __reserved; EBADSLT the slot is QUEUED; ENOSPC every
- * slot is busy (nothing accepted); EFAULT the header or an iovec array is
- * unreadable; ENOMEM pinning the payload would pass RLIMIT_MEMLOCK;
+ * slot is busy (nothing accepted); EFAULT the header, an iovec array or
+ * the payload is unreadable; ENOMEM pinning the payload would pass RLIMIT_MEMLOCK;
  * EMSGSIZE an eager message above eager_max, or an expected one above
  * 64 MiB (the largest tid). A failure after some requests
  * were accepted returns their count instead.
@@ -244,8 +245,9 @@ struct drvops_hfi_tid_free {
 #define DRVOPS_HFI_IOCTL_TID_FREE _IO(DRVOPS_IOCTL_TYPE, DRVOPS_HFI_CMD_TID_FREE)
 
 /*
- * COUNTERS of this context (the unit's are in sysfs:
- * /sys/class/infiniband/<dev>/hfi_counters).
+ * COUNTERS of this context (the unit's are in debugfs:
+ * /sys/kernel/debug/drvops_hfi/<dev>/counters).
+ * Errors: ENXIO no context; EOPNOTSUPP __reserved not 0.
  */
 struct drvops_hfi_counters {
 	__u32 size;
