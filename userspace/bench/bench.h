@@ -109,8 +109,17 @@ void bench_generic_close(struct bench_generic *g);
 /* open(DRVOPS_MISCBENCH_DEV); fd or -errno. */
 int bench_misc_open(void);
 
+struct drvops_hfi_ctx;
+/*
+ * A context on the n-th unit offering sdma.opa (v2), own uverbs fd,
+ * job key of the benchmark. bench_hfi_close closes both fds.
+ */
+int bench_hfi_open(struct drvops_hfi_ctx *h, unsigned int n);
+void bench_hfi_close(struct drvops_hfi_ctx *h);
+
 extern const struct bench_family bench_null_family;
 extern const struct bench_family bench_copy_family;
 extern const struct bench_family bench_pingpong_family;
+extern const struct bench_family bench_hfi_family;
 
 #endif /* DRVOPS_BENCH_H */

@@ -29,6 +29,7 @@ static const struct bench_family *const families[] = {
 	&bench_null_family,
 	&bench_copy_family,
 	&bench_pingpong_family,
+	&bench_hfi_family,
 };
 
 #define NUM_FAMILIES (sizeof(families) / sizeof(families[0]))

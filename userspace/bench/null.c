@@ -8,6 +8,8 @@
  *   misc     the same NOOP on the bare misc device (switch, copy_from_user)
  *   devnull  an ioctl on /dev/null failing ENOTTY: the ioctl syscall alone
  *   getppid  the cheapest syscall
+ *   hfi      sdma.opa COUNTERS on an HFI context fd: the broker's dispatch
+ *            plus a handler that copies six counters out
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +21,11 @@
 #include <rdma/drvops_miscbench.h>
 
 #include "bench.h"
+#include "hfictx.h"
 
 struct null_ctx {
 	struct bench_generic g;
+	struct drvops_hfi_ctx h;
 	int fd;
 };
 
@@ -44,6 +48,30 @@ static int generic_open(struct null_ctx *c)
 static void generic_close(struct null_ctx *c)
 {
 	bench_generic_close(&c->g);
+}
+
+static int hfi_open(struct null_ctx *c)
+{
+	int ret = bench_hfi_open(&c->h, 0);
+
+	c->fd = c->h.fd;
+	return ret;
+}
+
+static void hfi_close(struct null_ctx *c)
+{
+	bench_hfi_close(&c->h);
+}
+
+static int counters_hfi(void *ctx, unsigned long iters)
+{
+	struct drvops_hfi_counters cmd = { .size = sizeof(cmd) };
+	int fd = ((struct null_ctx *)ctx)->fd;
+
+	while (iters--)
+		if (ioctl(fd, DRVOPS_HFI_IOCTL_COUNTERS, &cmd))
+			return -errno;
+	return 0;
 }
 
 static int misc_open(struct null_ctx *c)
@@ -110,6 +138,8 @@ static const struct null_method methods[] = {
 	  generic_open, generic_close, noop_generic },
 	{ "misc", "misc char dev NOOP (no broker)",
 	  misc_open, fd_close, noop_misc },
+	{ "hfi", "sdma.opa COUNTERS (HFI context fd)",
+	  hfi_open, hfi_close, counters_hfi },
 	{ "devnull", "ioctl on /dev/null (ENOTTY)",
 	  devnull_open, fd_close, noop_devnull },
 	{ "getppid", "syscall getppid()",

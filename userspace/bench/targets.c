@@ -16,6 +16,7 @@
 
 #include "bench.h"
 #include "drvops.h"
+#include "hfictx.h"
 
 #define RING_ENTRIES 64
 
@@ -108,4 +109,39 @@ int bench_misc_open(void)
 	int fd = open(DRVOPS_MISCBENCH_DEV, O_RDWR | O_CLOEXEC);
 
 	return fd < 0 ? -errno : fd;
+}
+
+int bench_hfi_open(struct drvops_hfi_ctx *h, unsigned int n)
+{
+	static const uint8_t key[DRVOPS_HFI_JOB_KEY_LEN] = "drvops-bench-job";
+	struct drvops_device_info devs[DRVOPS_MAX_DEVICES];
+	int count, i, fd, ret = -ENODEV;
+
+	count = drvops_list_devices(devs, DRVOPS_MAX_DEVICES);
+	if (count < 0)
+		return count;
+	for (i = 0; i < count; i++) {
+		fd = drvops_open_index(devs[i].index);
+		if (fd < 0)
+			continue;
+		/* sdma.opa v2 only: other devices and old units answer no. */
+		ret = drvops_hfi_open(h, fd, key, 0);
+		if (!ret && !h->legacy && h->version == 2 && n-- == 0)
+			return 0;
+		if (!ret)
+			drvops_hfi_close(h);
+		close(fd);
+		ret = -ENODEV;
+	}
+	return ret;
+}
+
+void bench_hfi_close(struct drvops_hfi_ctx *h)
+{
+	int uverbs_fd = h->uverbs_fd;
+
+	drvops_hfi_close(h);
+	if (uverbs_fd >= 0)
+		close(uverbs_fd);
+	h->uverbs_fd = -1;
 }

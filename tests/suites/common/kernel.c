@@ -92,3 +92,47 @@ int tl_load_generic(void)
 	}
 	return -ETIMEDOUT;
 }
+
+int tl_unload_module(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
+}
+
+/* Every uverbs device listed has its node (at least one device). */
+static bool tl_uverbs_nodes_ready(void)
+{
+	struct drvops_device_info devs[DRVOPS_MAX_DEVICES];
+	int n = drvops_list_devices(devs, DRVOPS_MAX_DEVICES), i;
+
+	if (n <= 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (access(devs[i].uverbs_path, F_OK))
+			return false;
+	return true;
+}
+
+int tl_reload_module(const char *name, const char *params)
+{
+	const char *dir = getenv("DRVOPS_MODDIR");
+	char path[256];
+	int fd, ret, tries;
+
+	snprintf(path, sizeof(path), "%s/%s.ko", dir ? dir : "/drvops/modules",
+		 name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params ? params : "", 0) ?
+	      -errno : 0;
+	close(fd);
+	if (ret)
+		return ret;
+	/* Registration is synchronous; the nodes are checked anyway. */
+	for (tries = 0; tries < 500; tries++) {
+		if (tl_uverbs_nodes_ready())
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}

@@ -158,6 +158,14 @@ int tl_wait_stats(const struct tl_stats *want, int timeout_ms);
 int tl_unload_generic(void);
 /* insmod from $DRVOPS_MODDIR and wait for both devices. */
 int tl_load_generic(void);
+/*
+ * Any of our modules by name: rmmod with O_NONBLOCK (returns at once with
+ * -EWOULDBLOCK if the module is in use, never waits for userspace), and
+ * insmod of $DRVOPS_MODDIR/<name>.ko with params (NULL: none), then wait
+ * until every uverbs device listed has its /dev node.
+ */
+int tl_unload_module(const char *name);
+int tl_reload_module(const char *name, const char *params);
 
 /* ---- Running suites --------------------------------------------------- */
 
