@@ -3,7 +3,9 @@
 # make            kernel modules (kbuild) + all userspace
 # make modules    kernel modules only, against KDIR
 # make userspace  library, tools and test binaries (static, for the guest)
-# make check      everything, booted and tested in the qemu guest
+# make check      everything, booted and tested in the qemu guest, then the
+#                 MPI guest (Debian userland + Open MPI, tests/mpi/*.sh)
+# make check-mpi  only the MPI guest (DRVOPS_MPI_TESTS="smoke.sh" to select)
 # make demo       the README demo in the qemu guest
 # make bench      drvops-bench in the qemu guest: tables, CSV (and PNG) in
 #                 ~/.cache/drvops/logs/bench-latest.*
@@ -14,7 +16,7 @@
 
 KDIR ?= $(shell tests/vm/kernel-abi.sh --kdir 2>/dev/null)
 
-.PHONY: all modules userspace check demo bench clean install-headers
+.PHONY: all modules userspace check check-mpi demo bench clean install-headers
 
 all: modules userspace
 
@@ -26,11 +28,18 @@ userspace:
 	$(MAKE) -C userspace
 
 # Host packages first (the host-side psm-shim tests need CUnit and, for the
-# ABI check, Debian's libpsm2-dev), then host tests, then the guest.
+# ABI check, Debian's libpsm2-dev; the MPI programs libopenmpi-dev), then
+# host tests, the MPI programs (build/mpi/), then the guests.
 check:
 	bash tests/vm/run.sh --deps
 	$(MAKE) -C userspace/psm-shim check
 	bash tests/vm/run.sh
+	DRVOPS_SKIP_BUILD=1 bash tests/vm/run.sh --mpi
+
+# The MPI guest alone (builds first; the rootfs is cached in ~/.cache/drvops).
+check-mpi:
+	bash tests/vm/run.sh --deps
+	bash tests/vm/run.sh --mpi
 
 demo:
 	bash tests/vm/run.sh --demo

@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tl_hfi.h"
@@ -300,6 +303,61 @@ static void test_counters_count_packets_and_bytes(void)
 	pair_close(&p);
 }
 
+/* Only the process that owns the context may submit, map or register. */
+static int foreign_process_checks(struct drvops_hfi_ctx *h)
+{
+	struct drvops_hfi_ctxt_info info = { .size = sizeof(info) };
+	static char buf[4096];
+	struct drvops_hfi_sdma_req r = { .size = sizeof(r) };
+	struct iovec iov[2] = { { &r, sizeof(r) }, { buf, 64 } };
+	uint32_t tid;
+
+	r.opcode = DRVOPS_HFI_OP_EAGER;
+	r.niov = 1;
+	r.dlid = (uint16_t)h->info.lid;
+	r.dctxt = (uint16_t)h->info.ctxt;
+	r.length = 64;
+	if (writev(h->fd, iov, 2) != -1 || errno != EPERM)
+		return 1;
+	if (mmap(NULL, h->info.mmap_length[DRVOPS_HFI_MMAP_USER],
+		 PROT_READ | PROT_WRITE, MAP_SHARED, h->fd,
+		 (off_t)h->info.mmap_offset[DRVOPS_HFI_MMAP_USER]) != MAP_FAILED ||
+	    errno != EPERM)
+		return 2;
+	if (drvops_hfi_tid_register(h, buf, sizeof(buf), &tid) != -EPERM)
+		return 3;
+	if (ioctl(h->fd, DRVOPS_HFI_IOCTL_CTXT_INFO, &info) != -1 ||
+	    errno != EPERM)
+		return 4;
+	/* Its mappings were not inherited either. */
+	if (!mprotect((void *)h->comp, 4096, PROT_READ))
+		return 5;
+	return 0;
+}
+
+static void test_other_process_gets_eperm(void)
+{
+	struct drvops_hfi_ctx h;
+	int status;
+	pid_t pid;
+
+	TL_ASSERT_OK(tl_hfi_open(&h, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0));
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (!pid)
+		_exit(foreign_process_checks(&h));
+	CU_ASSERT(waitpid(pid, &status, 0) == pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The owner is unaffected. */
+	{
+		char msg[32] = "still mine";
+
+		TL_ASSERT_OK(send_eager(&h, &h, msg, sizeof(msg), 3));
+		TL_ASSERT_OK(recv_eager(&h, (uint8_t *)msg, sizeof(msg), &h, 3));
+	}
+	tl_hfi_close(&h);
+}
+
 static CU_TestInfo hfi_tests[] = {
 	{ "fallback: current and legacy units", test_fallback_current_and_legacy },
 	{ "eager sizes across units", test_eager_sizes_across_units },
@@ -311,6 +369,7 @@ static CU_TestInfo hfi_tests[] = {
 	{ "job keys isolate", test_job_keys_isolate },
 	{ "counters count packets and bytes",
 	  test_counters_count_packets_and_bytes },
+	{ "another process gets EPERM", test_other_process_gets_eperm },
 	CU_TEST_INFO_NULL,
 };
 

@@ -10,12 +10,17 @@
 #   /drvops/bin/       build/bin/*   (drvops-demo, drvops-info,
 #                      drvops-bench, ...)
 #   /drvops/tests/     build/tests/test_*  (CUnit binaries)
+#   /drvops/tests-selinux/  build/tests-selinux/test_* (selinux mode only)
+#   /drvops/selinux/policy.33  the test policy (selinux mode only)
 #   /usr/bin/rdma      iproute2's rdma tool (with its shared libraries)
 #
 # Kernel command line:
-#   drvops.mode=check|demo|bench
+#   drvops.mode=check|demo|bench|selinux
 #                              (default check; bench: only drvops-bench,
-#                              no demo and no suites)
+#                              no demo and no suites; selinux: load
+#                              /drvops/selinux/policy.33 and enforce before
+#                              any module, then only /drvops/tests-selinux,
+#                              no demo; boot with security=selinux)
 #   drvops.timeout=SECS        per-binary timeout (default 300)
 #   drvops.allow_missing=1     test-bed development only: a missing module or
 #                              demo binary is reported as DRVOPS-SKIP, not
@@ -67,6 +72,24 @@ for w in $(cat /proc/cmdline); do
 done
 
 echo "DRVOPS-GUEST-BEGIN mode=$mode kernel=$(uname -r) cpus=$(nproc)"
+
+# The enforcing boot: the policy goes in before the RDMA modules, so that
+# /dev/infiniband/* is labelled when it is created. One write() of the
+# whole policy.
+if [ "$mode" = selinux ]; then
+	mkdir -p /sys/fs/selinux
+	mount -t selinuxfs selinuxfs /sys/fs/selinux 2>/dev/null
+	sz="$(wc -c </drvops/selinux/policy.33 2>/dev/null)"
+	if [ -z "$sz" ] ||
+	   ! dd if=/drvops/selinux/policy.33 of=/sys/fs/selinux/load \
+		bs="$sz" count=1 2>/dev/null ||
+	   ! echo 1 >/sys/fs/selinux/enforce ||
+	   [ "$(cat /sys/fs/selinux/enforce)" != 1 ]; then
+		echo "DRVOPS-ERROR selinux: cannot load the policy and enforce"
+	else
+		echo "DRVOPS-SELINUX enforcing=1 policy=${sz}B"
+	fi
+fi
 
 problem() {
 	if [ "$allow_missing" = 1 ]; then
@@ -181,13 +204,15 @@ run_bench() {
 
 if [ "$mode" = bench ]; then
 	run_bench
-else
+elif [ "$mode" != selinux ]; then
 	run_demo
 	ensure_loaded demo
 fi
 
-if [ "$mode" = check ]; then
-	for t in /drvops/tests/test_*; do
+if [ "$mode" = check ] || [ "$mode" = selinux ]; then
+	suite_dir=/drvops/tests
+	[ "$mode" != selinux ] || suite_dir=/drvops/tests-selinux
+	for t in "$suite_dir"/test_*; do
 		[ -x "$t" ] || continue
 		name="${t##*/}"
 		echo "DRVOPS-SUITE-BEGIN $name"

@@ -6,7 +6,13 @@
 # CUnit suites and the demo, and decide pass/fail on the host from the
 # serial console log.
 #
-#   tests/vm/run.sh            the full check (`make check`, CI)
+#   tests/vm/run.sh            the full check (`make check`, CI): the
+#                              policy check (policy/check.sh), the normal
+#                              boot, then the enforcing-SELinux boot
+#   tests/vm/run.sh --selinux  only the enforcing-SELinux boot: the test
+#                              policy, build/tests-selinux/test_*
+#   tests/vm/run.sh --mpi      the Debian/Open MPI guest (tests/vm/mpi-mode.sh):
+#                              runs tests/mpi/*.sh (or DRVOPS_MPI_TESTS)
 #   tests/vm/run.sh --demo     only the demo (`make demo`); exits with its rc
 #   tests/vm/run.sh --bench    only drvops-bench (`make bench`): prints its
 #                              tables, saves the CSV (and a PNG if gnuplot or
@@ -20,7 +26,11 @@
 #   DRVOPS_TEST_TIMEOUT    per test binary timeout in the guest (default 300)
 #   DRVOPS_APPEND          extra kernel command line (e.g. dyndbg=...)
 #   DRVOPS_TESTS           only these suites, e.g. "test_copy test_bind"
-#                          (development; the summary says the run was partial)
+#                          (development; the summary says the run was partial;
+#                          the SELinux boot runs only if it names test_selinux)
+#   DRVOPS_SELINUX=0       check without the SELinux boot and policy check
+#   DRVOPS_MPI_TESTS       --mpi: only these scripts of tests/mpi/, e.g.
+#                          "smoke.sh" (default: every tests/mpi/*.sh)
 #   DRVOPS_CACHE           cache dir (default ~/.cache/drvops): kernel image
 #                          in <cache>/<abi>/, logs in <cache>/logs/
 #   DRVOPS_ABI             pin the kernel ABI (default: resolved via apt)
@@ -38,7 +48,7 @@ KEEP=0
 DEPS_ONLY=0
 
 usage() {
-	sed -n '9,16p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '9,22p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -46,6 +56,8 @@ for arg in "$@"; do
 	case "$arg" in
 	--demo) MODE=demo ;;
 	--bench) MODE=bench ;;
+	--selinux) MODE=selinux ;;
+	--mpi) MODE=mpi ;;
 	--keep) KEEP=1 ;;
 	--deps) DEPS_ONLY=1 ;;
 	-h|--help) usage ;;
@@ -128,7 +140,8 @@ IBDIR="$IMGDIR/lib/modules/$ABI/kernel/drivers/infiniband/core"
 # ------------------------------------------------------- a. host packages
 PKGS=(qemu-system-x86 busybox-static cpio libcunit1-dev kmod iproute2 gcc make
 	"linux-headers-$ABI"
-	libpsm2-dev)
+	libpsm2-dev
+	libopenmpi-dev)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
@@ -205,6 +218,20 @@ else
 	[ "$MODE" != check ] || bash tests/vm/lint.sh || die "lint failed"
 fi
 
+# The SELinux module: built and checked offline (policy/check.sh) while the
+# guest boots; its verdict joins the guest's.
+SELINUX="${DRVOPS_SELINUX:-1}"
+POLICY_LOG="$LOGDIR/policy-$TS.log"
+POLICY_PID=""
+if [ "$MODE" = check ] && [ "$SELINUX" != 0 ]; then
+	say "policy: building and checking the SELinux module (log $POLICY_LOG)"
+	bash policy/check.sh >"$POLICY_LOG" 2>&1 &
+	POLICY_PID=$!
+fi
+if [ "$MODE" = selinux ] && ! command -v secilc >/dev/null; then
+	bash policy/check.sh --deps || die "cannot install secilc (policy/check.sh --deps)"
+fi
+
 # ---------------------------------------------------------- d. initramfs
 WORK="$(mktemp -d "$CACHE/work.XXXXXX")"
 ROOT="$WORK/root"
@@ -258,22 +285,32 @@ if [ -d build/bin ]; then
 fi
 
 TESTS=()
+TESTS_SRC=build/tests
+TESTS_DST=tests
+if [ "$MODE" = selinux ]; then
+	TESTS_SRC=build/tests-selinux
+	TESTS_DST=tests-selinux
+	mkdir -p "$ROOT/drvops/tests-selinux" "$ROOT/drvops/selinux"
+	secilc -M false -c 33 -o "$ROOT/drvops/selinux/policy.33" -f /dev/null \
+		tests/suites/selinux/drvops-test.cil ||
+		die "secilc tests/suites/selinux/drvops-test.cil failed"
+fi
 # The benchmark boot carries no test binaries.
-if [ "$MODE" != bench ] && [ -d build/tests ]; then
-	for f in build/tests/test_*; do
+if [ "$MODE" != bench ] && [ "$MODE" != mpi ] && [ -d "$TESTS_SRC" ]; then
+	for f in "$TESTS_SRC"/test_*; do
 		[ -f "$f" ] && [ -x "$f" ] || continue
 		# DRVOPS_TESTS="test_a test_b": run only these (development).
 		if [ -n "${DRVOPS_TESTS:-}" ] &&
 		   [[ " $DRVOPS_TESTS " != *" $(basename "$f") "* ]]; then
 			continue
 		fi
-		cp "$f" "$ROOT/drvops/tests/"
+		cp "$f" "$ROOT/drvops/$TESTS_DST/"
 		copy_libs "$f"
 		TESTS+=("$(basename "$f")")
 	done
 fi
-if [ "$MODE" = check ] && [ "${#TESTS[@]}" = 0 ]; then
-	die "no test binaries build/tests/test_* (did 'make userspace' build the tests?)"
+if { [ "$MODE" = check ] || [ "$MODE" = selinux ]; } && [ "${#TESTS[@]}" = 0 ]; then
+	die "no test binaries $TESTS_SRC/test_* (did 'make userspace' build the tests?)"
 fi
 
 RDMA=""
@@ -288,6 +325,12 @@ rm -f "$ROOT/usr/bin/rdma"
 cp -L "$RDMA" "$ROOT/usr/bin/rdma"
 copy_libs "$RDMA"
 
+if [ "$MODE" = mpi ]; then
+	# shellcheck source=tests/vm/mpi-mode.sh
+	. tests/vm/mpi-mode.sh
+	mpi_initramfs # sets TESTS (the scripts) and MPI_QEMU
+fi
+
 (cd "$ROOT" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$INITRD" ||
 	die "building the initramfs failed"
@@ -296,10 +339,12 @@ say "initramfs $(du -h "$INITRD" | cut -f1): $((nko + 2)) modules ($nko built), 
 # --------------------------------------------------------------- f. boot
 APPEND="console=ttyS0 panic=-1 drvops.mode=$MODE drvops.timeout=$TEST_TIMEOUT"
 [ "$ALLOW_MISSING" != 1 ] || APPEND="$APPEND drvops.allow_missing=1"
+[ "$MODE" != selinux ] || APPEND="$APPEND security=selinux enforcing=1"
 [ -z "${DRVOPS_APPEND:-}" ] || APPEND="$APPEND $DRVOPS_APPEND"
 QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
 	-nodefaults -serial stdio -nographic -no-reboot
 	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND")
+[ "$MODE" != mpi ] || QEMU+=("${MPI_QEMU[@]}")
 if [ "$KEEP" = 1 ]; then
 	printf -v qcmd '%q ' "${QEMU[@]}"
 	say "qemu command: $qcmd"
@@ -341,7 +386,7 @@ STREAM_AWK='
 		if (line ~ /Elapsed time/) in_sum = 0
 		fflush(); next
 	}
-	if (line ~ /\.\.\.FAILED|had failures:|^ +[0-9]+\. .*:[0-9]+ +- /) {
+	if (line ~ /\.\.\.FAILED|had failures:|^ +[0-9]+\. .*:[0-9]+ +- |^FAIL[: ]|^[0-9]+ passed, [0-9]+ failed/) {
 		print "    " line; fflush(); next
 	}
 	if (line ~ bad) { ctx = 40 }
@@ -389,6 +434,10 @@ suite_result() {
 		if ($5 ~ /^[0-9]+$/) failed[$1] += $5
 		if ($1 == "tests" && $3 ~ /^[0-9]+$/) ran += $3
 	}
+	# plain scripts (tests/mpi/*.sh): "N passed, N failed"
+	in_s && /^[0-9]+ passed, [0-9]+ failed/ {
+		summary = "yes"; failed["tests"] += $3; ran += $1 + $3
+	}
 	END {
 		printf "%s %s %d %d %d %d\n", (done ? rc : "none"),
 			(summary ? summary : "no"), failed["suites"],
@@ -399,7 +448,7 @@ suite_result() {
 PASSED=0
 FAILED=0
 SUITE_LINES=()
-if [ "$MODE" = check ]; then
+if [ "$MODE" = check ] || [ "$MODE" = selinux ] || [ "$MODE" = mpi ]; then
 	for t in "${TESTS[@]}"; do
 		read -r rc summary fs ft fa ran < <(suite_result "$t")
 		why=()
@@ -407,7 +456,7 @@ if [ "$MODE" = check ]; then
 			why+=("no result (crashed, hung or never ran)")
 		elif [ "$rc" != 0 ]; then
 			case "$rc" in
-			143|137) why+=("rc=$rc (killed by the ${TEST_TIMEOUT}s timeout?)") ;;
+			124|143|137) why+=("rc=$rc (killed by the ${TEST_TIMEOUT}s timeout?)") ;;
 			*) why+=("rc=$rc") ;;
 			esac
 		fi
@@ -438,6 +487,11 @@ if [ "$MODE" = bench ]; then
 	elif [ "$BENCH_RC" != 0 ]; then
 		fail "drvops-bench rc=$BENCH_RC (rows that could not be measured say why)"
 	fi
+elif [ "$MODE" = mpi ]; then
+	: # no demo in the MPI guest
+elif [ "$MODE" = selinux ]; then
+	grep -q '^DRVOPS-SELINUX enforcing=1' "$GUEST_LOG" ||
+		fail "the guest did not load the policy and enforce"
 elif [ -z "$DEMO_RC" ]; then
 	fail "demo did not finish (no DRVOPS-DEMO-END)"
 elif [ "$DEMO_RC" != 0 ]; then
@@ -447,7 +501,9 @@ fi
 mapfile -t ERRORS < <(grep -a 'DRVOPS-ERROR' "$GUEST_LOG" || true)
 [ "${#ERRORS[@]}" = 0 ] || fail "${#ERRORS[@]} DRVOPS-ERROR line(s)"
 
-for m in drvops_miscbench drvops_hfi drvops_generic drvops_swverbs ib_drvops; do
+RMMOD_CHECK="drvops_miscbench drvops_hfi drvops_generic drvops_swverbs ib_drvops"
+[ "$MODE" != mpi ] || RMMOD_CHECK="drvops_hfi drvops_swverbs ib_drvops"
+for m in $RMMOD_CHECK; do
 	r="$(sed -n "s/^.*DRVOPS-RMMOD $m rc=\([0-9]*\).*\$/\1/p" "$GUEST_LOG" | tail -n 1)"
 	if [ -z "$r" ]; then
 		if [ "$ALLOW_MISSING" = 1 ] && grep -q "DRVOPS-SKIP rmmod $m" "$GUEST_LOG"; then
@@ -486,13 +542,17 @@ mapfile -t KHITS < <(awk -v bad="$BAD_RE" '
 
 # ----------------------------------------------------------- summary
 echo "[drvops] ---------------------------------------------------------------"
-if [ "$MODE" = check ]; then
+if [ "$MODE" = check ] || [ "$MODE" = selinux ] || [ "$MODE" = mpi ]; then
 	for l in "${SUITE_LINES[@]}"; do
 		echo "[drvops] $l"
 	done
 fi
 if [ "$MODE" = bench ]; then
 	echo "[drvops] drvops-bench: rc=${BENCH_RC:-did not finish}"
+elif [ "$MODE" = selinux ]; then
+	echo "[drvops] SELinux boot (security=selinux, test policy enforcing)"
+elif [ "$MODE" = mpi ]; then
+	echo "[drvops] MPI guest (Debian bookworm userland, Open MPI, our libpsm2)"
 elif [ -n "$DEMO_RC" ]; then
 	echo "[drvops] demo: rc=$DEMO_RC"
 else
@@ -552,10 +612,36 @@ if [ "$MODE" = demo ]; then
 	exit 0
 fi
 
+if [ -n "$POLICY_PID" ]; then
+	if wait "$POLICY_PID"; then
+		echo "[drvops] policy: $(tail -n 1 "$POLICY_LOG" | sed 's/^\[policy\] //')"
+	else
+		grep -a 'FAIL\|ERROR' "$POLICY_LOG" | head -n 20 | sed 's/^/    /'
+		fail "policy/check.sh failed, see $POLICY_LOG"
+	fi
+fi
+
 echo "$PASSED passed, $FAILED failed"
+RC=0
 if [ "${#FAIL_REASONS[@]}" -gt 0 ]; then
 	printf '[drvops] FAILED: %s\n' "${FAIL_REASONS[@]}"
-	exit 1
+	RC=1
+else
+	echo "[drvops] PASSED"
 fi
-echo "[drvops] PASSED"
-exit 0
+
+# The full check goes on with the enforcing-SELinux boot (its own verdict),
+# unless DRVOPS_TESTS leaves it nothing to run.
+if [ "$MODE" = check ] && [ "$SELINUX" != 0 ] &&
+   { [ -z "${DRVOPS_TESTS:-}" ] || [[ " $DRVOPS_TESTS " == *" test_selinux "* ]]; }; then
+	say "=== second boot: SELinux enforcing (tests/vm/run.sh --selinux) ==="
+	T_SEL=$SECONDS
+	DRVOPS_SKIP_BUILD=1 bash "$0" --selinux || RC=1
+	say "SELinux boot took $((SECONDS - T_SEL))s"
+	if [ "$RC" = 0 ]; then
+		echo "[drvops] PASSED (normal boot, policy check and SELinux boot)"
+	else
+		echo "[drvops] FAILED (see above: normal boot, policy check or SELinux boot)"
+	fi
+fi
+exit "$RC"

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 /*
  * The core PSM2 calls: library life cycle, capabilities, options, epid
- * helpers, and the endpoint calls. The endpoint is not wired to the HFI
- * yet (hfictx + broker discovery come next): those calls return
- * PSM2_INTERNAL_ERR, marked TODO(ep), never abort.
+ * helpers (the endpoint calls are in ep.c). Unimplemented calls (the
+ * psm2_am_* ones, TODO(am)) return PSM2_INTERNAL_ERR, never abort.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -36,6 +35,11 @@ SHIM_API psm2_error_t psm2_init(int *major, int *minor)
 	return PSM2_OK;
 }
 
+bool shim_initialized(void)
+{
+	return init_count > 0;
+}
+
 SHIM_API psm2_error_t psm2_finalize(void)
 {
 	if (init_count == 0)
@@ -57,13 +61,7 @@ SHIM_API uint64_t psm2_get_capability_mask(uint64_t req_cap_mask)
 	return req_cap_mask & (PSM2_MULTI_EP_CAP | PSM2_LIB_REFCOUNT_CAP);
 }
 
-/*
- * epid layout (ours; peers only need to agree with each other):
- * bits 0-15 context, 16-31 LID, 32-47 unit, 56-63 format version (1),
- * so that no valid epid is 0.
- */
-#define EPID_VERSION 1ull
-
+/* epid layout: ep.h. */
 SHIM_API uint64_t psm2_epid_nid(psm2_epid_t epid)
 {
 	return (epid >> 16) & 0xffff;	/* the LID names the node */
@@ -124,42 +122,7 @@ psm2_ep_open_opts_get_defaults(struct psm2_ep_open_opts *opts)
 	return PSM2_OK;
 }
 
-/* ---- endpoint: TODO(ep) wire to hfictx and the broker's discovery ---- */
-
-SHIM_API psm2_error_t psm2_ep_num_devunits(uint32_t *num_units)
-{
-	if (!num_units)
-		return shim_report(NULL, PSM2_PARAM_ERR, "num_devunits: NULL");
-	/* TODO(ep): count units offering sdma.opa or psm2.intel.com */
-	return shim_report(NULL, PSM2_INTERNAL_ERR,
-			   "num_devunits: not implemented yet");
-}
-
-SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
-				   const struct psm2_ep_open_opts *opts,
-				   psm2_ep_t *ep, psm2_epid_t *epid)
-{
-	(void)unique_job_key;
-	(void)opts;
-	if (!ep || !epid)
-		return shim_report(NULL, PSM2_PARAM_ERR, "ep_open: NULL");
-	if (init_count == 0)
-		return shim_report(NULL, PSM2_INIT_NOT_INIT,
-				   "ep_open before psm2_init");
-	/* TODO(ep): discovery by index/GUID, GET_FD, ASSIGN_CTXT(job key) */
-	return shim_report(NULL, PSM2_INTERNAL_ERR,
-			   "ep_open: not implemented yet");
-}
-
-SHIM_API psm2_error_t psm2_ep_close(psm2_ep_t ep, int mode, int64_t timeout)
-{
-	(void)mode;
-	(void)timeout;
-	if (!ep)
-		return shim_report(NULL, PSM2_PARAM_ERR, "ep_close: NULL");
-	/* TODO(ep) */
-	return shim_report(ep, PSM2_INTERNAL_ERR, "ep_close: not implemented");
-}
+/* The endpoint calls are in ep.c. */
 
 SHIM_API psm2_error_t psm2_ep_epid_share_memory(psm2_ep_t ep,
 						psm2_epid_t epid, int *result)
@@ -178,68 +141,6 @@ SHIM_API psm2_error_t psm2_map_nid_hostname(int num, const uint64_t *nids,
 	if (num < 0 || (num && (!nids || !hostnames)))
 		return shim_report(NULL, PSM2_PARAM_ERR, "map_nid_hostname");
 	return PSM2_OK;
-}
-
-SHIM_API psm2_error_t psm2_ep_connect(psm2_ep_t ep, int num_of_epid,
-				      const psm2_epid_t *array_of_epid,
-				      const int *array_of_epid_mask,
-				      psm2_error_t *array_of_errors,
-				      psm2_epaddr_t *array_of_epaddr,
-				      int64_t timeout)
-{
-	(void)array_of_epid_mask;
-	(void)timeout;
-	if (!ep || num_of_epid < 0 ||
-	    (num_of_epid && (!array_of_epid || !array_of_errors ||
-			     !array_of_epaddr)))
-		return shim_report(ep, PSM2_PARAM_ERR, "ep_connect: bad args");
-	/* TODO(ep): per-peer (LID, context) from the epid, shim_peer_init */
-	return shim_report(ep, PSM2_INTERNAL_ERR,
-			   "ep_connect: not implemented yet");
-}
-
-SHIM_API psm2_error_t psm2_ep_disconnect2(psm2_ep_t ep, int num_of_epaddr,
-					  psm2_epaddr_t *array_of_epaddr,
-					  const int *array_of_epaddr_mask,
-					  psm2_error_t *array_of_errors,
-					  int mode, int64_t timeout)
-{
-	(void)num_of_epaddr;
-	(void)array_of_epaddr;
-	(void)array_of_epaddr_mask;
-	(void)array_of_errors;
-	(void)mode;
-	(void)timeout;
-	if (!ep)
-		return shim_report(NULL, PSM2_PARAM_ERR, "ep_disconnect: NULL");
-	/* TODO(ep) */
-	return shim_report(ep, PSM2_INTERNAL_ERR,
-			   "ep_disconnect: not implemented yet");
-}
-
-SHIM_API psm2_error_t psm2_ep_disconnect(psm2_ep_t ep, int num_of_epaddr,
-					 psm2_epaddr_t *array_of_epaddr,
-					 const int *array_of_epaddr_mask,
-					 psm2_error_t *array_of_errors,
-					 int64_t timeout)
-{
-	return psm2_ep_disconnect2(ep, num_of_epaddr, array_of_epaddr,
-				   array_of_epaddr_mask, array_of_errors,
-				   PSM2_EP_DISCONNECT_GRACEFUL, timeout);
-}
-
-SHIM_API psm2_error_t psm2_poll(psm2_ep_t ep)
-{
-	int r;
-
-	if (!ep)
-		return shim_report(NULL, PSM2_PARAM_ERR, "poll: NULL");
-	if (!ep->mq)
-		return PSM2_OK_NO_PROGRESS;
-	r = shim_mq_progress(ep->mq);
-	if (r < 0)
-		return shim_report(ep, shim_error_from_errno(r), "poll: device");
-	return r ? PSM2_OK : PSM2_OK_NO_PROGRESS;
 }
 
 SHIM_API void psm2_epaddr_setlabel(psm2_epaddr_t epaddr, const char *label)
@@ -265,57 +166,6 @@ SHIM_API psm2_error_t psm2_epaddr_to_epid(psm2_epaddr_t epaddr,
 	if (!epaddr || !epid)
 		return shim_report(NULL, PSM2_PARAM_ERR, "epaddr_to_epid: NULL");
 	*epid = epaddr->epid;
-	return PSM2_OK;
-}
-
-SHIM_API psm2_error_t psm2_ep_query(int *num_of_epinfo,
-				    psm2_epinfo_t *array_of_epinfo)
-{
-	(void)array_of_epinfo;
-	if (!num_of_epinfo)
-		return shim_report(NULL, PSM2_PARAM_ERR, "ep_query: NULL");
-	/* TODO(ep): list open endpoints */
-	return shim_report(NULL, PSM2_INTERNAL_ERR, "ep_query: not implemented");
-}
-
-SHIM_API psm2_error_t psm2_ep_epid_lookup2(psm2_ep_t ep, psm2_epid_t epid,
-					   psm2_epconn_t *epconn)
-{
-	(void)epid;
-	if (!ep || !epconn)
-		return shim_report(ep, PSM2_PARAM_ERR, "epid_lookup: NULL");
-	/* TODO(ep): search the endpoint's peer table */
-	return shim_report(ep, PSM2_INTERNAL_ERR,
-			   "epid_lookup: not implemented yet");
-}
-
-SHIM_API psm2_error_t psm2_ep_epid_lookup(psm2_epid_t epid,
-					  psm2_epconn_t *epconn)
-{
-	(void)epid;
-	if (!epconn)
-		return shim_report(NULL, PSM2_PARAM_ERR, "epid_lookup: NULL");
-	/* TODO(ep): search every open endpoint */
-	return shim_report(NULL, PSM2_INTERNAL_ERR,
-			   "epid_lookup: not implemented yet");
-}
-
-SHIM_API psm2_error_t psm2_mq_init(psm2_ep_t ep, uint64_t ignored,
-				   const struct psm2_optkey *opts, int numopts,
-				   psm2_mq_t *mq)
-{
-	(void)ignored;
-	if (!ep || !mq || numopts < 0 || (numopts && !opts))
-		return shim_report(ep, PSM2_PARAM_ERR, "mq_init: bad args");
-	/* TODO(ep): shim_mq_create over the endpoint's hfictx transport */
-	return shim_report(ep, PSM2_INTERNAL_ERR, "mq_init: not implemented");
-}
-
-SHIM_API psm2_error_t psm2_mq_finalize(psm2_mq_t mq)
-{
-	if (!mq)
-		return shim_report(NULL, PSM2_PARAM_ERR, "mq_finalize: NULL");
-	shim_mq_destroy(mq);
 	return PSM2_OK;
 }
 
@@ -370,18 +220,6 @@ SHIM_API psm2_error_t psm2_getopt(psm2_component_t component,
 		break;
 	}
 	return shim_report(NULL, PSM2_PARAM_ERR, "getopt: option %#x", optname);
-}
-
-SHIM_API psm2_error_t psm2_info_query(psm2_info_query_t q, void *out,
-				      size_t nargs, psm2_info_query_arg_t args[])
-{
-	(void)nargs;
-	(void)args;
-	if (!out || q >= PSM2_INFO_QUERY_LAST)
-		return PSM2_IQ_INVALID_QUERY;
-	/* TODO(ep): units/contexts from discovery, thresholds from the MQ */
-	return shim_report(NULL, PSM2_INTERNAL_ERR,
-			   "info_query: not implemented yet");
 }
 
 /* ---- active messages: TODO(am), used by libfabric only ---- */

@@ -1,18 +1,60 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
- * An endpoint: one HFI receive context (through the broker) and its MQ.
- * Only what the error path and the MQ need exists yet; the HFI wiring
- * (hfictx, discovery, connect) comes with the endpoint implementation.
+ * An endpoint: one HFI receive context (hfictx, through the broker), its
+ * transport (hfi_transport.h) and its MQ.
  */
 #ifndef PSM_SHIM_EP_H
 #define PSM_SHIM_EP_H
 
+#include <stdint.h>
+
 #include <psm2.h>
+
+#include "hfictx.h"
+#include "list.h"
+
+struct hfi_transport;
 
 struct psm2_ep {
 	psm2_epid_t epid;
 	psm2_ep_errhandler_t errhandler;	/* inherited at open */
 	psm2_mq_t mq;
+	struct shim_list node;			/* open endpoints */
+	psm2_uuid_t uuid;
+	unsigned unit;				/* our devunit index */
+	int uverbs_fd;
+	struct drvops_hfi_ctx hfi;
+	struct hfi_transport *tp;
 };
+
+/*
+ * epid layout (ours; peers only need to agree with each other):
+ * bits 0-15 context, 16-31 LID, 32-47 unit, 56-63 format version (1),
+ * so that no valid epid is 0. A peer first heard from (not connected
+ * yet) gets unit 0xffff: its unit is not on the wire.
+ */
+#define SHIM_EPID_VERSION 1ull
+
+static inline psm2_epid_t shim_hfi_epid(unsigned unit, uint16_t lid,
+					uint16_t ctxt)
+{
+	return SHIM_EPID_VERSION << 56 | (uint64_t)(unit & 0xffff) << 32 |
+	       (uint64_t)lid << 16 | ctxt;
+}
+
+static inline unsigned shim_epid_version(psm2_epid_t epid)
+{
+	return (unsigned)(epid >> 56);
+}
+
+static inline uint16_t shim_epid_lid(psm2_epid_t epid)
+{
+	return (uint16_t)(epid >> 16);
+}
+
+static inline uint16_t shim_epid_ctxt(psm2_epid_t epid)
+{
+	return (uint16_t)epid;
+}
 
 #endif /* PSM_SHIM_EP_H */

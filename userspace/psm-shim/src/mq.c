@@ -869,6 +869,33 @@ void shim_mq_recv_expected(psm2_mq_t mq, psm2_epaddr_t src, const void *hdr)
 		recv_data(mq, &h.data, NULL, 0);
 }
 
+void shim_mq_peer_failed(psm2_mq_t mq, psm2_epaddr_t peer, int err)
+{
+	psm2_error_t perr = shim_error_from_errno(err);
+	uint32_t i;
+
+	for (i = 0; i < mq->nids; i++) {
+		struct psm2_mq_req *req = mq->ids[i];
+
+		if (!req || req->peer != peer || req->state != REQ_ACTIVE)
+			continue;
+		if (req->error == PSM2_OK)
+			req->error = perr;
+		req->tx = TX_NONE;
+		req->on_txq = false;
+		shim_list_del(&req->txnode);
+		if (req->kind == REQ_SEND)
+			send_maybe_complete(req);	/* once inflight is 0 */
+		else
+			req_complete(req);
+	}
+}
+
+struct psm2_ep *shim_mq_ep(psm2_mq_t mq)
+{
+	return mq->ep;
+}
+
 /* ------------------------------------------------------------ creation */
 
 void shim_mq_config_defaults(struct shim_mq_config *cfg)
@@ -1400,12 +1427,20 @@ SHIM_API psm2_error_t psm2_mq_test(psm2_mq_req_t *reqp,
 	return PSM2_OK;
 }
 
-/* Drive the engine until req completes; a dead wire ends the wait. */
+/*
+ * Drive the engine until req completes; a dead wire ends the wait. When a
+ * round moved nothing, sleep in the transport (a real device: poll() on
+ * its fd) instead of spinning.
+ */
 static psm2_error_t wait_common(struct psm2_mq_req *req)
 {
-	while (req->state != REQ_COMPLETE) {
-		int r = shim_mq_progress(req->mq);
+	psm2_mq_t mq = req->mq;
 
+	while (req->state != REQ_COMPLETE) {
+		int r = shim_mq_progress(mq);
+
+		if (r == 0 && mq->ops->wait && shim_list_empty(&mq->txq))
+			r = mq->ops->wait(mq->tp, 1000);
 		if (r < 0)
 			return shim_report(req->mq->ep,
 					   shim_error_from_errno(r),

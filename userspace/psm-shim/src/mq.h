@@ -81,6 +81,16 @@ void shim_mq_recv_expected(psm2_mq_t mq, psm2_epaddr_t src, const void *hdr);
 /* A send's payload is no longer needed (err: 0 or a negative errno). */
 void shim_mq_send_done(psm2_mq_t mq, void *cookie, int err);
 
+/*
+ * The transport gave up on peer (err: -EHOSTUNREACH, -ETIMEDOUT, ...):
+ * every send to it and every rendezvous receive from it ends with the
+ * matching PSM2 error (sends still in the wire end when their payload is
+ * released). Later sends are refused by the transport itself.
+ */
+void shim_mq_peer_failed(psm2_mq_t mq, psm2_epaddr_t peer, int err);
+/* The endpoint an MQ belongs to (NULL in tests). */
+struct psm2_ep *shim_mq_ep(psm2_mq_t mq);
+
 /* psm2_error_t for a negative errno from a transport. */
 psm2_error_t shim_error_from_errno(int err);
 

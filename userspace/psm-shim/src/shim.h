@@ -3,6 +3,8 @@
 #ifndef PSM_SHIM_SHIM_H
 #define PSM_SHIM_SHIM_H
 
+#include <stdbool.h>
+
 #include <psm2.h>
 
 /*
@@ -18,6 +20,9 @@
  */
 psm2_error_t shim_report(psm2_ep_t ep, psm2_error_t err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* psm2_init has been called (and not undone by psm2_finalize). */
+bool shim_initialized(void);
 
 /* The handler an endpoint inherits when it opens (set with ep == NULL). */
 psm2_ep_errhandler_t shim_global_errhandler(void);

@@ -53,6 +53,12 @@ struct shim_transport_ops {
 	 * happened, 0 if not, or a negative errno (device gone).
 	 */
 	int (*poll)(void *tp);
+	/*
+	 * Optional: sleep until poll() may find something, at most
+	 * timeout_ms (-1: no limit). 0 or a negative errno. Without it the
+	 * engine's blocking calls spin on poll().
+	 */
+	int (*wait)(void *tp, int timeout_ms);
 
 	size_t eager_max;	/* largest eager payload per message */
 	size_t register_max;	/* largest buffer per handle */

@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * Endpoints over the emulated HFI: device units from the broker's sysfs
+ * discovery, a receive context per endpoint (hfictx: "sdma.opa", else the
+ * legacy "psm2.intel.com"), the HFI transport under the MQ, connect by
+ * (LID, context), blocking waits on the context's fd.
+ *
+ * Environment (read at psm2_ep_open / psm2_mq_init):
+ *   HFI_UNIT                    unit index when opts.unit is -1, as with
+ *                               Intel's PSM2 (indices count units offering
+ *                               the HFI, in uverbs order)
+ *   PSM2_MQ_RNDV_HFI_THRESH     eager -> rendezvous threshold (bytes)
+ *   PSM2_MQ_RNDV_HFI_WINDOW     rendezvous window (bytes)
+ *   PSM2_SHIM_RESEND_TIMEOUT_MS give up resending to a full receiver
+ *   PSM2_SHIM_RESEND_MAX_US     longest backoff between resends
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <psm2.h>
+#include <psm2_mq.h>
+
+#include "drvops.h"
+#include "ep.h"
+#include "hfi_transport.h"
+#include "mq.h"
+#include "shim.h"
+
+static struct shim_list open_eps = { &open_eps, &open_eps };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ----------------------------------------------- hfictx as hfi_dev_ops */
+
+static int dev_send(void *dev, int slot, uint8_t opcode, uint16_t dlid,
+		    uint16_t dctxt, uint32_t tid, uint64_t toffset,
+		    const void *hdr, const struct iovec *iov, unsigned niov)
+{
+	struct drvops_hfi_ctx *h = dev;
+	int r;
+
+	/*
+	 * hfictx takes the first non-queued slot from next_slot on; the
+	 * transport owns slot choice (a completed slot it has not reaped
+	 * yet must not be reused), so start the search at its slot.
+	 */
+	h->next_slot = (uint32_t)slot;
+	r = drvops_hfi_send(h, opcode, dlid, dctxt, tid, toffset, hdr, iov,
+			    niov);
+	if (r < 0)
+		return r;
+	return r == slot ? 0 : -EBADSLT;
+}
+
+static int dev_slot_status(void *dev, int slot)
+{
+	return drvops_hfi_slot_status(dev, slot);
+}
+
+static const volatile struct drvops_hfi_rhq_entry *dev_peek(void *dev)
+{
+	return drvops_hfi_peek(dev);
+}
+
+static const void *dev_eager_payload(void *dev,
+				     const volatile struct drvops_hfi_rhq_entry *e)
+{
+	return drvops_hfi_eager_payload(dev, e);
+}
+
+static void dev_consume(void *dev, const volatile struct drvops_hfi_rhq_entry *e)
+{
+	drvops_hfi_consume(dev, e);
+}
+
+static int dev_tid_register(void *dev, void *buf, size_t len, uint32_t *tid)
+{
+	return drvops_hfi_tid_register(dev, buf, len, tid);
+}
+
+static int dev_tid_free(void *dev, uint32_t tid)
+{
+	return drvops_hfi_tid_free(dev, tid);
+}
+
+static int dev_wait_recv(void *dev, int timeout_ms)
+{
+	return drvops_hfi_wait_recv(dev, timeout_ms);
+}
+
+static uint64_t dev_now_ns(void *dev)
+{
+	(void)dev;
+	return mono_ns();
+}
+
+static const struct hfi_dev_ops hfictx_dev_ops = {
+	.send = dev_send,
+	.slot_status = dev_slot_status,
+	.peek = dev_peek,
+	.eager_payload = dev_eager_payload,
+	.consume = dev_consume,
+	.tid_register = dev_tid_register,
+	.tid_free = dev_tid_free,
+	.wait_recv = dev_wait_recv,
+	.now_ns = dev_now_ns,
+};
+
+/* ---------------------------------------------------------- discovery */
+
+static int offers_hfi(const struct drvops_device_info *dev)
+{
+	struct drvops_interface_entry e[16];
+	int n = drvops_sysfs_interfaces(dev, e, 16, NULL), i;
+
+	for (i = 0; i < n; i++)
+		if (!strncmp(e[i].name, DRVOPS_HFI_NAME, DRVOPS_NAME_MAX) ||
+		    !strncmp(e[i].name, DRVOPS_HFI_LEGACY_NAME,
+			     DRVOPS_NAME_MAX))
+			return 1;
+	return 0;
+}
+
+/* Units offering the HFI, in uverbs order: our unit numbers. */
+static int list_units(struct drvops_device_info *units, unsigned max)
+{
+	struct drvops_device_info devs[DRVOPS_MAX_DEVICES];
+	int n = drvops_list_devices(devs, DRVOPS_MAX_DEVICES), i;
+	unsigned count = 0;
+
+	if (n < 0)
+		return n;
+	for (i = 0; i < n && count < max; i++)
+		if (offers_hfi(&devs[i]))
+			units[count++] = devs[i];
+	return (int)count;
+}
+
+SHIM_API psm2_error_t psm2_ep_num_devunits(uint32_t *num_units)
+{
+	struct drvops_device_info units[DRVOPS_MAX_DEVICES];
+	int n;
+
+	if (!num_units)
+		return shim_report(NULL, PSM2_PARAM_ERR, "num_devunits: NULL");
+	n = list_units(units, DRVOPS_MAX_DEVICES);
+	if (n < 0)
+		return shim_report(NULL, PSM2_EP_NO_DEVICE,
+				   "num_devunits: discovery failed (%s)",
+				   strerror(-n));
+	*num_units = (uint32_t)n;
+	return PSM2_OK;
+}
+
+/* ------------------------------------------------------------- open */
+
+/* A context on unit; 0 or a negative errno (-ENOSPC: all taken). */
+static int open_on(struct psm2_ep *ep, const struct drvops_device_info *dev)
+{
+	int fd = drvops_open_device(dev), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = drvops_get_context(fd);
+	if (!ret)
+		ret = drvops_hfi_open(&ep->hfi, fd, ep->uuid, 0);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	ep->uverbs_fd = fd;
+	return 0;
+}
+
+static int env_unit(void)
+{
+	const char *s = getenv("HFI_UNIT");
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return -1;
+	v = strtol(s, &end, 10);
+	return *end || v < 0 || v > 0xffff ? -1 : (int)v;
+}
+
+/*
+ * Take a context: on the unit asked for, or the first unit with a free
+ * one. While every context is taken, try again until the deadline.
+ */
+static psm2_error_t ep_attach(struct psm2_ep *ep, int want, int64_t timeout)
+{
+	struct drvops_device_info units[DRVOPS_MAX_DEVICES];
+	uint64_t deadline = mono_ns() + (timeout > 0 ? (uint64_t)timeout : 0);
+	int n = list_units(units, DRVOPS_MAX_DEVICES), i, ret = -ENODEV;
+
+	if (n < 0)
+		return shim_report(NULL, PSM2_EP_NO_DEVICE,
+				   "ep_open: discovery failed (%s)",
+				   strerror(-n));
+	if (n == 0)
+		return shim_report(NULL, PSM2_EP_NO_DEVICE,
+				   "ep_open: no unit offers %s or %s",
+				   DRVOPS_HFI_NAME, DRVOPS_HFI_LEGACY_NAME);
+	if (want >= n)
+		return shim_report(NULL, PSM2_EP_NO_DEVICE,
+				   "ep_open: unit %d of %d", want, n);
+	for (;;) {
+		for (i = want >= 0 ? want : 0; i < n; i++) {
+			ret = open_on(ep, &units[i]);
+			if (!ret) {
+				ep->unit = (unsigned)i;
+				return PSM2_OK;
+			}
+			if (want >= 0 || ret != -ENOSPC)
+				break;
+		}
+		if (ret != -ENOSPC || mono_ns() >= deadline)
+			break;
+		usleep(10000);
+	}
+	if (ret == -ENOSPC)
+		return shim_report(NULL, PSM2_EP_NO_RESOURCES,
+				   "ep_open: every context is taken");
+	return shim_report(NULL, PSM2_EP_DEVICE_FAILURE,
+			   "ep_open: cannot open a context (%s)",
+			   strerror(-ret));
+}
+
+SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
+				   const struct psm2_ep_open_opts *opts_in,
+				   psm2_ep_t *epo, psm2_epid_t *epid)
+{
+	struct psm2_ep_open_opts opts;
+	struct hfi_dev_params params;
+	struct hfi_resend_policy pol;
+	struct psm2_ep *ep;
+	psm2_error_t err;
+	int unit;
+
+	if (!unique_job_key || !epo || !epid)
+		return shim_report(NULL, PSM2_PARAM_ERR, "ep_open: NULL");
+	if (!shim_initialized())
+		return shim_report(NULL, PSM2_INIT_NOT_INIT,
+				   "ep_open before psm2_init");
+	if (opts_in)
+		opts = *opts_in;
+	else
+		psm2_ep_open_opts_get_defaults(&opts);
+	unit = opts.unit >= 0 ? opts.unit : env_unit();
+
+	ep = calloc(1, sizeof(*ep));
+	if (!ep)
+		return shim_report(NULL, PSM2_NO_MEMORY, "ep_open: no memory");
+	ep->errhandler = shim_global_errhandler();
+	ep->uverbs_fd = -1;
+	/* The job key keeps jobs apart on the fabric: the job's uuid. */
+	_Static_assert(sizeof(psm2_uuid_t) == DRVOPS_HFI_JOB_KEY_LEN,
+		       "the uuid is the job key");
+	memcpy(ep->uuid, unique_job_key, sizeof(ep->uuid));
+	err = ep_attach(ep, unit, opts.timeout);
+	if (err) {
+		free(ep);
+		return err;
+	}
+	params.lid = (uint16_t)ep->hfi.info.lid;
+	params.ctxt = (uint16_t)ep->hfi.info.ctxt;
+	params.sdma_slots = ep->hfi.info.sdma_slots;
+	params.max_iovs = ep->hfi.info.max_iovs;
+	params.eager_max = ep->hfi.info.eager_max;
+	params.legacy = ep->hfi.legacy;
+	hfi_resend_policy_defaults(&pol);
+	hfi_resend_policy_from_env(&pol);
+	ep->tp = hfi_transport_create(&hfictx_dev_ops, &ep->hfi, &params, &pol);
+	if (!ep->tp) {
+		drvops_hfi_close(&ep->hfi);
+		close(ep->uverbs_fd);
+		free(ep);
+		return shim_report(NULL, PSM2_NO_MEMORY, "ep_open: no memory");
+	}
+	ep->epid = shim_hfi_epid(ep->unit, params.lid, params.ctxt);
+	shim_list_append(&open_eps, &ep->node);
+	*epo = ep;
+	*epid = ep->epid;
+	return PSM2_OK;
+}
+
+/* Progress until no send is pending or the deadline (0: none) passes. */
+static bool drain_sends(struct psm2_ep *ep, int64_t timeout)
+{
+	uint64_t deadline = timeout > 0 ? mono_ns() + (uint64_t)timeout : 0;
+
+	while (hfi_transport_pending(ep->tp)) {
+		int r = ep->mq ? shim_mq_progress(ep->mq) :
+				 hfi_transport_progress(ep->tp);
+
+		if (r < 0 || (deadline && mono_ns() >= deadline))
+			return false;
+		if (r == 0)
+			sched_yield();
+	}
+	return true;
+}
+
+SHIM_API psm2_error_t psm2_ep_close(psm2_ep_t ep, int mode, int64_t timeout)
+{
+	bool drained = true;
+
+	if (!ep)
+		return shim_report(NULL, PSM2_PARAM_ERR, "ep_close: NULL");
+	if (mode == PSM2_EP_CLOSE_GRACEFUL)
+		drained = drain_sends(ep, timeout);
+	if (ep->mq) {
+		/* Its tids go back through the transport: before it goes. */
+		shim_mq_destroy(ep->mq);
+		ep->mq = NULL;
+		hfi_transport_set_mq(ep->tp, NULL);
+	}
+	hfi_transport_destroy(ep->tp);
+	/* Closing the fd ends what is still in flight (with EIO). */
+	drvops_hfi_close(&ep->hfi);
+	close(ep->uverbs_fd);
+	shim_list_del(&ep->node);
+	free(ep);
+	return drained ? PSM2_OK :
+			 shim_report(NULL, PSM2_EP_CLOSE_TIMEOUT,
+				     "ep_close: sends still pending, closed anyway");
+}
+
+/* ----------------------------------------------------------- connect */
+
+SHIM_API psm2_error_t psm2_ep_connect(psm2_ep_t ep, int num_of_epid,
+				      const psm2_epid_t *array_of_epid,
+				      const int *array_of_epid_mask,
+				      psm2_error_t *array_of_errors,
+				      psm2_epaddr_t *array_of_epaddr,
+				      int64_t timeout)
+{
+	/* PSM2: a timeout of 0 waits until every peer answered or failed. */
+	uint64_t deadline = timeout > 0 ? mono_ns() + (uint64_t)timeout : 0;
+	psm2_error_t first = PSM2_OK;
+	struct hfi_peer **peers;
+	bool waiting;
+	int i;
+
+	if (!ep || num_of_epid < 0 ||
+	    (num_of_epid && (!array_of_epid || !array_of_errors ||
+			     !array_of_epaddr)))
+		return shim_report(ep, PSM2_PARAM_ERR, "ep_connect: bad args");
+	peers = calloc((size_t)num_of_epid + 1, sizeof(*peers));
+	if (!peers)
+		return shim_report(ep, PSM2_NO_MEMORY, "ep_connect: no memory");
+
+	for (i = 0; i < num_of_epid; i++) {
+		psm2_epid_t epid = array_of_epid[i];
+		struct hfi_peer *p;
+
+		if (array_of_epid_mask && !array_of_epid_mask[i])
+			continue;
+		array_of_epaddr[i] = NULL;
+		array_of_errors[i] = PSM2_OK;
+		if (shim_epid_version(epid) != SHIM_EPID_VERSION) {
+			array_of_errors[i] = PSM2_EPID_INVALID_VERSION;
+			continue;
+		}
+		p = hfi_transport_peer(ep->tp, ep, shim_epid_lid(epid),
+				       shim_epid_ctxt(epid), epid, true);
+		if (!p) {
+			array_of_errors[i] = PSM2_NO_MEMORY;
+			continue;
+		}
+		/* Known from its messages (or an old connection): now named. */
+		p->addr.epid = epid;
+		if (p->connected && !p->error) {
+			array_of_epaddr[i] = &p->addr;
+			continue;
+		}
+		p->error = 0;
+		p->probe = 0;
+		peers[i] = p;
+	}
+
+	/*
+	 * Each new peer gets a header-only packet MQs ignore: the device's
+	 * completion says whether (LID, context) exists with our job key.
+	 */
+	for (i = 0; i < num_of_epid; i++) {
+		int r;
+
+		if (!peers[i])
+			continue;
+		while ((r = hfi_transport_probe(ep->tp, peers[i])) == -EAGAIN)
+			hfi_transport_progress(ep->tp);
+		if (r < 0)
+			peers[i]->probe = r;
+	}
+	do {
+		int r = hfi_transport_progress(ep->tp);
+
+		if (r < 0) {
+			free(peers);
+			return shim_report(ep, shim_error_from_errno(r),
+					   "ep_connect: device failed");
+		}
+		waiting = false;
+		for (i = 0; i < num_of_epid; i++)
+			waiting |= peers[i] && peers[i]->probe == 0;
+		if (waiting && r == 0)
+			sched_yield();
+	} while (waiting && (!deadline || mono_ns() < deadline));
+
+	for (i = 0; i < num_of_epid; i++) {
+		struct hfi_peer *p = peers[i];
+
+		if (p) {
+			if (p->probe == 1) {
+				p->connected = true;
+				array_of_epaddr[i] = &p->addr;
+			} else {
+				array_of_errors[i] =
+					p->probe == 0 ? PSM2_TIMEOUT :
+					shim_error_from_errno(p->probe);
+			}
+		}
+		if ((!array_of_epid_mask || array_of_epid_mask[i]) &&
+		    array_of_errors[i] != PSM2_OK && first == PSM2_OK)
+			first = array_of_errors[i];
+	}
+	free(peers);
+	if (first != PSM2_OK)
+		return shim_report(ep, first, "ep_connect: not every peer");
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_ep_disconnect2(psm2_ep_t ep, int num_of_epaddr,
+					  psm2_epaddr_t *array_of_epaddr,
+					  const int *array_of_epaddr_mask,
+					  psm2_error_t *array_of_errors,
+					  int mode, int64_t timeout)
+{
+	int i;
+
+	if (!ep || num_of_epaddr < 0 ||
+	    (num_of_epaddr && (!array_of_epaddr || !array_of_errors)))
+		return shim_report(ep, PSM2_PARAM_ERR, "ep_disconnect: bad args");
+	/* Graceful: what we sent gets out first. */
+	if (mode == PSM2_EP_DISCONNECT_GRACEFUL && !drain_sends(ep, timeout))
+		return shim_report(ep, PSM2_TIMEOUT,
+				   "ep_disconnect: sends still pending");
+	for (i = 0; i < num_of_epaddr; i++) {
+		if (array_of_epaddr_mask && !array_of_epaddr_mask[i])
+			continue;
+		array_of_errors[i] = PSM2_OK;
+		if (!array_of_epaddr[i] || array_of_epaddr[i]->ep != ep) {
+			array_of_errors[i] = PSM2_EPID_UNKNOWN;
+			continue;
+		}
+		/*
+		 * The epaddr stays valid until ep_close: requests and
+		 * unexpected messages may still name it, and a later connect
+		 * to the same epid gives it back.
+		 */
+		hfi_peer_of(array_of_epaddr[i])->connected = false;
+	}
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_ep_disconnect(psm2_ep_t ep, int num_of_epaddr,
+					 psm2_epaddr_t *array_of_epaddr,
+					 const int *array_of_epaddr_mask,
+					 psm2_error_t *array_of_errors,
+					 int64_t timeout)
+{
+	return psm2_ep_disconnect2(ep, num_of_epaddr, array_of_epaddr,
+				   array_of_epaddr_mask, array_of_errors,
+				   PSM2_EP_DISCONNECT_GRACEFUL, timeout);
+}
+
+/* ------------------------------------------------------------ lookup */
+
+SHIM_API psm2_error_t psm2_ep_query(int *num_of_epinfo,
+				    psm2_epinfo_t *array_of_epinfo)
+{
+	struct shim_list *pos;
+	int n = 0;
+
+	if (!num_of_epinfo || *num_of_epinfo < 0)
+		return shim_report(NULL, PSM2_PARAM_ERR, "ep_query: bad args");
+	for (pos = open_eps.next; pos != &open_eps; pos = pos->next) {
+		struct psm2_ep *ep = shim_container_of(pos, struct psm2_ep,
+						       node);
+
+		if (array_of_epinfo && n < *num_of_epinfo) {
+			psm2_epinfo_t *e = &array_of_epinfo[n];
+			unsigned j;
+
+			memset(e, 0, sizeof(*e));
+			e->ep = ep;
+			e->epid = ep->epid;
+			memcpy(e->uuid, ep->uuid, sizeof(e->uuid));
+			e->jkey = (uint16_t)(ep->uuid[0] | ep->uuid[1] << 8);
+			for (j = 0; j < sizeof(ep->uuid); j++)
+				snprintf(e->uuid_str + 2 * j, 3, "%02x",
+					 ep->uuid[j]);
+		}
+		n++;
+	}
+	if (array_of_epinfo && n > *num_of_epinfo)
+		n = *num_of_epinfo;
+	*num_of_epinfo = n;
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_ep_epid_lookup2(psm2_ep_t ep, psm2_epid_t epid,
+					   psm2_epconn_t *epconn)
+{
+	struct hfi_peer *p;
+
+	if (!ep || !epconn)
+		return shim_report(ep, PSM2_PARAM_ERR, "epid_lookup: NULL");
+	p = hfi_transport_peer(ep->tp, ep, shim_epid_lid(epid),
+			       shim_epid_ctxt(epid), 0, false);
+	if (!p || !p->connected || p->addr.epid != epid)
+		return PSM2_EPID_UNKNOWN;	/* an answer, not a failure */
+	epconn->addr = &p->addr;
+	epconn->ep = ep;
+	epconn->mq = ep->mq;
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_ep_epid_lookup(psm2_epid_t epid,
+					  psm2_epconn_t *epconn)
+{
+	struct shim_list *pos;
+
+	if (!epconn)
+		return shim_report(NULL, PSM2_PARAM_ERR, "epid_lookup: NULL");
+	for (pos = open_eps.next; pos != &open_eps; pos = pos->next)
+		if (psm2_ep_epid_lookup2(shim_container_of(pos, struct psm2_ep,
+							   node),
+					 epid, epconn) == PSM2_OK)
+			return PSM2_OK;
+	return PSM2_EPID_UNKNOWN;
+}
+
+/* ---------------------------------------------------------------- MQ */
+
+SHIM_API psm2_error_t psm2_mq_init(psm2_ep_t ep, uint64_t ignored,
+				   const struct psm2_optkey *opts, int numopts,
+				   psm2_mq_t *mq)
+{
+	struct shim_mq_config cfg;
+	psm2_error_t err;
+
+	(void)ignored;
+	if (!ep || !mq || numopts < 0 || (numopts && !opts))
+		return shim_report(ep, PSM2_PARAM_ERR, "mq_init: bad args");
+	if (ep->mq) {			/* one MQ per endpoint */
+		*mq = ep->mq;
+		return PSM2_OK;
+	}
+	shim_mq_config_defaults(&cfg);
+	shim_mq_config_from_env(&cfg);
+	err = shim_mq_create(ep, hfi_transport_ops(ep->tp), ep->tp, &cfg, mq);
+	if (err)
+		return shim_report(ep, err, "mq_init");
+	ep->mq = *mq;
+	hfi_transport_set_mq(ep->tp, *mq);
+	/* Options: the same as psm2_mq_setopt, in order. */
+	for (int i = 0; i < numopts; i++) {
+		err = psm2_mq_setopt(*mq, (int)opts[i].key, opts[i].value);
+		if (err)
+			return err;
+	}
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_finalize(psm2_mq_t mq)
+{
+	struct psm2_ep *ep;
+
+	if (!mq)
+		return shim_report(NULL, PSM2_PARAM_ERR, "mq_finalize: NULL");
+	ep = shim_mq_ep(mq);
+	if (ep) {
+		/* Sends already handed over must not report to a freed MQ. */
+		drain_sends(ep, 0);
+		hfi_transport_set_mq(ep->tp, NULL);
+		ep->mq = NULL;
+	}
+	shim_mq_destroy(mq);
+	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_poll(psm2_ep_t ep)
+{
+	int r;
+
+	if (!ep)
+		return shim_report(NULL, PSM2_PARAM_ERR, "poll: NULL");
+	r = ep->mq ? shim_mq_progress(ep->mq) : hfi_transport_progress(ep->tp);
+	if (r < 0)
+		return shim_report(ep, shim_error_from_errno(r), "poll: device");
+	return r ? PSM2_OK : PSM2_OK_NO_PROGRESS;
+}
+
+SHIM_API psm2_error_t psm2_info_query(psm2_info_query_t q, void *out,
+				      size_t nargs, psm2_info_query_arg_t args[])
+{
+	uint32_t n;
+
+	(void)nargs;
+	(void)args;
+	if (!out || q >= PSM2_INFO_QUERY_LAST)
+		return PSM2_IQ_INVALID_QUERY;
+	if (q == PSM2_INFO_QUERY_NUM_UNITS) {
+		psm2_error_t err = psm2_ep_num_devunits(&n);
+
+		if (!err)
+			*(uint32_t *)out = n;
+		return err;
+	}
+	/* TODO(info): ports, contexts, thresholds, device names */
+	return shim_report(NULL, PSM2_INTERNAL_ERR,
+			   "info_query %d: not implemented yet", (int)q);
+}

@@ -1,0 +1,733 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/* The MQ engine's wire over an HFI receive context (see hfi_transport.h). */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ep.h"
+#include "hfi_transport.h"
+
+/* The engine sends at most one payload iovec; leave room for more. */
+#define HFI_SEND_MAX_IOVS 4
+/* RHQ entries handled per poll, so sends get their turn. */
+#define HFI_POLL_BUDGET 64
+
+/*
+ * A send the engine has handed over: in a completion slot, or waiting to
+ * be resent. The payload stays the engine's until shim_mq_send_done().
+ */
+struct hfi_send {
+	struct shim_list node;		/* retry queue */
+	struct hfi_peer *peer;
+	void *cookie;
+	uint8_t opcode;
+	uint32_t tid;
+	uint64_t toffset;
+	uint8_t hdr[DRVOPS_HFI_HDR_BYTES];
+	unsigned niov;
+	struct iovec iov[HFI_SEND_MAX_IOVS];
+	bool probe;			/* hfi_transport_probe(): no cookie */
+	unsigned attempts;		/* refusals so far */
+	uint64_t first_refused_ns;
+	uint64_t due_ns;
+};
+
+/* A tid the device would not free yet (a transfer still in it). */
+struct hfi_tid_pending {
+	struct shim_list node;
+	uint32_t tid;
+};
+
+struct hfi_transport {
+	struct shim_transport_ops ops;
+	const struct hfi_dev_ops *dops;
+	void *dev;
+	struct hfi_dev_params params;
+	struct hfi_resend_policy policy;
+	psm2_mq_t mq;
+	struct hfi_send **slots;	/* [sdma_slots]: what each holds */
+	unsigned inflight;
+	unsigned next_slot;
+	struct shim_list retry;		/* by due time */
+	unsigned nretry;
+	struct shim_list tids_pending;
+	struct shim_list peers;
+	struct hfi_transport_stats stats;
+};
+
+/* ------------------------------------------------------- resend policy */
+
+void hfi_resend_policy_defaults(struct hfi_resend_policy *p)
+{
+	/*
+	 * A receiver that is merely busy drains its RHQ within microseconds;
+	 * one that computes for a while is polled gently (10 ms); 60 s is
+	 * long enough for any sane compute phase and short enough that a
+	 * hung peer shows up as an error instead of a hang.
+	 */
+	p->base_ns = 20 * 1000ull;
+	p->max_ns = 10 * 1000 * 1000ull;
+	p->give_up_ns = 60 * 1000 * 1000 * 1000ull;
+}
+
+static void env_u64(const char *name, uint64_t *out, uint64_t scale)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v == 0 || v > UINT64_MAX / scale)
+		return;		/* ignore what we cannot read */
+	*out = v * scale;
+}
+
+void hfi_resend_policy_from_env(struct hfi_resend_policy *p)
+{
+	env_u64("PSM2_SHIM_RESEND_TIMEOUT_MS", &p->give_up_ns, 1000000ull);
+	env_u64("PSM2_SHIM_RESEND_MAX_US", &p->max_ns, 1000ull);
+	if (p->base_ns > p->max_ns)
+		p->base_ns = p->max_ns;
+}
+
+uint64_t hfi_resend_delay(const struct hfi_resend_policy *p, unsigned attempt)
+{
+	uint64_t d = p->base_ns;
+
+	while (attempt-- > 1 && d < p->max_ns)
+		d *= 2;
+	return d < p->max_ns ? d : p->max_ns;
+}
+
+bool hfi_resend_expired(const struct hfi_resend_policy *p, uint64_t first_ns,
+			uint64_t now_ns)
+{
+	return now_ns - first_ns >= p->give_up_ns;
+}
+
+/* ---------------------------------------------------------- reassembly */
+
+void hfi_reasm_reset(struct hfi_reasm *r)
+{
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+}
+
+enum hfi_reasm_result hfi_reasm_add(struct hfi_reasm *r, const void *hdr,
+				    uint64_t msg_len, uint64_t offset,
+				    const void *payload, uint64_t len,
+				    bool last)
+{
+	if (offset == 0) {
+		/* A new message; a half-built one before it is lost. */
+		bool lost = r->buf || r->got;
+
+		hfi_reasm_reset(r);
+		if (lost)
+			return HFI_REASM_DROPPED;
+		r->buf = malloc(msg_len ? msg_len : 1);
+		if (!r->buf)
+			return HFI_REASM_DROPPED;
+		r->msg_len = msg_len;
+		memcpy(r->hdr, hdr, sizeof(r->hdr));
+	} else if (!r->buf || msg_len != r->msg_len || offset != r->got ||
+		   memcmp(r->hdr, hdr, sizeof(r->hdr))) {
+		hfi_reasm_reset(r);
+		return HFI_REASM_DROPPED;
+	}
+	if (len > r->msg_len - r->got) {
+		hfi_reasm_reset(r);
+		return HFI_REASM_DROPPED;
+	}
+	if (len)
+		memcpy(r->buf + r->got, payload, len);
+	r->got += len;
+	if (!last)
+		return HFI_REASM_MORE;
+	if (r->got != r->msg_len) {
+		hfi_reasm_reset(r);
+		return HFI_REASM_DROPPED;
+	}
+	return HFI_REASM_DONE;
+}
+
+/* --------------------------------------------------------------- peers */
+
+struct hfi_peer *hfi_transport_peer(struct hfi_transport *t, struct psm2_ep *ep,
+				    uint16_t lid, uint16_t ctxt,
+				    psm2_epid_t epid, bool create)
+{
+	struct shim_list *pos;
+	struct hfi_peer *p;
+
+	for (pos = t->peers.next; pos != &t->peers; pos = pos->next) {
+		p = shim_container_of(pos, struct hfi_peer, node);
+		if (p->lid == lid && p->ctxt == ctxt)
+			return p;
+	}
+	if (!create)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	shim_peer_init(&p->addr, ep, epid, (uint64_t)lid << 16 | ctxt);
+	p->lid = lid;
+	p->ctxt = ctxt;
+	shim_list_append(&t->peers, &p->node);
+	return p;
+}
+
+struct hfi_peer *hfi_transport_next_peer(struct hfi_transport *t,
+					 struct hfi_peer *prev)
+{
+	struct shim_list *n = prev ? prev->node.next : t->peers.next;
+
+	return n == &t->peers ? NULL : shim_container_of(n, struct hfi_peer,
+							 node);
+}
+
+static void send_free(struct hfi_send *s)
+{
+	shim_list_del(&s->node);
+	free(s);
+}
+
+void hfi_transport_peer_remove(struct hfi_transport *t, struct hfi_peer *p)
+{
+	struct shim_list *pos, *tmp;
+	unsigned i;
+
+	/* Its queued resends go with it; the engine hears they failed. */
+	shim_list_for_each_safe(pos, tmp, &t->retry) {
+		struct hfi_send *s = shim_container_of(pos, struct hfi_send,
+						       node);
+		if (s->peer != p)
+			continue;
+		t->nretry--;
+		if (t->mq)
+			shim_mq_send_done(t->mq, s->cookie, -ECONNRESET);
+		send_free(s);
+	}
+	/* Sends still in a slot only need to forget whom they were for. */
+	for (i = 0; i < t->params.sdma_slots; i++)
+		if (t->slots[i] && t->slots[i]->peer == p)
+			t->slots[i]->peer = NULL;
+	shim_list_del(&p->node);
+	hfi_reasm_reset(&p->reasm);
+	shim_peer_fini(&p->addr);
+	free(p);
+}
+
+static void peer_failed(struct hfi_transport *t, struct hfi_peer *p, int err)
+{
+	if (!p || p->error)
+		return;
+	p->error = err;
+	if (t->mq)
+		shim_mq_peer_failed(t->mq, &p->addr, err);
+}
+
+/* --------------------------------------------------------------- sends */
+
+static uint64_t now(struct hfi_transport *t)
+{
+	return t->dops->now_ns(t->dev);
+}
+
+/* A slot nobody holds. The device only reuses what we hand it. */
+static int slot_take(struct hfi_transport *t)
+{
+	uint32_t n = t->params.sdma_slots, i;
+
+	if (t->inflight == n)
+		return -ENOSPC;
+	for (i = 0; i < n; i++) {
+		uint32_t s = (t->next_slot + i) & (n - 1);
+
+		if (!t->slots[s]) {
+			t->next_slot = s + 1;
+			return (int)s;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Busy for now (come back later), as the engine understands it. */
+static bool dev_busy(int err)
+{
+	return err == -ENOSPC || err == -EBADSLT || err == -EAGAIN ||
+	       err == -EINTR;
+}
+
+/*
+ * Hand s to the device: 0 (s now in a slot), -EAGAIN (no slot or the
+ * device is full: try later) or the device's error.
+ */
+static int submit(struct hfi_transport *t, struct hfi_send *s)
+{
+	int slot = slot_take(t), err;
+
+	if (slot < 0)
+		return -EAGAIN;
+	err = t->dops->send(t->dev, slot, s->opcode, s->peer->lid,
+			    s->peer->ctxt, s->tid, s->toffset, s->hdr, s->iov,
+			    s->niov);
+	if (dev_busy(err))
+		return -EAGAIN;
+	/*
+	 * Pinning would pass RLIMIT_MEMLOCK: the sends in flight unpin when
+	 * they complete, so wait for them; with none in flight it never fits.
+	 */
+	if (err == -ENOMEM && t->inflight)
+		return -EAGAIN;
+	if (err)
+		return err;
+	t->slots[slot] = s;
+	t->inflight++;
+	return 0;
+}
+
+static int tp_send(struct hfi_transport *t, psm2_epaddr_t dest,
+		   uint8_t opcode, uint32_t tid, uint64_t toffset,
+		   const void *hdr, const struct iovec *iov, unsigned niov,
+		   void *cookie)
+{
+	struct hfi_peer *p = hfi_peer_of(dest);
+	struct hfi_send *s;
+	int err;
+
+	if (p->error)
+		return p->error;
+	if (niov > HFI_SEND_MAX_IOVS || niov > t->params.max_iovs)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	shim_list_init(&s->node);
+	s->peer = p;
+	s->cookie = cookie;
+	s->opcode = opcode;
+	s->tid = tid;
+	s->toffset = toffset;
+	memcpy(s->hdr, hdr, sizeof(s->hdr));
+	s->niov = niov;
+	if (niov)
+		memcpy(s->iov, iov, niov * sizeof(*iov));
+	err = submit(t, s);
+	if (err)
+		free(s);	/* not sent: the engine retries or fails it */
+	return err;
+}
+
+static int op_send_eager(void *tp, psm2_epaddr_t dest, const void *hdr,
+			 const struct iovec *iov, unsigned niov, void *cookie)
+{
+	return tp_send(tp, dest, DRVOPS_HFI_OP_EAGER, 0, 0, hdr, iov, niov,
+		       cookie);
+}
+
+static int op_send_expected(void *tp, psm2_epaddr_t dest, uint64_t handle,
+			    uint64_t offset, const void *hdr,
+			    const struct iovec *iov, unsigned niov,
+			    void *cookie)
+{
+	return tp_send(tp, dest, DRVOPS_HFI_OP_EXPECTED, (uint32_t)handle,
+		       offset, hdr, iov, niov, cookie);
+}
+
+static void retry_queue(struct hfi_transport *t, struct hfi_send *s)
+{
+	struct shim_list *pos;
+
+	/* Sorted by due time: the head is the next to go. */
+	for (pos = t->retry.next; pos != &t->retry; pos = pos->next)
+		if (shim_container_of(pos, struct hfi_send, node)->due_ns >
+		    s->due_ns)
+			break;
+	shim_list_insert_before(pos, &s->node);
+	t->nretry++;
+}
+
+/* A send has finished for good: tell the engine and forget it. */
+static void send_finish(struct hfi_transport *t, struct hfi_send *s, int err)
+{
+	if (err == -EHOSTUNREACH) {
+		t->stats.unreachable++;
+		peer_failed(t, s->peer, err);
+	}
+	if (t->mq)
+		shim_mq_send_done(t->mq, s->cookie, err);
+	/*
+	 * A control message (no cookie) that cannot get through leaves the
+	 * engine waiting for an answer that never comes: fail the peer.
+	 */
+	if (err && !s->cookie)
+		peer_failed(t, s->peer, err);
+	send_free(s);
+}
+
+static void send_refused(struct hfi_transport *t, struct hfi_send *s)
+{
+	uint64_t tnow = now(t);
+
+	if (s->attempts++ == 0)
+		s->first_refused_ns = tnow;
+	if (hfi_resend_expired(&t->policy, s->first_refused_ns, tnow)) {
+		t->stats.gave_up++;
+		send_finish(t, s, -ETIMEDOUT);
+		return;
+	}
+	s->due_ns = tnow + hfi_resend_delay(&t->policy, s->attempts);
+	retry_queue(t, s);
+}
+
+static int reap_completions(struct hfi_transport *t)
+{
+	uint32_t i;
+	int moved = 0;
+
+	for (i = 0; i < t->params.sdma_slots && t->inflight; i++) {
+		struct hfi_send *s = t->slots[i];
+		int st;
+
+		if (!s)
+			continue;
+		st = t->dops->slot_status(t->dev, (int)i);
+		if (st == 1)
+			continue;
+		t->slots[i] = NULL;
+		t->inflight--;
+		moved = 1;
+		if (s->probe) {
+			/* Refused for lack of room: someone is there. */
+			if (s->peer)
+				s->peer->probe = st == 0 || st == -ENOBUFS ?
+						 1 : st;
+			send_free(s);
+		} else if (st == -ENOBUFS && s->peer)
+			send_refused(t, s);
+		else
+			send_finish(t, s, st);
+	}
+	return moved;
+}
+
+static int resend_due(struct hfi_transport *t)
+{
+	uint64_t tnow;
+	int moved = 0;
+
+	if (!t->nretry)
+		return 0;
+	tnow = now(t);
+	while (!shim_list_empty(&t->retry)) {
+		struct hfi_send *s = shim_container_of(t->retry.next,
+						       struct hfi_send, node);
+		int err;
+
+		if (s->due_ns > tnow)
+			break;
+		shim_list_del(&s->node);
+		t->nretry--;
+		err = s->peer->error ? s->peer->error : submit(t, s);
+		if (err == -EAGAIN) {
+			/* device full: keep its place, try next poll */
+			shim_list_insert_before(t->retry.next, &s->node);
+			t->nretry++;
+			break;
+		}
+		moved = 1;
+		if (err) {
+			send_finish(t, s, err);
+			continue;
+		}
+		t->stats.resends++;
+	}
+	return moved;
+}
+
+/* ------------------------------------------------------- expected tids */
+
+static int op_register(void *tp, void *buf, size_t len, uint64_t *handle)
+{
+	struct hfi_transport *t = tp;
+	uint32_t tid;
+	int err = t->dops->tid_register(t->dev, buf, len, &tid);
+
+	if (err == -ENOMEM && t->inflight)
+		return -EAGAIN;	/* memlock: pinned sends will finish */
+	if (err)
+		return err;
+	*handle = tid;
+	return 0;
+}
+
+static int op_release(void *tp, uint64_t handle)
+{
+	struct hfi_transport *t = tp;
+	struct hfi_tid_pending *pend;
+	int err = t->dops->tid_free(t->dev, (uint32_t)handle);
+
+	if (err != -EBUSY)
+		return err;
+	/* A transfer still writes into it: free it from a later poll. */
+	pend = malloc(sizeof(*pend));
+	if (!pend)
+		return -ENOMEM;
+	pend->tid = (uint32_t)handle;
+	shim_list_append(&t->tids_pending, &pend->node);
+	return 0;
+}
+
+static void free_pending_tids(struct hfi_transport *t)
+{
+	struct shim_list *pos, *tmp;
+
+	shim_list_for_each_safe(pos, tmp, &t->tids_pending) {
+		struct hfi_tid_pending *p = shim_container_of(
+			pos, struct hfi_tid_pending, node);
+
+		if (t->dops->tid_free(t->dev, p->tid) == -EBUSY)
+			continue;
+		shim_list_del(&p->node);
+		free(p);
+	}
+}
+
+/* ------------------------------------------------------------- receive */
+
+static void recv_one(struct hfi_transport *t,
+		     const volatile struct drvops_hfi_rhq_entry *e)
+{
+	uint8_t hdr[DRVOPS_HFI_HDR_BYTES];
+	uint32_t flags = e->flags;
+	uint64_t len = e->length, msg_len = e->msg_length, off = e->offset;
+	bool last = flags & DRVOPS_HFI_RHQ_LAST;
+	struct hfi_peer *p;
+	const void *payload;
+
+	memcpy(hdr, (const void *)e->hdr, sizeof(hdr));
+	/*
+	 * A sender we have not connected to yet (it connected to us first):
+	 * keep its messages under a peer of its own, as PSM2 does.
+	 */
+	p = hfi_transport_peer(t, t->mq ? shim_mq_ep(t->mq) : NULL, e->src_lid,
+			       e->src_ctxt, 0, true);
+	if (!p || p->error) {
+		t->stats.dropped_rx++;
+		return;
+	}
+	if (!p->addr.epid)
+		p->addr.epid = shim_hfi_epid(0xffff, p->lid, p->ctxt);
+	if (flags & DRVOPS_HFI_RHQ_EXPECTED) {
+		/* The payload is in place; the header says which window. */
+		if (last)
+			shim_mq_recv_expected(t->mq, &p->addr, hdr);
+		return;
+	}
+	if (!(flags & DRVOPS_HFI_RHQ_EAGER)) {
+		t->stats.dropped_rx++;
+		return;
+	}
+	payload = len ? t->dops->eager_payload(t->dev, e) : NULL;
+	if (off == 0 && last && len == msg_len && !p->reasm.buf) {
+		/* One packet: straight from the eager buffer, no copy. */
+		shim_mq_recv(t->mq, &p->addr, hdr, payload, len);
+		return;
+	}
+	switch (hfi_reasm_add(&p->reasm, hdr, msg_len, off, payload, len,
+			      last)) {
+	case HFI_REASM_MORE:
+		break;
+	case HFI_REASM_DONE:
+		shim_mq_recv(t->mq, &p->addr, p->reasm.hdr, p->reasm.buf,
+			     p->reasm.msg_len);
+		hfi_reasm_reset(&p->reasm);
+		break;
+	case HFI_REASM_DROPPED:
+		t->stats.dropped_rx++;
+		break;
+	}
+}
+
+static int op_wait(void *tp, int timeout_ms)
+{
+	return hfi_transport_wait(tp, timeout_ms);
+}
+
+int hfi_transport_probe(struct hfi_transport *t, struct hfi_peer *p)
+{
+	/* Message type 0: every MQ drops it unread. */
+	static const uint8_t hdr[DRVOPS_HFI_HDR_BYTES];
+	struct hfi_send *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	shim_list_init(&s->node);
+	s->peer = p;
+	s->probe = true;
+	s->opcode = DRVOPS_HFI_OP_EAGER;
+	memcpy(s->hdr, hdr, sizeof(hdr));
+	p->probe = 0;
+	err = submit(t, s);
+	if (err)
+		free(s);
+	return err;
+}
+
+static int op_poll(void *tp)
+{
+	struct hfi_transport *t = tp;
+	int moved = 0, budget = HFI_POLL_BUDGET;
+	const volatile struct drvops_hfi_rhq_entry *e;
+
+	if (t->inflight)
+		moved |= reap_completions(t);
+	moved |= resend_due(t);
+	/* Before mq_init, packets wait in the RHQ (the device keeps them). */
+	while (t->mq && budget-- && (e = t->dops->peek(t->dev))) {
+		t->stats.rx_packets++;
+		recv_one(t, e);
+		/* Only now: the engine may have read the eager buffer. */
+		t->dops->consume(t->dev, e);
+		moved = 1;
+	}
+	if (!shim_list_empty(&t->tids_pending))
+		free_pending_tids(t);
+	return moved;
+}
+
+/* ------------------------------------------------------------ creation */
+
+struct hfi_transport *hfi_transport_create(const struct hfi_dev_ops *dops,
+					   void *dev,
+					   const struct hfi_dev_params *params,
+					   const struct hfi_resend_policy *pol)
+{
+	struct hfi_transport *t;
+
+	if (!params->sdma_slots ||
+	    (params->sdma_slots & (params->sdma_slots - 1)))
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->slots = calloc(params->sdma_slots, sizeof(*t->slots));
+	if (!t->slots) {
+		free(t);
+		return NULL;
+	}
+	t->dops = dops;
+	t->dev = dev;
+	t->params = *params;
+	if (pol)
+		t->policy = *pol;
+	else
+		hfi_resend_policy_defaults(&t->policy);
+	shim_list_init(&t->retry);
+	shim_list_init(&t->tids_pending);
+	shim_list_init(&t->peers);
+
+	t->ops.send_eager = op_send_eager;
+	t->ops.poll = op_poll;
+	t->ops.wait = op_wait;
+	t->ops.eager_max = params->eager_max;
+	if (!params->legacy && dops->tid_register) {
+		t->ops.send_expected = op_send_expected;
+		t->ops.register_recv_buffer = op_register;
+		t->ops.release_recv_buffer = op_release;
+		/* The device's largest tid (drvops_hfi.h, EMSGSIZE). */
+		t->ops.register_max = 64u << 20;
+	}
+	return t;
+}
+
+void hfi_transport_destroy(struct hfi_transport *t)
+{
+	struct shim_list *pos, *tmp;
+	uint32_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->params.sdma_slots; i++)
+		free(t->slots[i]);
+	free(t->slots);
+	shim_list_for_each_safe(pos, tmp, &t->retry)
+		send_free(shim_container_of(pos, struct hfi_send, node));
+	shim_list_for_each_safe(pos, tmp, &t->tids_pending) {
+		shim_list_del(pos);
+		free(shim_container_of(pos, struct hfi_tid_pending, node));
+	}
+	while (!shim_list_empty(&t->peers)) {
+		struct hfi_peer *p = shim_container_of(t->peers.next,
+						       struct hfi_peer, node);
+
+		shim_list_del(&p->node);
+		hfi_reasm_reset(&p->reasm);
+		shim_peer_fini(&p->addr);
+		free(p);
+	}
+	free(t);
+}
+
+int hfi_transport_progress(struct hfi_transport *t)
+{
+	return op_poll(t);
+}
+
+const struct shim_transport_ops *hfi_transport_ops(struct hfi_transport *t)
+{
+	return &t->ops;
+}
+
+void hfi_transport_set_mq(struct hfi_transport *t, psm2_mq_t mq)
+{
+	t->mq = mq;
+}
+
+unsigned hfi_transport_pending(struct hfi_transport *t)
+{
+	return t->inflight + t->nretry;
+}
+
+int hfi_transport_wait(struct hfi_transport *t, int timeout_ms)
+{
+	int r;
+
+	/*
+	 * The device wakes poll() for packets only, not for completions,
+	 * and its engines complete within microseconds: with sends in
+	 * flight, only yield.
+	 */
+	if (t->inflight) {
+		sched_yield();
+		return 0;
+	}
+	if (t->nretry) {
+		struct hfi_send *s = shim_container_of(t->retry.next,
+						       struct hfi_send, node);
+		uint64_t tnow = now(t);
+		int64_t ms = s->due_ns > tnow ?
+			     (int64_t)((s->due_ns - tnow + 999999) / 1000000) :
+			     0;
+
+		if (ms < timeout_ms || timeout_ms < 0)
+			timeout_ms = (int)ms;
+	}
+	if (timeout_ms == 0)
+		return 0;
+	r = t->dops->wait_recv(t->dev, timeout_ms);
+	if (r == -EINTR)
+		return 0;
+	return r < 0 ? r : 0;
+}
+
+const struct hfi_transport_stats *hfi_transport_stats(struct hfi_transport *t)
+{
+	return &t->stats;
+}

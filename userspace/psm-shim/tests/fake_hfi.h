@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * A fake HFI receive context for host tests of the HFI transport: same
+ * RHQ entries, eager packets, completion codes and tids as the driver
+ * (drvops_hfi.h), delivered synchronously inside send. Its clock only
+ * moves when the test says so, to exercise the resend backoff.
+ */
+#ifndef PSM_SHIM_FAKE_HFI_H
+#define PSM_SHIM_FAKE_HFI_H
+
+#include "hfi_transport.h"
+
+struct fake_hfi;
+
+extern const struct hfi_dev_ops fake_hfi_ops;
+
+/* A context at (lid, ctxt) with rhq_entries entries of eager_size bytes. */
+struct fake_hfi *fake_hfi_create(uint16_t lid, uint16_t ctxt,
+				 uint32_t rhq_entries, uint32_t eager_size,
+				 bool legacy);
+void fake_hfi_destroy(struct fake_hfi *f);
+void fake_hfi_params(struct fake_hfi *f, struct hfi_dev_params *p);
+/* Advance every fake's clock. */
+void fake_hfi_advance_ns(uint64_t ns);
+uint64_t fake_hfi_dropped(struct fake_hfi *f);
+unsigned fake_hfi_tids_in_use(struct fake_hfi *f);
+
+#endif /* PSM_SHIM_FAKE_HFI_H */

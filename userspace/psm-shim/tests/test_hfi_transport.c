@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * Host tests of the HFI transport (src/hfi_transport.c) with the MQ engine
+ * over a fake device (fake_hfi.c): multi-packet reassembly, expected
+ * receive through tids, resend after "receiver not ready" with backoff
+ * and its time limit, unreachable peers, the legacy eager-only unit, and
+ * the pure policy/reassembly helpers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
+
+#include "fake_hfi.h"
+#include "hfi_transport.h"
+#include "mq.h"
+#include "shim.h"
+
+struct side {
+	struct fake_hfi *dev;
+	struct hfi_transport *tp;
+	psm2_mq_t mq;
+	psm2_epaddr_t peer;		/* the other side */
+};
+
+static struct side A, B;
+static const psm2_mq_tag_t all_bits = { .tag = { ~0u, ~0u, ~0u, 0 } };
+
+static void side_open(struct side *s, uint16_t lid, bool legacy,
+		      uint32_t rhq, const struct hfi_resend_policy *pol)
+{
+	struct hfi_dev_params p;
+
+	s->dev = fake_hfi_create(lid, 1, rhq, 4096, legacy);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s->dev);
+	fake_hfi_params(s->dev, &p);
+	s->tp = hfi_transport_create(&fake_hfi_ops, s->dev, &p, pol);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s->tp);
+	CU_ASSERT_EQUAL_FATAL(shim_mq_create(NULL, hfi_transport_ops(s->tp),
+					     s->tp, NULL, &s->mq), PSM2_OK);
+	hfi_transport_set_mq(s->tp, s->mq);
+}
+
+static void pair_open(bool legacy_a, uint32_t rhq,
+		      const struct hfi_resend_policy *pol)
+{
+	side_open(&A, 1, legacy_a, rhq, pol);
+	side_open(&B, 2, false, rhq, pol);
+	A.peer = &hfi_transport_peer(A.tp, NULL, 2, 1, 0x1002, true)->addr;
+	B.peer = &hfi_transport_peer(B.tp, NULL, 1, 1, 0x1001, true)->addr;
+}
+
+static void side_close(struct side *s)
+{
+	shim_mq_destroy(s->mq);
+	hfi_transport_destroy(s->tp);
+	fake_hfi_destroy(s->dev);
+	memset(s, 0, sizeof(*s));
+}
+
+static void pair_close(void)
+{
+	side_close(&A);
+	side_close(&B);
+}
+
+static psm2_error_t finish(psm2_mq_req_t *req, psm2_mq_status2_t *st)
+{
+	for (long i = 0; i < 1000000; i++) {
+		psm2_error_t err = psm2_mq_test2(req, st);
+
+		if (err != PSM2_MQ_NO_COMPLETIONS)
+			return err;
+		shim_mq_progress(A.mq);
+		shim_mq_progress(B.mq);
+		fake_hfi_advance_ns(100000);
+	}
+	return PSM2_TIMEOUT;
+}
+
+static void fill(uint8_t *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 13 + seed + (i >> 10));
+}
+
+/* A sends len bytes to B with tag; B checks them. */
+static void exchange(uint32_t len, uint32_t tag)
+{
+	uint8_t *tx = malloc(len + 1), *rx = calloc(1, len + 1);
+	psm2_mq_tag_t t = { .tag = { tag, 7, 9, 0 } };
+	psm2_mq_req_t s, r;
+	psm2_mq_status2_t st;
+
+	fill(tx, len, tag);
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_irecv2(B.mq, PSM2_MQ_ANY_ADDR, &t,
+					     (psm2_mq_tag_t *)&all_bits, 0, rx,
+					     len, NULL, &r), PSM2_OK);
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_isend2(A.mq, A.peer, 0, &t, tx, len,
+					     NULL, &s), PSM2_OK);
+	CU_ASSERT_EQUAL(finish(&s, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+	CU_ASSERT_EQUAL(finish(&r, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+	CU_ASSERT_EQUAL(st.nbytes, len);
+	CU_ASSERT_PTR_EQUAL(st.msg_peer, B.peer);
+	CU_ASSERT(memcmp(tx, rx, len) == 0);
+	free(tx);
+	free(rx);
+}
+
+static void test_sizes(void)
+{
+	static const uint32_t sizes[] = { 0, 1, 4095, 4096, 4097, 12288,
+					  32767, 32768, 32769, 100000,
+					  1 << 20, (3 << 20) + 5 };
+
+	pair_open(false, 16, NULL);
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		exchange(sizes[i], i);
+	CU_ASSERT_EQUAL(hfi_transport_pending(A.tp), 0);
+	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(B.dev), 0);
+	CU_ASSERT_EQUAL(hfi_transport_stats(B.tp)->dropped_rx, 0);
+	pair_close();
+}
+
+static void test_legacy(void)
+{
+	pair_open(true, 16, NULL);
+	CU_ASSERT_PTR_NULL(hfi_transport_ops(A.tp)->send_expected);
+	exchange(100, 1);
+	exchange(200000, 2);	/* rendezvous, payload in eager messages */
+	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(B.dev), 0);
+	pair_close();
+}
+
+/* B's RHQ fills while it does not poll: A resends until it drains. */
+static void test_resend(void)
+{
+	enum { N = 20, LEN = 6000 };	/* two packets each, 16 entries */
+	static uint8_t tx[N][LEN], rx[N][LEN];
+	psm2_mq_req_t s[N], r[N];
+	psm2_mq_status2_t st;
+	int i;
+
+	pair_open(false, 16, NULL);
+	for (i = 0; i < N; i++) {
+		psm2_mq_tag_t t = { .tag = { (uint32_t)i, 0, 0, 0 } };
+
+		fill(tx[i], LEN, (unsigned)i);
+		CU_ASSERT_EQUAL(psm2_mq_isend2(A.mq, A.peer, 0, &t, tx[i], LEN,
+					       NULL, &s[i]), PSM2_OK);
+	}
+	for (i = 0; i < 50; i++) {	/* only A moves */
+		shim_mq_progress(A.mq);
+		fake_hfi_advance_ns(1000000);
+	}
+	CU_ASSERT(fake_hfi_dropped(B.dev) > 0);
+	CU_ASSERT(hfi_transport_stats(A.tp)->resends > 0);
+	for (i = 0; i < N; i++) {
+		psm2_mq_tag_t t = { .tag = { (uint32_t)i, 0, 0, 0 } };
+
+		CU_ASSERT_EQUAL(psm2_mq_irecv2(B.mq, PSM2_MQ_ANY_ADDR, &t,
+					       (psm2_mq_tag_t *)&all_bits, 0,
+					       rx[i], LEN, NULL, &r[i]),
+				PSM2_OK);
+	}
+	for (i = 0; i < N; i++) {
+		CU_ASSERT_EQUAL(finish(&s[i], &st), PSM2_OK);
+		CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+		CU_ASSERT_EQUAL(finish(&r[i], &st), PSM2_OK);
+		CU_ASSERT_EQUAL(st.nbytes, LEN);
+		CU_ASSERT(memcmp(tx[i], rx[i], LEN) == 0);
+	}
+	pair_close();
+}
+
+/* A receiver that never drains: the sender gives up, with an error. */
+static void test_give_up(void)
+{
+	struct hfi_resend_policy pol;
+	static uint8_t buf[4 * 4096];
+	psm2_mq_tag_t t = { .tag = { 1, 0, 0, 0 } };
+	psm2_mq_req_t s[3];
+	psm2_mq_status2_t st;
+
+	hfi_resend_policy_defaults(&pol);
+	pol.give_up_ns = 50 * 1000000ull;
+	pair_open(false, 8, &pol);
+	/* 4 packets each in an 8-entry RHQ: the third cannot get in */
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(psm2_mq_isend2(A.mq, A.peer, 0, &t, buf,
+					       sizeof(buf), NULL, &s[i]),
+				PSM2_OK);
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(psm2_mq_wait2(&s[i], &st), PSM2_OK);
+		CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+	}
+	for (int i = 0; i < 10000 && psm2_mq_test2(&s[2], &st); i++) {
+		shim_mq_progress(A.mq);
+		fake_hfi_advance_ns(1000000);
+	}
+	CU_ASSERT_PTR_NULL(s[2]);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_TIMEOUT);
+	CU_ASSERT_EQUAL(hfi_transport_stats(A.tp)->gave_up, 1);
+	pair_close();
+}
+
+/* No context at the address: errors, never a hang or an abort. */
+static void test_unreachable(void)
+{
+	static uint8_t buf[200000];
+	psm2_mq_tag_t t = { .tag = { 1, 0, 0, 0 } };
+	psm2_epaddr_t ghost;
+	psm2_mq_req_t s;
+	psm2_mq_status2_t st;
+	struct hfi_peer *p;
+
+	pair_open(false, 16, NULL);
+	p = hfi_transport_peer(A.tp, NULL, 9, 3, 0x90003, true);
+	ghost = &p->addr;
+	/* the connect-time probe */
+	CU_ASSERT_EQUAL(hfi_transport_probe(A.tp, p), 0);
+	hfi_transport_progress(A.tp);
+	CU_ASSERT_EQUAL(p->probe, -EHOSTUNREACH);
+	/* rendezvous: the RTS (no cookie) fails, so must the request */
+	CU_ASSERT_EQUAL(psm2_mq_isend2(A.mq, ghost, 0, &t, buf, sizeof(buf),
+				       NULL, &s), PSM2_OK);
+	CU_ASSERT_EQUAL(finish(&s, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_EPID_UNREACHABLE);
+	/* later sends fail at once */
+	CU_ASSERT_EQUAL(psm2_mq_isend2(A.mq, ghost, 0, &t, buf, 10, NULL, &s),
+			PSM2_OK);
+	CU_ASSERT_EQUAL(finish(&s, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_EPID_UNREACHABLE);
+	/* the real peer still works */
+	exchange(5000, 3);
+	/* and a probe of it says so, even with its queue full */
+	p = hfi_peer_of(A.peer);
+	CU_ASSERT_EQUAL(hfi_transport_probe(A.tp, p), 0);
+	hfi_transport_progress(A.tp);
+	CU_ASSERT_EQUAL(p->probe, 1);
+	pair_close();
+}
+
+/* A message from a source we never connected to is kept, not lost. */
+static void test_unknown_source(void)
+{
+	uint32_t v = 42, got = 0;
+	psm2_mq_tag_t t = { .tag = { 5, 0, 0, 0 } };
+	psm2_mq_req_t s, r;
+	psm2_mq_status2_t st;
+
+	side_open(&A, 1, false, 16, NULL);
+	side_open(&B, 2, false, 16, NULL);
+	A.peer = &hfi_transport_peer(A.tp, NULL, 2, 1, 0x1002, true)->addr;
+	CU_ASSERT_EQUAL(psm2_mq_isend2(A.mq, A.peer, 0, &t, &v, sizeof(v),
+				       NULL, &s), PSM2_OK);
+	CU_ASSERT_EQUAL(psm2_mq_irecv2(B.mq, PSM2_MQ_ANY_ADDR, &t,
+				       (psm2_mq_tag_t *)&all_bits, 0, &got,
+				       sizeof(got), NULL, &r), PSM2_OK);
+	CU_ASSERT_EQUAL(finish(&r, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(got, 42);
+	CU_ASSERT_PTR_EQUAL(st.msg_peer,
+			    &hfi_transport_peer(B.tp, NULL, 1, 1, 0, false)->addr);
+	CU_ASSERT_EQUAL(finish(&s, &st), PSM2_OK);
+	pair_close();
+}
+
+static void test_policy(void)
+{
+	struct hfi_resend_policy p = { .base_ns = 10, .max_ns = 100,
+				       .give_up_ns = 1000 };
+
+	CU_ASSERT_EQUAL(hfi_resend_delay(&p, 1), 10);
+	CU_ASSERT_EQUAL(hfi_resend_delay(&p, 2), 20);
+	CU_ASSERT_EQUAL(hfi_resend_delay(&p, 4), 80);
+	CU_ASSERT_EQUAL(hfi_resend_delay(&p, 5), 100);
+	CU_ASSERT_EQUAL(hfi_resend_delay(&p, 1000), 100);
+	CU_ASSERT_FALSE(hfi_resend_expired(&p, 5000, 5999));
+	CU_ASSERT_TRUE(hfi_resend_expired(&p, 5000, 6000));
+}
+
+static void test_reasm(void)
+{
+	struct hfi_reasm r = { 0 };
+	uint8_t h1[DRVOPS_HFI_HDR_BYTES] = { 1 }, h2[DRVOPS_HFI_HDR_BYTES] = { 2 };
+
+	CU_ASSERT_EQUAL(hfi_reasm_add(&r, h1, 6, 0, "abc", 3, false),
+			HFI_REASM_MORE);
+	CU_ASSERT_EQUAL(hfi_reasm_add(&r, h1, 6, 3, "def", 3, true),
+			HFI_REASM_DONE);
+	CU_ASSERT(memcmp(r.buf, "abcdef", 6) == 0);
+	hfi_reasm_reset(&r);
+	/* a gap, another header, too much, too little: dropped */
+	CU_ASSERT_EQUAL(hfi_reasm_add(&r, h1, 6, 0, "abc", 3, false),
+			HFI_REASM_MORE);
+	CU_ASSERT_EQUAL(hfi_reasm_add(&r, h1, 6, 4, "ef", 2, true),
+			HFI_REASM_DROPPED);
+	CU_ASSERT_EQUAL(hfi_reasm_add(&r, h1, 6, 0, "abc", 3, false),
+			HFI_REASM_MORE);
+	CU_ASSERT_EQUAL(hfi_reasm_add(&r, h2, 6, 3, "def", 3, true),
+			HFI_REASM_DROPPED);
+	CU_ASSERT_EQUAL(hfi_reasm_add(&r, h1, 4, 0, "abc", 3, false),
+			HFI_REASM_MORE);
+	CU_ASSERT_EQUAL(hfi_reasm_add(&r, h1, 4, 3, "def", 3, true),
+			HFI_REASM_DROPPED);
+	CU_ASSERT_EQUAL(hfi_reasm_add(&r, h1, 8, 0, "abc", 3, false),
+			HFI_REASM_MORE);
+	CU_ASSERT_EQUAL(hfi_reasm_add(&r, h1, 8, 3, "def", 3, true),
+			HFI_REASM_DROPPED);
+	/* a new message while one is half-built: the old one is lost */
+	CU_ASSERT_EQUAL(hfi_reasm_add(&r, h1, 6, 0, "abc", 3, false),
+			HFI_REASM_MORE);
+	CU_ASSERT_EQUAL(hfi_reasm_add(&r, h1, 6, 0, "abc", 3, false),
+			HFI_REASM_DROPPED);
+	hfi_reasm_reset(&r);
+	CU_ASSERT_PTR_NULL(r.buf);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("hfi transport (fake device)", NULL, NULL);
+	CU_add_test(s, "resend policy", test_policy);
+	CU_add_test(s, "reassembly", test_reasm);
+	CU_add_test(s, "eager and rendezvous, 0 B .. 3 MiB", test_sizes);
+	CU_add_test(s, "legacy unit: eager only", test_legacy);
+	CU_add_test(s, "receiver not ready: resend", test_resend);
+	CU_add_test(s, "receiver never ready: give up", test_give_up);
+	CU_add_test(s, "unreachable peer", test_unreachable);
+	CU_add_test(s, "message from an unconnected source", test_unknown_source);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}
