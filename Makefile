@@ -30,15 +30,22 @@ userspace:
 # Host packages first (the host-side psm-shim tests need CUnit and, for the
 # ABI check, Debian's libpsm2-dev; the MPI programs libopenmpi-dev), then
 # host tests, the MPI programs (build/mpi/), then the guests.
+# Every boot appends "passed failed" suite counts; the last line adds them up.
+SUMMARY := $(CURDIR)/build/check-summary
+
 check:
 	bash tests/vm/run.sh --deps
 	$(MAKE) -C userspace/psm-shim check
-	bash tests/vm/run.sh
-	DRVOPS_SKIP_BUILD=1 bash tests/vm/run.sh --mpi
+	$(MAKE) -C tests/mpi
+	@mkdir -p $(dir $(SUMMARY)) && rm -f $(SUMMARY)
+	DRVOPS_SUMMARY_FILE=$(SUMMARY) bash tests/vm/run.sh
+	DRVOPS_SUMMARY_FILE=$(SUMMARY) DRVOPS_SKIP_BUILD=1 bash tests/vm/run.sh --mpi
+	@awk '{ p += $$1; f += $$2 } END { print "suites: " p " passed, " f " failed" }' $(SUMMARY)
 
 # The MPI guest alone (builds first; the rootfs is cached in ~/.cache/drvops).
 check-mpi:
 	bash tests/vm/run.sh --deps
+	$(MAKE) -C tests/mpi
 	bash tests/vm/run.sh --mpi
 
 demo:

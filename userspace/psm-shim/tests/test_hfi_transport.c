@@ -126,6 +126,59 @@ static void test_sizes(void)
 	pair_close();
 }
 
+/*
+ * Both sides post receives and sends of every size at once, as MPI's
+ * Isend/Irecv/Waitall between two ranks does: eager and rendezvous
+ * messages cross in both directions at the same time.
+ */
+static void test_both_directions(void)
+{
+	static const uint32_t sizes[] = { 0, 100, 70000, 2 << 20 };
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	struct side *sides[2] = { &A, &B };
+	uint8_t *tx[2][N], *rx[2][N];
+	psm2_mq_req_t sreq[2][N], rreq[2][N];
+	psm2_mq_status2_t st;
+
+	pair_open(false, 16, NULL);
+	for (int d = 0; d < 2; d++) {
+		struct side *me = sides[d];
+
+		for (unsigned i = 0; i < N; i++) {
+			psm2_mq_tag_t t = { .tag = { 100 + i, 0, 0, 0 } };
+
+			tx[d][i] = malloc(sizes[i] + 1);
+			rx[d][i] = calloc(1, sizes[i] + 1);
+			fill(tx[d][i], sizes[i], 10 * d + i);
+			CU_ASSERT_EQUAL_FATAL(psm2_mq_irecv2(me->mq, me->peer,
+				&t, (psm2_mq_tag_t *)&all_bits, 0, rx[d][i],
+				sizes[i], NULL, &rreq[d][i]), PSM2_OK);
+			CU_ASSERT_EQUAL_FATAL(psm2_mq_isend2(me->mq, me->peer,
+				0, &t, tx[d][i], sizes[i], NULL, &sreq[d][i]),
+				PSM2_OK);
+		}
+	}
+	for (int d = 0; d < 2; d++) {
+		for (unsigned i = 0; i < N; i++) {
+			CU_ASSERT_EQUAL(finish(&sreq[d][i], &st), PSM2_OK);
+			CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+			CU_ASSERT_EQUAL(finish(&rreq[d][i], &st), PSM2_OK);
+			CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+			CU_ASSERT_EQUAL(st.nbytes, sizes[i]);
+			/* what the other side sent */
+			CU_ASSERT(memcmp(rx[d][i], tx[1 - d][i], sizes[i]) == 0);
+		}
+	}
+	for (int d = 0; d < 2; d++)
+		for (unsigned i = 0; i < N; i++) {
+			free(tx[d][i]);
+			free(rx[d][i]);
+		}
+	CU_ASSERT_EQUAL(hfi_transport_pending(A.tp), 0);
+	CU_ASSERT_EQUAL(hfi_transport_pending(B.tp), 0);
+	pair_close();
+}
+
 static void test_legacy(void)
 {
 	pair_open(true, 16, NULL);
@@ -331,6 +384,8 @@ int main(void)
 	CU_add_test(s, "resend policy", test_policy);
 	CU_add_test(s, "reassembly", test_reasm);
 	CU_add_test(s, "eager and rendezvous, 0 B .. 3 MiB", test_sizes);
+	CU_add_test(s, "both directions at once, eager and rendezvous",
+		    test_both_directions);
 	CU_add_test(s, "legacy unit: eager only", test_legacy);
 	CU_add_test(s, "receiver not ready: resend", test_resend);
 	CU_add_test(s, "receiver never ready: give up", test_give_up);

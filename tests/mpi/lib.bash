@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers sourced by the MPI guest scripts (not run on its own: not *.sh).
+# check NAME CMD...: run CMD, show its output indented, count PASS/FAIL.
+
+PSM2_DIR="${DRVOPS_PSM2_DIR:-/drvops/psm2}"
+MPI_BIN="${DRVOPS_MPI_DIR:-/drvops/mpi}/bin"
+passed=0
+failed=0
+
+check() {
+	local name="$1" out rc
+	shift
+	out="$("$@" 2>&1)"
+	rc=$?
+	printf '%s\n' "$out" | sed 's/^/    /'
+	if [ "$rc" = 0 ]; then
+		echo "PASS: $name"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: $name (rc=$rc)"
+		failed=$((failed + 1))
+	fi
+}
+
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+}
+
+# rx_bytes of ib device $1 (hfi0, ...) from the driver's debugfs counters.
+rx_bytes() {
+	awk '$1 == "rx_bytes" { print $2 }' \
+		"/sys/kernel/debug/drvops_hfi/$1/counters"
+}
+
+# No shared memory: the cm PML drives the psm2 MTL, which hands every
+# point-to-point message (ranks on the same node too) to libpsm2, i.e. our
+# library, which has no shared-memory path: everything crosses the HFI.
+# The vader (shared memory) BTL belongs to the ob1 PML, which cm replaces;
+# "--mca btl self" keeps it from even being opened. With every rank on one
+# node the MTL asks PSM2 for PSM2_DEVICES=self,shm (unless set): Intel's
+# library would then use shared memory; ours ignores the variable, and we
+# set self,hfi anyway so the intent is explicit.
+# Ranks pick their unit with hfi_unit_by_rank (HFI_UNITS="0 1": rank r
+# gets unit ${HFI_UNITS[r % count]}).
+MPIRUN=(timeout 280 mpirun --allow-run-as-root --oversubscribe
+	--mca pml cm --mca mtl psm2 --mca btl self
+	-x LD_LIBRARY_PATH="$PSM2_DIR" -x HFI_UNITS -x PSM2_DEVICES=self,hfi)
+
+# Open MPI 4.1.4's psm2 MTL opens only if it sees Intel's hfi1 driver:
+# component_open() globs /dev/hfi1_[0-9] and
+# /sys/class/infiniband/hfi1_*/ports/*/state (one must say ACTIVE), the
+# hard-coded names drvops exists to avoid; otherwise "PML cm cannot be
+# selected". Our units are hfi0..2 behind /dev/infiniband/uverbsN, so for
+# the test: name unit 0 "hfi1_0" (rdma dev set; discovery in our library
+# follows uverbs order, not names, and the driver's debugfs directory
+# keeps the name it was created with, hfi0) and give the glob a
+# /dev/hfi1_0 to find. Undone by hfi1_names_undo (EXIT trap).
+hfi1_names_for_openmpi() {
+	[ -e /sys/class/infiniband/hfi1_0 ] ||
+		rdma dev set hfi0 name hfi1_0 || return
+	[ -e /dev/hfi1_0 ] || ln -s infiniband/uverbs0 /dev/hfi1_0 || return
+	trap hfi1_names_undo EXIT
+}
+
+hfi1_names_undo() {
+	rm -f /dev/hfi1_0
+	[ ! -e /sys/class/infiniband/hfi1_0 ] || rdma dev set hfi1_0 name hfi0
+}

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * A native PSM2 program pair over psm-shim (linked statically with
+ * libpsm2.a): rank 0 and rank 1 in two processes on two HFI units, epids
+ * exchanged through pipes; psm2_init, ep_open, connect, mq_init; tagged
+ * isend/irecv with data checks from 0 B to 16 MiB (eager and
+ * rendezvous), iprobe/improbe/imrecv, cancel, close. The per-unit debugfs
+ * counters show the traffic went through the driver.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <psm2.h>
+#include <psm2_mq.h>
+
+#include "testlib.h"
+
+#define CONNECT_TIMEOUT_NS (30ll * 1000 * 1000 * 1000)
+#define TAG_DATA 0x1000u
+#define TAG_PROBE 0x2000u
+#define TAG_NEVER 0x3000u
+#define TAG_DONE 0x4000u
+
+static const uint32_t sizes[] = {
+	0, 1, 8, 100, 4096, 8191, 8192, 8193, 65535, 65536, 65537,
+	200000, 524288, 524289, 1 << 20, (3 << 20) + 7, 16 << 20,
+};
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+/* Failures inside a rank (the child has no CUnit of its own). */
+static int rank_failures;
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "test_psm2[%d]: ", (int)getpid());
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	rank_failures++;
+}
+
+#define CHECK(cond, ...) \
+	do { if (!(cond)) fail(__VA_ARGS__); } while (0)
+
+static void pattern(uint8_t *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 131 + seed * 7 + (i >> 12));
+}
+
+static psm2_mq_tag_t tag_of(uint32_t kind, uint32_t n)
+{
+	psm2_mq_tag_t t;
+
+	memset(&t, 0, sizeof(t));
+	t.tag0 = kind | n;
+	t.tag1 = 0xfeed;
+	t.tag2 = n * 3;
+	return t;
+}
+
+static psm2_mq_tag_t all_bits(void)
+{
+	psm2_mq_tag_t t = { .tag = { ~0u, ~0u, ~0u, 0 } };
+
+	return t;
+}
+
+struct rank {
+	int me;
+	int unit;
+	psm2_ep_t ep;
+	psm2_epid_t epid;
+	psm2_mq_t mq;
+	psm2_epaddr_t peer;
+};
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* init, open, swap epids, connect, mq_init: 0 or -1. */
+static int rank_start(struct rank *r, int wfd, int rfd,
+		      const psm2_uuid_t uuid)
+{
+	struct psm2_ep_open_opts opts;
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	psm2_epid_t peer_epid;
+	psm2_error_t perr, err;
+	uint32_t units = 0;
+
+	err = psm2_init(&major, &minor);
+	CHECK(err == PSM2_OK, "psm2_init: %d", err);
+	err = psm2_ep_num_devunits(&units);
+	CHECK(err == PSM2_OK && units >= 3, "num_devunits %d: %u", err, units);
+	psm2_ep_open_opts_get_defaults(&opts);
+	opts.unit = r->unit;
+	err = psm2_ep_open(uuid, &opts, &r->ep, &r->epid);
+	CHECK(err == PSM2_OK, "ep_open unit %d: %s", r->unit,
+	      psm2_error_get_string(err));
+	if (err)
+		return -1;
+	CHECK(psm2_epid_context(r->epid) == (r->epid & 0xffff) &&
+	      psm2_epid_nid(r->epid) != 0, "epid %#llx",
+	      (unsigned long long)r->epid);
+	if (write(wfd, &r->epid, sizeof(r->epid)) != sizeof(r->epid) ||
+	    read_full(rfd, &peer_epid, sizeof(peer_epid)))
+		return fail("epid exchange"), -1;
+	err = psm2_ep_connect(r->ep, 1, &peer_epid, NULL, &perr, &r->peer,
+			      CONNECT_TIMEOUT_NS);
+	CHECK(err == PSM2_OK && perr == PSM2_OK && r->peer,
+	      "connect: %d/%d", err, perr);
+	if (err)
+		return -1;
+	/* epid_lookup finds the connection; the address knows its epid */
+	{
+		psm2_epconn_t conn;
+		psm2_epid_t e = 0;
+
+		CHECK(psm2_ep_epid_lookup2(r->ep, peer_epid, &conn) ==
+		      PSM2_OK && conn.addr == r->peer, "epid_lookup2");
+		CHECK(psm2_epaddr_to_epid(r->peer, &e) == PSM2_OK &&
+		      e == peer_epid, "epaddr_to_epid");
+	}
+	err = psm2_mq_init(r->ep, PSM2_MQ_ORDERMASK_ALL, NULL, 0, &r->mq);
+	CHECK(err == PSM2_OK, "mq_init: %d", err);
+	return err ? -1 : 0;
+}
+
+static void rank_stop(struct rank *r)
+{
+	psm2_epaddr_t a[1] = { r->peer };
+	psm2_error_t e[1];
+
+	if (r->peer)
+		CHECK(psm2_ep_disconnect2(r->ep, 1, a, NULL, e,
+					  PSM2_EP_DISCONNECT_GRACEFUL,
+					  CONNECT_TIMEOUT_NS) == PSM2_OK,
+		      "disconnect");
+	if (r->mq)
+		CHECK(psm2_mq_finalize(r->mq) == PSM2_OK, "mq_finalize");
+	if (r->ep)
+		CHECK(psm2_ep_close(r->ep, PSM2_EP_CLOSE_GRACEFUL,
+				    CONNECT_TIMEOUT_NS) == PSM2_OK, "ep_close");
+	CHECK(psm2_finalize() == PSM2_OK, "finalize");
+}
+
+/* Rank 0: sends every size (all posted at once), then probe and cancel. */
+static void rank0_body(struct rank *r, unsigned nsizes)
+{
+	psm2_mq_req_t req[NSIZES];
+	uint8_t *buf[NSIZES];
+	psm2_mq_status2_t st;
+	psm2_mq_tag_t t, sel = all_bits();
+	uint32_t probe_val = 0, never = 0;
+	psm2_mq_req_t preq = NULL, creq;
+	unsigned i;
+	int spins;
+
+	for (i = 0; i < nsizes; i++) {
+		buf[i] = malloc(sizes[i] + 1);
+		pattern(buf[i], sizes[i], i);
+		t = tag_of(TAG_DATA, i);
+		CHECK(psm2_mq_isend2(r->mq, r->peer, 0, &t, buf[i], sizes[i],
+				     NULL, &req[i]) == PSM2_OK, "isend %u", i);
+	}
+	for (i = 0; i < nsizes; i++) {
+		CHECK(psm2_mq_wait2(&req[i], &st) == PSM2_OK &&
+		      st.error_code == PSM2_OK && st.nbytes == sizes[i],
+		      "send %u B: %d, %u bytes", sizes[i], st.error_code,
+		      st.nbytes);
+		free(buf[i]);
+	}
+
+	/* rank 1 answers with one message: find it by probing */
+	t = tag_of(TAG_PROBE, 0);
+	for (spins = 0; spins < 10000000; spins++) {
+		if (psm2_mq_iprobe2(r->mq, PSM2_MQ_ANY_ADDR, &t, &sel, &st) ==
+		    PSM2_OK)
+			break;
+	}
+	CHECK(st.msg_length == sizeof(probe_val) && st.msg_peer == r->peer,
+	      "iprobe: %u bytes", st.msg_length);
+	CHECK(psm2_mq_improbe2(r->mq, r->peer, &t, &sel, &preq, &st) ==
+	      PSM2_OK, "improbe");
+	/* a probed message is no longer visible to other probes */
+	CHECK(psm2_mq_iprobe2(r->mq, PSM2_MQ_ANY_ADDR, &t, &sel, NULL) ==
+	      PSM2_MQ_NO_COMPLETIONS, "iprobe after improbe");
+	CHECK(psm2_mq_imrecv(r->mq, 0, &probe_val, sizeof(probe_val), NULL,
+			     &preq) == PSM2_OK, "imrecv");
+	CHECK(psm2_mq_wait2(&preq, &st) == PSM2_OK && probe_val == 0xc0ffee,
+	      "imrecv data %#x", probe_val);
+
+	/* a receive nobody sends to: cancel, then it completes */
+	t = tag_of(TAG_NEVER, 0);
+	CHECK(psm2_mq_irecv2(r->mq, PSM2_MQ_ANY_ADDR, &t, &sel, 0, &never,
+			     sizeof(never), NULL, &creq) == PSM2_OK, "irecv");
+	CHECK(psm2_mq_cancel(&creq) == PSM2_OK, "cancel");
+	CHECK(psm2_mq_wait2(&creq, &st) == PSM2_OK && st.nbytes == 0,
+	      "cancelled receive");
+
+	/* tell rank 1 we are done (blocking send) */
+	t = tag_of(TAG_DONE, 0);
+	CHECK(psm2_mq_send2(r->mq, r->peer, 0, &t, &never, sizeof(never)) ==
+	      PSM2_OK, "done send");
+}
+
+/* Rank 1: receives in reverse posting order (matching is by tag). */
+static void rank1_body(struct rank *r, unsigned nsizes)
+{
+	psm2_mq_req_t req[NSIZES];
+	uint8_t *buf[NSIZES], *want;
+	psm2_mq_status2_t st;
+	psm2_mq_tag_t t, sel = all_bits();
+	uint32_t v = 0xc0ffee, done = 1;
+	int i;
+
+	for (i = (int)nsizes - 1; i >= 0; i--) {
+		buf[i] = calloc(1, sizes[i] + 1);
+		t = tag_of(TAG_DATA, (uint32_t)i);
+		CHECK(psm2_mq_irecv2(r->mq, r->peer, &t, &sel, 0, buf[i],
+				     sizes[i], NULL, &req[i]) == PSM2_OK,
+		      "irecv %d", i);
+	}
+	for (i = 0; i < (int)nsizes; i++) {
+		CHECK(psm2_mq_wait2(&req[i], &st) == PSM2_OK &&
+		      st.error_code == PSM2_OK && st.nbytes == sizes[i] &&
+		      st.msg_tag.tag2 == (uint32_t)i * 3,
+		      "recv %u B: %d, %u bytes", sizes[i], st.error_code,
+		      st.nbytes);
+		want = malloc(sizes[i] + 1);
+		pattern(want, sizes[i], (unsigned)i);
+		CHECK(memcmp(want, buf[i], sizes[i]) == 0,
+		      "data of %u B differs", sizes[i]);
+		free(want);
+		free(buf[i]);
+	}
+	t = tag_of(TAG_PROBE, 0);
+	CHECK(psm2_mq_send2(r->mq, r->peer, 0, &t, &v, sizeof(v)) == PSM2_OK,
+	      "probe send");
+	t = tag_of(TAG_DONE, 0);
+	CHECK(psm2_mq_irecv2(r->mq, r->peer, &t, &sel, 0, &done, sizeof(done),
+			     NULL, &req[0]) == PSM2_OK &&
+	      psm2_mq_wait2(&req[0], &st) == PSM2_OK && done == 0,
+	      "done recv");
+}
+
+static int rank_main(int me, int unit, int wfd, int rfd, unsigned nsizes,
+		     const psm2_uuid_t uuid)
+{
+	struct rank r = { .me = me, .unit = unit };
+
+	rank_failures = 0;
+	if (rank_start(&r, wfd, rfd, uuid) == 0) {
+		if (me == 0)
+			rank0_body(&r, nsizes);
+		else
+			rank1_body(&r, nsizes);
+	}
+	rank_stop(&r);
+	return rank_failures;
+}
+
+/* The ib_device of PSM2 unit n: the n-th offering the HFI, as the shim. */
+static int unit_ibdev(unsigned n, char *name, size_t len)
+{
+	struct drvops_device_info devs[DRVOPS_MAX_DEVICES];
+	int count = drvops_list_devices(devs, DRVOPS_MAX_DEVICES), i;
+
+	for (i = 0; i < count; i++) {
+		if (tl_device_offers(&devs[i], "sdma.opa") != 1 &&
+		    tl_device_offers(&devs[i], "psm2.intel.com") != 1)
+			continue;
+		if (n-- == 0) {
+			snprintf(name, len, "%s", devs[i].ibdev);
+			return 0;
+		}
+	}
+	return -ENODEV;
+}
+
+/* One counter of the unit's debugfs file, or -1. */
+static long long unit_counter(unsigned unit, const char *what)
+{
+	char dev[64], path[160], key[64];
+	long long v, found = -1;
+	FILE *f;
+
+	if (unit_ibdev(unit, dev, sizeof(dev)))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/drvops_hfi/%s/counters",
+		 dev);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &v) == 2)
+		if (!strcmp(key, what))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/* Rank 0 (this process) on unit0, rank 1 (a child) on unit1. */
+static void run_pair(int unit0, int unit1, unsigned nsizes)
+{
+	int to1[2], to0[2], status = 0, fails0;
+	long long rx0 = unit_counter((unsigned)unit1, "rx_bytes"), rx1;
+	uint64_t total = 0;
+	psm2_uuid_t uuid;
+	pid_t pid;
+
+	for (unsigned i = 0; i < nsizes; i++)
+		total += sizes[i];
+	psm2_uuid_generate(uuid);
+	CU_ASSERT_FATAL(pipe(to1) == 0 && pipe(to0) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		close(to1[1]);
+		close(to0[0]);
+		_exit(rank_main(1, unit1, to0[1], to1[0], nsizes, uuid) ? 1 : 0);
+	}
+	close(to1[0]);
+	close(to0[1]);
+	fails0 = rank_main(0, unit0, to1[1], to0[0], nsizes, uuid);
+	close(to1[1]);
+	close(to0[0]);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_EQUAL(fails0, 0);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* It went through the driver: the receiving unit counted it all. */
+	rx1 = unit_counter((unsigned)unit1, "rx_bytes");
+	CU_ASSERT(rx0 >= 0 && rx1 >= 0);
+	CU_ASSERT(rx1 - rx0 >= (long long)total);
+	printf("\n    units %d->%d: %u messages, %llu payload bytes, unit %d "
+	       "rx_bytes +%lld ", unit0, unit1, nsizes,
+	       (unsigned long long)total, unit1, rx1 - rx0);
+}
+
+static void test_two_current_units(void)
+{
+	run_pair(0, 1, NSIZES);
+}
+
+/*
+ * A legacy unit (psm2.intel.com: no expected receive) talking to a
+ * current one: rendezvous moves its payload in eager messages.
+ */
+static void test_legacy_unit_pair(void)
+{
+	uint32_t units = 0;
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+
+	CU_ASSERT_FATAL(psm2_init(&major, &minor) == PSM2_OK);
+	CU_ASSERT(psm2_ep_num_devunits(&units) == PSM2_OK);
+	psm2_finalize();
+	if (units < 3) {
+		CU_FAIL("no third (legacy) unit");
+		return;
+	}
+	run_pair(0, 2, NSIZES - 2);	/* up to 1 MiB: TCG is slow */
+}
+
+/* Connecting to an endpoint that does not exist: an error, no abort. */
+static void test_connect_unreachable(void)
+{
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	struct psm2_ep_open_opts opts;
+	psm2_uuid_t uuid;
+	psm2_ep_t ep;
+	psm2_epid_t epid, ghost;
+	psm2_epaddr_t addr;
+	psm2_error_t perr;
+
+	CU_ASSERT_FATAL(psm2_init(&major, &minor) == PSM2_OK);
+	psm2_error_register_handler(NULL, PSM2_ERRHANDLER_NO_HANDLER);
+	psm2_uuid_generate(uuid);
+	psm2_ep_open_opts_get_defaults(&opts);
+	opts.unit = 0;
+	CU_ASSERT_FATAL(psm2_ep_open(uuid, &opts, &ep, &epid) == PSM2_OK);
+	/* our own LID, a context nobody has */
+	ghost = (epid & ~0xffffull) | 0x7777;
+	CU_ASSERT_EQUAL(psm2_ep_connect(ep, 1, &ghost, NULL, &perr, &addr,
+					CONNECT_TIMEOUT_NS),
+			PSM2_EPID_UNREACHABLE);
+	CU_ASSERT_EQUAL(perr, PSM2_EPID_UNREACHABLE);
+	/* ourselves: reachable */
+	CU_ASSERT_EQUAL(psm2_ep_connect(ep, 1, &epid, NULL, &perr, &addr,
+					CONNECT_TIMEOUT_NS), PSM2_OK);
+	CU_ASSERT_EQUAL(psm2_ep_close(ep, PSM2_EP_CLOSE_GRACEFUL, 0), PSM2_OK);
+	psm2_error_register_handler(NULL, PSM2_ERRHANDLER_DEFAULT);
+	psm2_finalize();
+}
+
+static CU_TestInfo psm2_tests[] = {
+	{ "rank pair on two current units, 0 B .. 16 MiB",
+	  test_two_current_units },
+	{ "rank pair legacy unit <-> current unit", test_legacy_unit_pair },
+	{ "connect to a missing endpoint", test_connect_unreachable },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "psm2 over psm-shim", NULL, NULL, NULL, NULL, psm2_tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+	return tl_run_suites("test_psm2", suites);
+}
