@@ -39,21 +39,13 @@
 #include <unistd.h>
 
 #include "tl_hfi.h"
+#include "tl_proc.h"
 
 /* Where iproute2 (Debian) looks up named network namespaces. */
 #define NETNS_DIR "/run/netns"
 #define NETNS_NAME "drvops_ct"
 #define NETNS_PATH NETNS_DIR "/" NETNS_NAME
 #define TIMEOUT_MS 10000
-
-#define CHECK(n, cond)                                                      \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "  check %d failed: %s (errno %s)\n", \
-				(n), #cond, strerror(errno));               \
-			return (n);                                         \
-		}                                                           \
-	} while (0)
 
 static void sleep_ms(long ms)
 {
@@ -174,13 +166,13 @@ static int generic_copy_works(struct tl_ctx *ctx, uint64_t guid)
 
 	for (i = 0; i < (int)sizeof(src); i++)
 		src[i] = (char)(i ^ 0x5a);
-	CHECK(50, drvops_get_info(ctx->ops_fd, &info) == 0);
-	CHECK(51, info.node_guid == guid);
-	CHECK(52, tl_copy(ctx->ops_fd, tl_user_buf(src), tl_mr_buf(ctx->mr, 64),
+	TL_CHILD_CHECK(50, drvops_get_info(ctx->ops_fd, &info) == 0);
+	TL_CHILD_CHECK(51, info.node_guid == guid);
+	TL_CHILD_CHECK(52, tl_copy(ctx->ops_fd, tl_user_buf(src), tl_mr_buf(ctx->mr, 64),
 			  sizeof(src), 99) == 0);
-	CHECK(53, tl_read_completion(ctx->ops_fd, &c) == 0);
-	CHECK(54, c.status == 0 && c.user_data == 99 && c.length == sizeof(src));
-	CHECK(55, !memcmp(ctx->buf + 64, src, sizeof(src)));
+	TL_CHILD_CHECK(53, tl_read_completion(ctx->ops_fd, &c) == 0);
+	TL_CHILD_CHECK(54, c.status == 0 && c.user_data == 99 && c.length == sizeof(src));
+	TL_CHILD_CHECK(55, !memcmp(ctx->buf + 64, src, sizeof(src)));
 	return 0;
 }
 
@@ -194,27 +186,27 @@ static int netns_child(int rd, int wr, const struct drvops_device_info *dev)
 	struct tl_ctx ctx;
 	int fd;
 
-	CHECK(1, unshare(CLONE_NEWNET | CLONE_NEWNS) == 0);
-	CHECK(2, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+	TL_CHILD_CHECK(1, unshare(CLONE_NEWNET | CLONE_NEWNS) == 0);
+	TL_CHILD_CHECK(2, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
 	/* sysfs shows the devices of the mounter's network namespace. */
-	CHECK(3, mount("sysfs", "/sys", "sysfs", 0, NULL) == 0);
-	CHECK(4, put(wr, 'R') == 0);
+	TL_CHILD_CHECK(3, mount("sysfs", "/sys", "sysfs", 0, NULL) == 0);
+	TL_CHILD_CHECK(4, put(wr, 'R') == 0);
 
 	/* Exclusive mode: not ours, so no uverbs, so no driver ops. */
-	CHECK(5, tl_find_device(TL_DEVICE_CURRENT, &seen) == -ENODEV);
-	CHECK(6, drvops_device_by_guid(dev->node_guid, &seen) == -ENODEV);
+	TL_CHILD_CHECK(5, tl_find_device(TL_DEVICE_CURRENT, &seen) == -ENODEV);
+	TL_CHILD_CHECK(6, drvops_device_by_guid(dev->node_guid, &seen) == -ENODEV);
 	fd = open(dev->uverbs_path, O_RDWR | O_CLOEXEC);
-	CHECK(7, fd == -1 && errno == EPERM);
-	CHECK(8, put(wr, 'A') == 0);
+	TL_CHILD_CHECK(7, fd == -1 && errno == EPERM);
+	TL_CHILD_CHECK(8, put(wr, 'A') == 0);
 
 	/* The parent moved the device here. */
-	CHECK(9, get(rd, 'M') == 0);
-	CHECK(10, drvops_device_by_guid(dev->node_guid, &seen) == 0);
-	CHECK(11, !strcmp(seen.ibdev, dev->ibdev));
-	CHECK(12, tl_ctx_open(&ctx, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 1,
+	TL_CHILD_CHECK(9, get(rd, 'M') == 0);
+	TL_CHILD_CHECK(10, drvops_device_by_guid(dev->node_guid, &seen) == 0);
+	TL_CHILD_CHECK(11, !strcmp(seen.ibdev, dev->ibdev));
+	TL_CHILD_CHECK(12, tl_ctx_open(&ctx, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 1,
 			      4096) == 0);
-	CHECK(13, generic_copy_works(&ctx, dev->node_guid) == 0);
-	CHECK(14, tl_ctx_close(&ctx) == 0);
+	TL_CHILD_CHECK(13, generic_copy_works(&ctx, dev->node_guid) == 0);
+	TL_CHILD_CHECK(14, tl_ctx_close(&ctx) == 0);
 	return 0;
 }
 
@@ -355,20 +347,20 @@ static int only_this_node(const struct drvops_device_info *dev)
 	struct stat st;
 	dev_t devt = 0;
 
-	CHECK(1, uverbs_devt(dev, &devt) == 0);
-	CHECK(2, unshare(CLONE_NEWNS) == 0);
-	CHECK(3, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
-	CHECK(4, mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
+	TL_CHILD_CHECK(1, uverbs_devt(dev, &devt) == 0);
+	TL_CHILD_CHECK(2, unshare(CLONE_NEWNS) == 0);
+	TL_CHILD_CHECK(3, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+	TL_CHILD_CHECK(4, mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
 		       "mode=755") == 0);
-	CHECK(5, mkdir("/dev/infiniband", 0755) == 0);
-	CHECK(6, mknod(dev->uverbs_path, S_IFCHR | 0666, devt) == 0);
+	TL_CHILD_CHECK(5, mkdir("/dev/infiniband", 0755) == 0);
+	TL_CHILD_CHECK(6, mknod(dev->uverbs_path, S_IFCHR | 0666, devt) == 0);
 	/* Exactly one node in the whole /dev. */
-	CHECK(7, list_dir("/dev", names, sizeof(names)) == 1 &&
+	TL_CHILD_CHECK(7, list_dir("/dev", names, sizeof(names)) == 1 &&
 			 !strcmp(names, "infiniband"));
 	snprintf(want, sizeof(want), "uverbs%u", dev->uverbs_num);
-	CHECK(8, list_dir("/dev/infiniband", names, sizeof(names)) == 1 &&
+	TL_CHILD_CHECK(8, list_dir("/dev/infiniband", names, sizeof(names)) == 1 &&
 			 !strcmp(names, want));
-	CHECK(9, stat(dev->uverbs_path, &st) == 0 && S_ISCHR(st.st_mode) &&
+	TL_CHILD_CHECK(9, stat(dev->uverbs_path, &st) == 0 && S_ISCHR(st.st_mode) &&
 			 st.st_rdev == devt);
 	return 0;
 }
@@ -382,24 +374,24 @@ static int private_dev_generic(void)
 	char src[64] = "one device node is all it takes", dst[64] = "";
 	int ret;
 
-	CHECK(20, tl_find_device(TL_DEVICE_CURRENT, &dev) == 0);
+	TL_CHILD_CHECK(20, tl_find_device(TL_DEVICE_CURRENT, &dev) == 0);
 	ret = only_this_node(&dev);
 	if (ret)
 		return ret;
-	CHECK(21, tl_ctx_open(&ctx, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 2,
+	TL_CHILD_CHECK(21, tl_ctx_open(&ctx, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 2,
 			      4096) == 0);
-	CHECK(22, tl_ioctl(ctx.ops_fd, DRVOPS_GENERIC_IOCTL_RING_SETUP, &rs) == 0);
+	TL_CHILD_CHECK(22, tl_ioctl(ctx.ops_fd, DRVOPS_GENERIC_IOCTL_RING_SETUP, &rs) == 0);
 	ring = mmap(NULL, rs.mmap_length, PROT_READ | PROT_WRITE, MAP_SHARED,
 		    ctx.ops_fd, rs.mmap_offset);
-	CHECK(23, ring != MAP_FAILED);
-	CHECK(24, tl_copy(ctx.ops_fd, tl_user_buf(src), tl_user_buf(dst),
+	TL_CHILD_CHECK(23, ring != MAP_FAILED);
+	TL_CHILD_CHECK(24, tl_copy(ctx.ops_fd, tl_user_buf(src), tl_user_buf(dst),
 			  sizeof(src), 5) == 0);
-	CHECK(25, !memcmp(src, dst, sizeof(src)));
-	CHECK(26, tl_fill(ctx.ops_fd, tl_mr_buf(ctx.mr, 0), 100, 0x3c, 6) == 0);
-	CHECK(27, ctx.buf[0] == 0x3c && ctx.buf[99] == 0x3c && ctx.buf[100] == 0);
-	CHECK(28, ring->producer == 2);
+	TL_CHILD_CHECK(25, !memcmp(src, dst, sizeof(src)));
+	TL_CHILD_CHECK(26, tl_fill(ctx.ops_fd, tl_mr_buf(ctx.mr, 0), 100, 0x3c, 6) == 0);
+	TL_CHILD_CHECK(27, ctx.buf[0] == 0x3c && ctx.buf[99] == 0x3c && ctx.buf[100] == 0);
+	TL_CHILD_CHECK(28, ring->producer == 2);
 	munmap((void *)ring, rs.mmap_length);
-	CHECK(29, tl_ctx_close(&ctx) == 0);
+	TL_CHILD_CHECK(29, tl_ctx_close(&ctx) == 0);
 	return 0;
 }
 
@@ -412,22 +404,22 @@ static int private_dev_hfi(void)
 	struct iovec iov = { msg, sizeof(msg) };
 	int slot, ret;
 
-	CHECK(30, tl_hfi_find(TL_HFI_CURRENT, 0, &dev) == 0);
+	TL_CHILD_CHECK(30, tl_hfi_find(TL_HFI_CURRENT, 0, &dev) == 0);
 	ret = only_this_node(&dev);
 	if (ret)
 		return ret;
 	/* Two contexts of the one unit talk to each other. */
-	CHECK(31, tl_hfi_open(&a, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0) == 0);
-	CHECK(32, tl_hfi_open(&b, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0) == 0);
-	CHECK(33, a.info.ctxt != b.info.ctxt && a.info.lid == b.info.lid);
+	TL_CHILD_CHECK(31, tl_hfi_open(&a, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0) == 0);
+	TL_CHILD_CHECK(32, tl_hfi_open(&b, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0) == 0);
+	TL_CHILD_CHECK(33, a.info.ctxt != b.info.ctxt && a.info.lid == b.info.lid);
 	slot = drvops_hfi_send(&a, DRVOPS_HFI_OP_EAGER, (uint16_t)b.info.lid,
 			       (uint16_t)b.info.ctxt, 0, 0, NULL, &iov, 1);
-	CHECK(34, slot >= 0);
-	CHECK(35, drvops_hfi_wait_slot(&a, slot) == 0);
-	CHECK(36, tl_hfi_recv(&b, &e, TIMEOUT_MS) == 0);
-	CHECK(37, (e->flags & DRVOPS_HFI_RHQ_EAGER) && e->length == sizeof(msg) &&
+	TL_CHILD_CHECK(34, slot >= 0);
+	TL_CHILD_CHECK(35, drvops_hfi_wait_slot(&a, slot) == 0);
+	TL_CHILD_CHECK(36, tl_hfi_recv(&b, &e, TIMEOUT_MS) == 0);
+	TL_CHILD_CHECK(37, (e->flags & DRVOPS_HFI_RHQ_EAGER) && e->length == sizeof(msg) &&
 			  e->src_ctxt == a.info.ctxt);
-	CHECK(38, !memcmp(drvops_hfi_eager_payload(&b, e), msg, sizeof(msg)));
+	TL_CHILD_CHECK(38, !memcmp(drvops_hfi_eager_payload(&b, e), msg, sizeof(msg)));
 	drvops_hfi_consume(&b, e);
 	tl_hfi_close(&a);
 	tl_hfi_close(&b);

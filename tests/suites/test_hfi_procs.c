@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "tl_hfi.h"
+#include "tl_proc.h"
 
 #define TIMEOUT_MS 30000
 #define BIG ((size_t)16 << 20)
@@ -198,22 +199,6 @@ static sigjmp_buf probe_jmp;
 static void probe_handler(int sig)
 {
 	siglongjmp(probe_jmp, sig);
-}
-
-/* 0 if *p can be read, else the signal the read raised. */
-static int probe_read(const volatile void *p)
-{
-	struct sigaction sa = { .sa_handler = probe_handler }, old_bus, old_segv;
-	int sig;
-
-	sigaction(SIGBUS, &sa, &old_bus);
-	sigaction(SIGSEGV, &sa, &old_segv);
-	sig = sigsetjmp(probe_jmp, 1);
-	if (!sig)
-		(void)*(const volatile uint32_t *)p;
-	sigaction(SIGBUS, &old_bus, NULL);
-	sigaction(SIGSEGV, &old_segv, NULL);
-	return sig;
 }
 
 /* fn(arg), ended early by a SIGBUS (*sig = SIGBUS, returns 0). */
@@ -1127,13 +1112,13 @@ static unsigned dead_checks(struct drvops_hfi_ctx *h, const char *who)
 	} else if (errno != EIO) {
 		failed[n++] = "mmap != EIO";
 	}
-	if (probe_read(h->rhq) != SIGBUS)
+	if (tl_probe_read(h->rhq) != SIGBUS)
 		failed[n++] = "RHQ page readable";
-	if (probe_read(h->eager) != SIGBUS)
+	if (tl_probe_read(h->eager) != SIGBUS)
 		failed[n++] = "eager page readable";
-	if (probe_read(h->comp) != SIGBUS)
+	if (tl_probe_read(h->comp) != SIGBUS)
 		failed[n++] = "completion page readable";
-	if (probe_read(h->user) != SIGBUS)
+	if (tl_probe_read(h->user) != SIGBUS)
 		failed[n++] = "user page readable";
 	for (i = 0; i < n; i++)
 		fprintf(stderr, "\n  %s: dead fd: %s", who, failed[i]);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "testlib.h"
+#include "tl_proc.h"
 
 static struct tl_stats baseline;
 
@@ -52,29 +53,6 @@ static int count_open_fds(void)
 }
 
 /* ---- probing a mapping ------------------------------------------------ */
-
-static sigjmp_buf probe_jmp;
-
-static void probe_handler(int sig)
-{
-	siglongjmp(probe_jmp, sig);
-}
-
-/* 0 if *p can be read, else the signal the read raised. */
-static int probe_read(const volatile uint32_t *p)
-{
-	struct sigaction sa = { .sa_handler = probe_handler }, old_bus, old_segv;
-	int sig;
-
-	sigaction(SIGBUS, &sa, &old_bus);
-	sigaction(SIGSEGV, &sa, &old_segv);
-	sig = sigsetjmp(probe_jmp, 1);
-	if (!sig)
-		(void)*p;
-	sigaction(SIGBUS, &old_bus, NULL);
-	sigaction(SIGSEGV, &old_segv, NULL);
-	return sig;
-}
 
 /* ---- a v2 fd with a bound MR and a mapped ring ---------------------- */
 
@@ -106,7 +84,7 @@ static int open_with_ring(struct ring_ctx *rc)
 		return -errno;
 	rc->ring_len = rs.mmap_length;
 	/* Populate it now: teardown must take the page away again. */
-	return probe_read(rc->ring) ? -EFAULT : 0;
+	return tl_probe_read(rc->ring) ? -EFAULT : 0;
 }
 
 static int close_live(struct ring_ctx *rc)
@@ -247,7 +225,7 @@ static void test_uverbs_close_kills_fd_and_mapping(void)
 	rc.ctx.uverbs_fd = -1;
 
 	assert_dead(rc.ctx.ops_fd);
-	CU_ASSERT(probe_read(rc.ring) == SIGBUS);
+	CU_ASSERT(tl_probe_read(rc.ring) == SIGBUS);
 	close_dead(&rc);
 	assert_back_to_baseline();
 }
@@ -349,7 +327,7 @@ static void test_rmmod_with_fds_in_use(void)
 	assert_dead(rc.ctx.ops_fd);
 	assert_dead(pl_fd);
 	assert_dead(legacy.ops_fd);
-	CU_ASSERT(probe_read(rc.ring) == SIGBUS);
+	CU_ASSERT(tl_probe_read(rc.ring) == SIGBUS);
 	/* The uverbs fd is disassociated too. */
 	TL_ASSERT_ERR(drvops_query(rc.ctx.uverbs_fd, &e, 1, &total), EIO);
 

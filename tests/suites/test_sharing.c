@@ -22,26 +22,7 @@
 #include <unistd.h>
 
 #include "testlib.h"
-
-static sigjmp_buf probe_jmp;
-
-static void probe_handler(int sig)
-{
-	siglongjmp(probe_jmp, sig);
-}
-
-static int probe_read(const volatile uint32_t *p)
-{
-	struct sigaction sa = { .sa_handler = probe_handler };
-	int sig;
-
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
-	sig = sigsetjmp(probe_jmp, 1);
-	if (!sig)
-		(void)*p;
-	return sig;
-}
+#include "tl_proc.h"
 
 /* Every operation but close must be refused; returns 0 or a check number. */
 static int foreign_checks(int fd, const volatile uint32_t *mapped)
@@ -68,7 +49,7 @@ static int foreign_checks(int fd, const volatile uint32_t *mapped)
 		return 15;
 	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLERR))
 		return 16;
-	if (mapped && probe_read(mapped) != SIGSEGV)
+	if (mapped && tl_probe_read(mapped) != SIGSEGV)
 		return 17;
 	if (close(fd))
 		return 18;
@@ -134,49 +115,6 @@ static void test_fork_child_may_only_close(void)
 	CU_ASSERT(tl_ctx_close(&ctx) == 0);
 }
 
-static int send_fd(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	char byte = 'f';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf,
-		.msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
-}
-
-static int recv_fd(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf,
-		.msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-	int fd;
-
-	if (recvmsg(sock, &msg, 0) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
 static void test_scm_rights_receiver_may_only_close(void)
 {
 	struct tl_ctx ctx;
@@ -191,13 +129,13 @@ static void test_scm_rights_receiver_may_only_close(void)
 		int fd;
 
 		close(sv[0]);
-		fd = recv_fd(sv[1]);
+		fd = tl_recv_fd(sv[1]);
 		_exit(fd < 0 ? 1 : foreign_checks(fd, NULL));
 	}
 	close(sv[1]);
 	TL_ASSERT_OK(tl_ctx_open(&ctx, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME,
 				 1, 0));
-	TL_ASSERT_OK(send_fd(sv[0], ctx.ops_fd));
+	TL_ASSERT_OK(tl_send_fd(sv[0], ctx.ops_fd));
 	CU_ASSERT(wait_child(pid) == 0);
 	close(sv[0]);
 	assert_creator_works(&ctx);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "tl_hfi.h"
+#include "tl_proc.h"
 
 #define TIMEOUT_MS 10000
 #define CTX_PREFIX "system_u:system_r:"
@@ -37,15 +38,6 @@
 static const char *self_exe = "/proc/self/exe";
 
 /* ---- In the child: checks that print what failed ------------------- */
-
-#define CHECK(n, cond)                                                      \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "  check %d failed: %s (errno %s)\n", \
-				(n), #cond, strerror(errno));               \
-			return (n);                                         \
-		}                                                           \
-	} while (0)
 
 /* The ioctl's errno, or 0. */
 static int ioctl_errno(int fd, unsigned long cmd, void *arg)
@@ -106,56 +98,56 @@ static int case_generic(void)
 	struct tl_ctx ctx, v1;
 	int i;
 
-	CHECK(1, tl_ctx_open(&ctx, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 2,
+	TL_CHILD_CHECK(1, tl_ctx_open(&ctx, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 2,
 			     4096) == 0);
 	/* The driver-ops fd carries the uverbs node's label. */
-	CHECK(2, label_of_fd(ctx.ops_fd, label, sizeof(label)) == 0);
-	CHECK(3, !strcmp(label, IB_LABEL));
-	CHECK(4, ioctl_errno(ctx.ops_fd, DRVOPS_GENERIC_IOCTL_NOOP, &noop) == 0);
-	CHECK(5, ioctl_errno(ctx.ops_fd, DRVOPS_IOCTL_GET_INFO, &info) == 0);
-	CHECK(6, info.version == 2 && !strcmp(info.name, DRVOPS_GENERIC_NAME));
+	TL_CHILD_CHECK(2, label_of_fd(ctx.ops_fd, label, sizeof(label)) == 0);
+	TL_CHILD_CHECK(3, !strcmp(label, IB_LABEL));
+	TL_CHILD_CHECK(4, ioctl_errno(ctx.ops_fd, DRVOPS_GENERIC_IOCTL_NOOP, &noop) == 0);
+	TL_CHILD_CHECK(5, ioctl_errno(ctx.ops_fd, DRVOPS_IOCTL_GET_INFO, &info) == 0);
+	TL_CHILD_CHECK(6, info.version == 2 && !strcmp(info.name, DRVOPS_GENERIC_NAME));
 
-	CHECK(7, ioctl_errno(ctx.ops_fd, DRVOPS_GENERIC_IOCTL_RING_SETUP, &rs) ==
+	TL_CHILD_CHECK(7, ioctl_errno(ctx.ops_fd, DRVOPS_GENERIC_IOCTL_RING_SETUP, &rs) ==
 		 0);
 	ring = mmap(NULL, rs.mmap_length, PROT_READ | PROT_WRITE, MAP_SHARED,
 		    ctx.ops_fd, rs.mmap_offset);
-	CHECK(8, ring != MAP_FAILED);
-	CHECK(9, ring->entries == 8 && ring->producer == 0);
+	TL_CHILD_CHECK(8, ring != MAP_FAILED);
+	TL_CHILD_CHECK(9, ring->entries == 8 && ring->producer == 0);
 
 	for (i = 0; i < (int)sizeof(src); i++)
 		src[i] = (char)(i * 7 + 1);
 	memset(dst, 0, sizeof(dst));
-	CHECK(10, tl_copy(ctx.ops_fd, tl_user_buf(src), tl_user_buf(dst),
+	TL_CHILD_CHECK(10, tl_copy(ctx.ops_fd, tl_user_buf(src), tl_user_buf(dst),
 			  sizeof(src), 11) == 0);
-	CHECK(11, !memcmp(src, dst, sizeof(src)));
-	CHECK(12, tl_copy(ctx.ops_fd, tl_user_buf(src), tl_mr_buf(ctx.mr, 100),
+	TL_CHILD_CHECK(11, !memcmp(src, dst, sizeof(src)));
+	TL_CHILD_CHECK(12, tl_copy(ctx.ops_fd, tl_user_buf(src), tl_mr_buf(ctx.mr, 100),
 			  sizeof(src), 12) == 0);
-	CHECK(13, !memcmp(ctx.buf + 100, src, sizeof(src)));
-	CHECK(14, tl_fill(ctx.ops_fd, tl_mr_buf(ctx.mr, 1000), 64, 0xa5, 13) ==
+	TL_CHILD_CHECK(13, !memcmp(ctx.buf + 100, src, sizeof(src)));
+	TL_CHILD_CHECK(14, tl_fill(ctx.ops_fd, tl_mr_buf(ctx.mr, 1000), 64, 0xa5, 13) ==
 		  0);
 	for (i = 0; i < 64; i++)
-		CHECK(15, ctx.buf[1000 + i] == 0xa5);
-	CHECK(16, ctx.buf[999] == 0 && ctx.buf[1064] == 0);
+		TL_CHILD_CHECK(15, ctx.buf[1000 + i] == 0xa5);
+	TL_CHILD_CHECK(16, ctx.buf[999] == 0 && ctx.buf[1064] == 0);
 	/* Three completions in the ring, in order, all successful. */
-	CHECK(17, ring->producer == 3);
+	TL_CHILD_CHECK(17, ring->producer == 3);
 	ring_e = (const struct drvops_generic_completion *)(ring + 1);
 	for (i = 0; i < 3; i++)
-		CHECK(18, ring_e[i].status == 0 && ring_e[i].seq == (uint32_t)i &&
+		TL_CHILD_CHECK(18, ring_e[i].status == 0 && ring_e[i].seq == (uint32_t)i &&
 				  ring_e[i].user_data == 11u + i);
 	ring->consumer = 3;
 	munmap((void *)ring, rs.mmap_length);
-	CHECK(19, tl_ctx_close(&ctx) == 0);
+	TL_CHILD_CHECK(19, tl_ctx_close(&ctx) == 0);
 
 	/* Version 1: the completion is read(). */
-	CHECK(20, tl_ctx_open(&v1, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 1,
+	TL_CHILD_CHECK(20, tl_ctx_open(&v1, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 1,
 			      0) == 0);
 	memset(dst, 0, sizeof(dst));
-	CHECK(21, tl_copy(v1.ops_fd, tl_user_buf(src), tl_user_buf(dst), 64,
+	TL_CHILD_CHECK(21, tl_copy(v1.ops_fd, tl_user_buf(src), tl_user_buf(dst), 64,
 			  21) == 0);
-	CHECK(22, tl_read_completion(v1.ops_fd, &c) == 0);
-	CHECK(23, c.status == 0 && c.user_data == 21 && c.length == 64 &&
+	TL_CHILD_CHECK(22, tl_read_completion(v1.ops_fd, &c) == 0);
+	TL_CHILD_CHECK(23, c.status == 0 && c.user_data == 21 && c.length == 64 &&
 			  !memcmp(src, dst, 64));
-	CHECK(24, tl_ctx_close(&v1) == 0);
+	TL_CHILD_CHECK(24, tl_ctx_close(&v1) == 0);
 	return 0;
 }
 
@@ -207,14 +199,14 @@ static int case_hfi(int full)
 	char label[128];
 	int slot, ret;
 
-	CHECK(1, tl_hfi_open(&a, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0) == 0);
-	CHECK(2, tl_hfi_open(&b, TL_HFI_CURRENT, 1, tl_hfi_job_a, 0) == 0);
-	CHECK(3, !a.legacy && a.version == 2 && b.version == 2);
-	CHECK(4, label_of_fd(b.fd, label, sizeof(label)) == 0 &&
+	TL_CHILD_CHECK(1, tl_hfi_open(&a, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0) == 0);
+	TL_CHILD_CHECK(2, tl_hfi_open(&b, TL_HFI_CURRENT, 1, tl_hfi_job_a, 0) == 0);
+	TL_CHILD_CHECK(3, !a.legacy && a.version == 2 && b.version == 2);
+	TL_CHILD_CHECK(4, label_of_fd(b.fd, label, sizeof(label)) == 0 &&
 			 !strcmp(label, IB_LABEL));
 	src = pattern_buf(len, 5);
 	dst = aligned_alloc(4096, len);
-	CHECK(5, src && dst);
+	TL_CHILD_CHECK(5, src && dst);
 	memset(dst, 0, len);
 
 	/* Eager: 1000 bytes, one packet. */
@@ -222,49 +214,49 @@ static int case_hfi(int full)
 	iov = (struct iovec){ src, 1000 };
 	slot = drvops_hfi_send(&a, DRVOPS_HFI_OP_EAGER, (uint16_t)b.info.lid,
 			       (uint16_t)b.info.ctxt, 0, 0, hdr, &iov, 1);
-	CHECK(6, slot >= 0);
-	CHECK(7, drvops_hfi_wait_slot(&a, slot) == 0);
-	CHECK(8, tl_hfi_recv(&b, &e, TIMEOUT_MS) == 0);
-	CHECK(9, (e->flags & DRVOPS_HFI_RHQ_EAGER) && e->length == 1000 &&
+	TL_CHILD_CHECK(6, slot >= 0);
+	TL_CHILD_CHECK(7, drvops_hfi_wait_slot(&a, slot) == 0);
+	TL_CHILD_CHECK(8, tl_hfi_recv(&b, &e, TIMEOUT_MS) == 0);
+	TL_CHILD_CHECK(9, (e->flags & DRVOPS_HFI_RHQ_EAGER) && e->length == 1000 &&
 			 e->src_lid == a.info.lid && !memcmp((const void *)e->hdr, hdr, 4));
-	CHECK(10, !memcmp(drvops_hfi_eager_payload(&b, e), src, 1000));
+	TL_CHILD_CHECK(10, !memcmp(drvops_hfi_eager_payload(&b, e), src, 1000));
 	drvops_hfi_consume(&b, e);
 
 	/* Expected into a registered buffer. */
-	CHECK(11, drvops_hfi_tid_register(&b, dst, len, &tid) == 0);
-	CHECK(12, hfi_expected(&a, &b, src, len, tid) == 0);
-	CHECK(13, !memcmp(dst, src, len));
-	CHECK(14, drvops_hfi_tid_free(&b, tid) == 0);
+	TL_CHILD_CHECK(11, drvops_hfi_tid_register(&b, dst, len, &tid) == 0);
+	TL_CHILD_CHECK(12, hfi_expected(&a, &b, src, len, tid) == 0);
+	TL_CHILD_CHECK(13, !memcmp(dst, src, len));
+	TL_CHILD_CHECK(14, drvops_hfi_tid_free(&b, tid) == 0);
 
 	ret = drvops_hfi_counters(&a, &cnt);
 	if (full) {
-		CHECK(15, ret == 0);
-		CHECK(16, cnt.tx_packets >= 2 && cnt.tx_bytes >= 1000 + len);
+		TL_CHILD_CHECK(15, ret == 0);
+		TL_CHILD_CHECK(16, cnt.tx_packets >= 2 && cnt.tx_bytes >= 1000 + len);
 	} else {
-		CHECK(17, ret == -EACCES);
+		TL_CHILD_CHECK(17, ret == -EACCES);
 	}
 
 	/* Expected into an MR made on the uverbs fd and bound. */
 	memset(dst, 0, len);
-	CHECK(18, drvops_alloc_pd(b.uverbs_fd, &pd) == 0);
-	CHECK(19, drvops_reg_mr(b.uverbs_fd, pd, dst, len, 1, &mr, NULL,
+	TL_CHILD_CHECK(18, drvops_alloc_pd(b.uverbs_fd, &pd) == 0);
+	TL_CHILD_CHECK(19, drvops_reg_mr(b.uverbs_fd, pd, dst, len, 1, &mr, NULL,
 				NULL) == 0);
-	CHECK(20, drvops_bind(b.uverbs_fd, b.fd, DRVOPS_OBJ_MR, mr,
+	TL_CHILD_CHECK(20, drvops_bind(b.uverbs_fd, b.fd, DRVOPS_OBJ_MR, mr,
 			      &binding) == 0);
 	ret = drvops_hfi_tid_register_mr(&b, mr, 0, len, &tid);
 	if (full) {
-		CHECK(21, ret == 0);
-		CHECK(22, hfi_expected(&a, &b, src, len, tid) == 0);
-		CHECK(23, !memcmp(dst, src, len));
-		CHECK(24, drvops_hfi_tid_free(&b, tid) == 0);
+		TL_CHILD_CHECK(21, ret == 0);
+		TL_CHILD_CHECK(22, hfi_expected(&a, &b, src, len, tid) == 0);
+		TL_CHILD_CHECK(23, !memcmp(dst, src, len));
+		TL_CHILD_CHECK(24, drvops_hfi_tid_free(&b, tid) == 0);
 	} else {
-		CHECK(25, ret == -EACCES);
+		TL_CHILD_CHECK(25, ret == -EACCES);
 		/* Nothing was written. */
-		CHECK(26, dst[0] == 0 && dst[len - 1] == 0);
+		TL_CHILD_CHECK(26, dst[0] == 0 && dst[len - 1] == 0);
 	}
-	CHECK(27, drvops_unbind(b.uverbs_fd, binding) == 0);
-	CHECK(28, drvops_dereg_mr(b.uverbs_fd, mr) == 0);
-	CHECK(29, drvops_dealloc_pd(b.uverbs_fd, pd) == 0);
+	TL_CHILD_CHECK(27, drvops_unbind(b.uverbs_fd, binding) == 0);
+	TL_CHILD_CHECK(28, drvops_dereg_mr(b.uverbs_fd, mr) == 0);
+	TL_CHILD_CHECK(29, drvops_dealloc_pd(b.uverbs_fd, pd) == 0);
 	tl_hfi_close(&a);
 	tl_hfi_close(&b);
 	free(src);
@@ -279,14 +271,14 @@ static int case_nodev(void)
 	int fd;
 
 	/* Discovery (sysfs) works, the node does not. */
-	CHECK(1, tl_find_device(TL_DEVICE_CURRENT, &dev) == 0);
+	TL_CHILD_CHECK(1, tl_find_device(TL_DEVICE_CURRENT, &dev) == 0);
 	fd = open(dev.uverbs_path, O_RDWR | O_CLOEXEC);
-	CHECK(2, fd == -1 && errno == EACCES);
+	TL_CHILD_CHECK(2, fd == -1 && errno == EACCES);
 	fd = open(dev.uverbs_path, O_RDONLY | O_CLOEXEC);
-	CHECK(3, fd == -1 && errno == EACCES);
-	CHECK(4, tl_open_device(TL_DEVICE_CURRENT) == -EACCES);
-	CHECK(5, tl_hfi_find(TL_HFI_CURRENT, 0, &dev) == 0);
-	CHECK(6, drvops_open_device(&dev) == -EACCES);
+	TL_CHILD_CHECK(3, fd == -1 && errno == EACCES);
+	TL_CHILD_CHECK(4, tl_open_device(TL_DEVICE_CURRENT) == -EACCES);
+	TL_CHILD_CHECK(5, tl_hfi_find(TL_HFI_CURRENT, 0, &dev) == 0);
+	TL_CHILD_CHECK(6, drvops_open_device(&dev) == -EACCES);
 	return 0;
 }
 
@@ -312,22 +304,22 @@ static int case_recv(int sock, int expect_fd)
 	int fd;
 
 	memset(cbuf, 0, sizeof(cbuf));
-	CHECK(1, recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) == 1 && byte == 'f');
+	TL_CHILD_CHECK(1, recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) == 1 && byte == 'f');
 	cm = CMSG_FIRSTHDR(&msg);
 	if (!expect_fd) {
-		CHECK(2, msg.msg_flags & MSG_CTRUNC);
-		CHECK(3, !cm || cm->cmsg_len < CMSG_LEN(sizeof(int)));
+		TL_CHILD_CHECK(2, msg.msg_flags & MSG_CTRUNC);
+		TL_CHILD_CHECK(3, !cm || cm->cmsg_len < CMSG_LEN(sizeof(int)));
 		/* No drvops fd appeared anywhere in this process. */
 		for (fd = 0; fd < 64; fd++)
-			CHECK(4, !is_drvops_fd(fd));
+			TL_CHILD_CHECK(4, !is_drvops_fd(fd));
 		return 0;
 	}
-	CHECK(5, !(msg.msg_flags & MSG_CTRUNC));
-	CHECK(6, cm && cm->cmsg_type == SCM_RIGHTS);
+	TL_CHILD_CHECK(5, !(msg.msg_flags & MSG_CTRUNC));
+	TL_CHILD_CHECK(6, cm && cm->cmsg_type == SCM_RIGHTS);
 	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	CHECK(7, is_drvops_fd(fd));
-	CHECK(8, ioctl_errno(fd, DRVOPS_GENERIC_IOCTL_NOOP, &noop) == EPERM);
-	CHECK(9, close(fd) == 0);
+	TL_CHILD_CHECK(7, is_drvops_fd(fd));
+	TL_CHILD_CHECK(8, ioctl_errno(fd, DRVOPS_GENERIC_IOCTL_NOOP, &noop) == EPERM);
+	TL_CHILD_CHECK(9, close(fd) == 0);
 	return 0;
 }
 
@@ -342,12 +334,12 @@ static int case_inherit(int fd, int expect_fd)
 	struct drvops_generic_noop noop = { .size = sizeof(noop) };
 
 	if (!expect_fd) {
-		CHECK(1, !is_drvops_fd(fd));
+		TL_CHILD_CHECK(1, !is_drvops_fd(fd));
 		return 0;
 	}
-	CHECK(2, is_drvops_fd(fd));
-	CHECK(3, ioctl_errno(fd, DRVOPS_GENERIC_IOCTL_NOOP, &noop) == EPERM);
-	CHECK(4, close(fd) == 0);
+	TL_CHILD_CHECK(2, is_drvops_fd(fd));
+	TL_CHILD_CHECK(3, ioctl_errno(fd, DRVOPS_GENERIC_IOCTL_NOOP, &noop) == EPERM);
+	TL_CHILD_CHECK(4, close(fd) == 0);
 	return 0;
 }
 
@@ -364,19 +356,19 @@ static int case_uverbs_only(void)
 	struct drvops_generic_completion c;
 	struct tl_ctx ctx;
 
-	CHECK(1, tl_ctx_open(&ctx, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 2,
+	TL_CHILD_CHECK(1, tl_ctx_open(&ctx, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 2,
 			     0) == 0);
-	CHECK(2, ioctl_errno(ctx.ops_fd, DRVOPS_IOCTL_GET_INFO, &info) == 0);
-	CHECK(3, info.version == 2);
-	CHECK(4, ioctl_errno(ctx.ops_fd, DRVOPS_GENERIC_IOCTL_NOOP, &noop) ==
+	TL_CHILD_CHECK(2, ioctl_errno(ctx.ops_fd, DRVOPS_IOCTL_GET_INFO, &info) == 0);
+	TL_CHILD_CHECK(3, info.version == 2);
+	TL_CHILD_CHECK(4, ioctl_errno(ctx.ops_fd, DRVOPS_GENERIC_IOCTL_NOOP, &noop) ==
 			 EACCES);
-	CHECK(5, tl_fill(ctx.ops_fd, tl_user_buf(dst), 8, 1, 1) == -EACCES);
-	CHECK(6, dst[0] == 0);
-	CHECK(7, tl_copy(ctx.ops_fd, tl_user_buf(src), tl_user_buf(dst),
+	TL_CHILD_CHECK(5, tl_fill(ctx.ops_fd, tl_user_buf(dst), 8, 1, 1) == -EACCES);
+	TL_CHILD_CHECK(6, dst[0] == 0);
+	TL_CHILD_CHECK(7, tl_copy(ctx.ops_fd, tl_user_buf(src), tl_user_buf(dst),
 			 sizeof(src), 2) == 0);
-	CHECK(8, !memcmp(src, dst, sizeof(src)));
-	CHECK(9, tl_read_completion(ctx.ops_fd, &c) == 0 && c.user_data == 2);
-	CHECK(10, tl_ctx_close(&ctx) == 0);
+	TL_CHILD_CHECK(8, !memcmp(src, dst, sizeof(src)));
+	TL_CHILD_CHECK(9, tl_read_completion(ctx.ops_fd, &c) == 0 && c.user_data == 2);
+	TL_CHILD_CHECK(10, tl_ctx_close(&ctx) == 0);
 	return 0;
 }
 
@@ -390,23 +382,23 @@ static int case_nomap(void)
 	void *p;
 	int uverbs_fd;
 
-	CHECK(1, tl_ctx_open(&ctx, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 2,
+	TL_CHILD_CHECK(1, tl_ctx_open(&ctx, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 2,
 			     0) == 0);
-	CHECK(2, ioctl_errno(ctx.ops_fd, DRVOPS_GENERIC_IOCTL_RING_SETUP, &rs) ==
+	TL_CHILD_CHECK(2, ioctl_errno(ctx.ops_fd, DRVOPS_GENERIC_IOCTL_RING_SETUP, &rs) ==
 			 0);
 	p = mmap(NULL, rs.mmap_length, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 ctx.ops_fd, rs.mmap_offset);
-	CHECK(3, p == MAP_FAILED && errno == EACCES);
+	TL_CHILD_CHECK(3, p == MAP_FAILED && errno == EACCES);
 	p = mmap(NULL, rs.mmap_length, PROT_READ, MAP_SHARED, ctx.ops_fd,
 		 rs.mmap_offset);
-	CHECK(4, p == MAP_FAILED && errno == EACCES);
-	CHECK(5, tl_ctx_close(&ctx) == 0);
+	TL_CHILD_CHECK(4, p == MAP_FAILED && errno == EACCES);
+	TL_CHILD_CHECK(5, tl_ctx_close(&ctx) == 0);
 	/* The HFI needs its mappings: the library's open fails cleanly. */
-	CHECK(6, tl_hfi_find(TL_HFI_CURRENT, 0, &dev) == 0);
+	TL_CHILD_CHECK(6, tl_hfi_find(TL_HFI_CURRENT, 0, &dev) == 0);
 	uverbs_fd = drvops_open_device(&dev);
-	CHECK(7, uverbs_fd >= 0 && drvops_get_context(uverbs_fd) == 0);
-	CHECK(8, drvops_hfi_open(&h, uverbs_fd, tl_hfi_job_a, 0) == -EACCES);
-	CHECK(9, h.fd == -1);
+	TL_CHILD_CHECK(7, uverbs_fd >= 0 && drvops_get_context(uverbs_fd) == 0);
+	TL_CHILD_CHECK(8, drvops_hfi_open(&h, uverbs_fd, tl_hfi_job_a, 0) == -EACCES);
+	TL_CHILD_CHECK(9, h.fd == -1);
 	close(uverbs_fd);
 	return 0;
 }
@@ -423,10 +415,10 @@ static int child_main(int argc, char **argv)
 	/* Really in the domain? */
 	snprintf(want, sizeof(want), CTX_PREFIX "%s", domain);
 	fd = open("/proc/self/attr/current", O_RDONLY | O_CLOEXEC);
-	CHECK(100, fd >= 0);
+	TL_CHILD_CHECK(100, fd >= 0);
 	n = read(fd, cur, sizeof(cur) - 1);
 	close(fd);
-	CHECK(101, n > 0);
+	TL_CHILD_CHECK(101, n > 0);
 	cur[n] = '\0';
 	while (n > 0 && (cur[n - 1] == '\n' || cur[n - 1] == '\0'))
 		cur[--n] = '\0';
@@ -544,26 +536,6 @@ static void test_no_uverbs_cannot_open(void)
 	CU_ASSERT(run_in("drvops_nouverbs_t", "nodev", 0) == 0);
 }
 
-static int send_fd(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	char byte = 'f';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf,
-		.msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
-}
-
 /* Send our driver-ops fd to a receiver running what in domain. */
 static int scm_rights_to(const char *domain, const char *what,
 			 struct tl_ctx *ctx)
@@ -576,7 +548,7 @@ static int scm_rights_to(const char *domain, const char *what,
 	/* sv[1] is inherited (no CLOEXEC) by the receiver. */
 	pid = spawn_in(domain, what, sv[1]);
 	close(sv[1]);
-	rc = send_fd(sv[0], ctx->ops_fd);
+	rc = tl_send_fd(sv[0], ctx->ops_fd);
 	if (rc)
 		fprintf(stderr, "\n  send_fd: %s\n", strerror(-rc));
 	rc = wait_status(pid);
