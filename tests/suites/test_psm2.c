@@ -4,7 +4,8 @@
  * libpsm2.a): rank 0 and rank 1 in two processes on two HFI units, epids
  * exchanged through pipes; psm2_init, ep_open, connect, mq_init; tagged
  * isend/irecv with data checks from 0 B to 16 MiB (eager and
- * rendezvous), iprobe/improbe/imrecv, cancel, close. The per-unit debugfs
+ * rendezvous), iprobe/improbe/imrecv, cancel, close; both ranks sending
+ * to each other at once (rendezvous crossing). The per-unit debugfs
  * counters show the traffic went through the driver.
  */
 #define _GNU_SOURCE
@@ -264,14 +265,87 @@ static void rank1_body(struct rank *r, unsigned nsizes)
 	      "done recv");
 }
 
+/*
+ * Both ranks at once, as MPI codes do (mpi_ops' nonblocking part): per
+ * size a receive from the peer, then a send to it, all posted before any
+ * wait, sizes on both sides of the rendezvous threshold and a few MiB,
+ * so that the two rendezvous directions overlap: RTS and CTS cross, a
+ * rank registers its receive windows while its own expected sends are in
+ * flight. Several rounds, as the timing differs each time.
+ */
+static const uint32_t exchange_sizes[] = {
+	0, 100, 65536, 65537, 70000, 300000, 2u << 20, (3u << 20) + 5,
+};
+#define NEXCHANGE (sizeof(exchange_sizes) / sizeof(exchange_sizes[0]))
+#define EXCHANGE_ROUNDS 4
+#define TAG_EXCHANGE 0x5000u
+
+static void exchange_body(struct rank *r)
+{
+	psm2_mq_req_t rreq[NEXCHANGE], sreq[NEXCHANGE];
+	uint8_t *in[NEXCHANGE], *out[NEXCHANGE], *want;
+	psm2_mq_tag_t t, sel = all_bits();
+	psm2_mq_status2_t st;
+	psm2_error_t err;
+	unsigned round, i;
+
+	for (round = 0; round < EXCHANGE_ROUNDS; round++) {
+		for (i = 0; i < NEXCHANGE; i++) {
+			uint32_t n = exchange_sizes[i];
+
+			in[i] = calloc(1, n + 1);
+			out[i] = malloc(n + 1);
+			/* the seed says who sent it: a crossed buffer shows */
+			pattern(out[i], n, 100 * (unsigned)r->me + i + round);
+			t = tag_of(TAG_EXCHANGE, i);
+			err = psm2_mq_irecv2(r->mq, r->peer, &t, &sel, 0, in[i],
+					     n, NULL, &rreq[i]);
+			CHECK(err == PSM2_OK, "exchange irecv %u B: %s", n,
+			      psm2_error_get_string(err));
+			err = psm2_mq_isend2(r->mq, r->peer, 0, &t, out[i], n,
+					     NULL, &sreq[i]);
+			CHECK(err == PSM2_OK, "exchange isend %u B: %s", n,
+			      psm2_error_get_string(err));
+		}
+		for (i = 0; i < NEXCHANGE; i++) {
+			uint32_t n = exchange_sizes[i];
+
+			memset(&st, 0, sizeof(st));
+			err = psm2_mq_wait2(&sreq[i], &st);
+			CHECK(err == PSM2_OK && st.error_code == PSM2_OK,
+			      "round %u: send %u B: %s / %s", round, n,
+			      psm2_error_get_string(err),
+			      psm2_error_get_string(st.error_code));
+			memset(&st, 0, sizeof(st));
+			err = psm2_mq_wait2(&rreq[i], &st);
+			CHECK(err == PSM2_OK && st.error_code == PSM2_OK &&
+			      st.nbytes == n,
+			      "round %u: receive %u B: %s / %s, %u bytes", round,
+			      n, psm2_error_get_string(err),
+			      psm2_error_get_string(st.error_code), st.nbytes);
+			want = malloc(n + 1);
+			pattern(want, n, 100 * (unsigned)(1 - r->me) + i + round);
+			CHECK(memcmp(want, in[i], n) == 0,
+			      "round %u: data of %u B differs", round, n);
+			free(want);
+			free(in[i]);
+			free(out[i]);
+		}
+	}
+}
+
+enum pair_mode { PAIR_ONE_WAY, PAIR_EXCHANGE };
+
 static int rank_main(int me, int unit, int wfd, int rfd, unsigned nsizes,
-		     const psm2_uuid_t uuid)
+		     enum pair_mode mode, const psm2_uuid_t uuid)
 {
 	struct rank r = { .me = me, .unit = unit };
 
 	rank_failures = 0;
 	if (rank_start(&r, wfd, rfd, uuid) == 0) {
-		if (me == 0)
+		if (mode == PAIR_EXCHANGE)
+			exchange_body(&r);
+		else if (me == 0)
 			rank0_body(&r, nsizes);
 		else
 			rank1_body(&r, nsizes);
@@ -320,7 +394,8 @@ static long long unit_counter(unsigned unit, const char *what)
 }
 
 /* Rank 0 (this process) on unit0, rank 1 (a child) on unit1. */
-static void run_pair(int unit0, int unit1, unsigned nsizes)
+static void run_pair(int unit0, int unit1, unsigned nsizes,
+		     enum pair_mode mode)
 {
 	int to1[2], to0[2], status = 0, fails0;
 	long long rx0 = unit_counter((unsigned)unit1, "rx_bytes"), rx1;
@@ -328,8 +403,12 @@ static void run_pair(int unit0, int unit1, unsigned nsizes)
 	psm2_uuid_t uuid;
 	pid_t pid;
 
-	for (unsigned i = 0; i < nsizes; i++)
-		total += sizes[i];
+	if (mode == PAIR_EXCHANGE)
+		for (unsigned i = 0; i < NEXCHANGE; i++)
+			total += (uint64_t)exchange_sizes[i] * EXCHANGE_ROUNDS;
+	else
+		for (unsigned i = 0; i < nsizes; i++)
+			total += sizes[i];
 	psm2_uuid_generate(uuid);
 	CU_ASSERT_FATAL(pipe(to1) == 0 && pipe(to0) == 0);
 	fflush(NULL);
@@ -338,11 +417,12 @@ static void run_pair(int unit0, int unit1, unsigned nsizes)
 	if (pid == 0) {
 		close(to1[1]);
 		close(to0[0]);
-		_exit(rank_main(1, unit1, to0[1], to1[0], nsizes, uuid) ? 1 : 0);
+		_exit(rank_main(1, unit1, to0[1], to1[0], nsizes, mode, uuid) ?
+		      1 : 0);
 	}
 	close(to1[0]);
 	close(to0[1]);
-	fails0 = rank_main(0, unit0, to1[1], to0[0], nsizes, uuid);
+	fails0 = rank_main(0, unit0, to1[1], to0[0], nsizes, mode, uuid);
 	close(to1[1]);
 	close(to0[0]);
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
@@ -354,13 +434,20 @@ static void run_pair(int unit0, int unit1, unsigned nsizes)
 	CU_ASSERT(rx0 >= 0 && rx1 >= 0);
 	CU_ASSERT(rx1 - rx0 >= (long long)total);
 	printf("\n    units %d->%d: %u messages, %llu payload bytes, unit %d "
-	       "rx_bytes +%lld ", unit0, unit1, nsizes,
+	       "rx_bytes +%lld ", unit0, unit1,
+	       mode == PAIR_EXCHANGE ? (unsigned)(NEXCHANGE * EXCHANGE_ROUNDS) :
+				       nsizes,
 	       (unsigned long long)total, unit1, rx1 - rx0);
 }
 
 static void test_two_current_units(void)
 {
-	run_pair(0, 1, NSIZES);
+	run_pair(0, 1, NSIZES, PAIR_ONE_WAY);
+}
+
+static void test_two_way_exchange(void)
+{
+	run_pair(0, 1, 0, PAIR_EXCHANGE);
 }
 
 /*
@@ -379,7 +466,8 @@ static void test_legacy_unit_pair(void)
 		CU_FAIL("no third (legacy) unit");
 		return;
 	}
-	run_pair(0, 2, NSIZES - 2);	/* up to 1 MiB: TCG is slow */
+	/* up to 1 MiB: TCG is slow */
+	run_pair(0, 2, NSIZES - 2, PAIR_ONE_WAY);
 }
 
 /* Connecting to an endpoint that does not exist: an error, no abort. */
@@ -416,6 +504,8 @@ static void test_connect_unreachable(void)
 static CU_TestInfo psm2_tests[] = {
 	{ "rank pair on two current units, 0 B .. 16 MiB",
 	  test_two_current_units },
+	{ "rank pair, both ways at once, around the rendezvous threshold",
+	  test_two_way_exchange },
 	{ "rank pair legacy unit <-> current unit", test_legacy_unit_pair },
 	{ "connect to a missing endpoint", test_connect_unreachable },
 	CU_TEST_INFO_NULL,

@@ -7,6 +7,9 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "ep.h"
 #include "shim.h"
@@ -104,6 +107,31 @@ psm2_error_t shim_report(psm2_ep_t ep, psm2_error_t err, const char *fmt, ...)
 	if (h == PSM2_ERRHANDLER_DEFAULT)
 		return default_action(&token);
 	return h(ep, err, msg, &token);
+}
+
+bool shim_debug_enabled(void)
+{
+	static int enabled = -1;
+
+	if (enabled < 0) {
+		const char *s = getenv("PSM2_SHIM_DEBUG");
+
+		enabled = s && *s && strcmp(s, "0") != 0;
+	}
+	return enabled;
+}
+
+void shim_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!shim_debug_enabled())
+		return;
+	fprintf(stderr, "psm-shim[%d]: ", (int)getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 SHIM_API psm2_error_t psm2_error_register_handler(psm2_ep_t ep,

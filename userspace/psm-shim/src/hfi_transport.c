@@ -7,6 +7,7 @@
 
 #include "ep.h"
 #include "hfi_transport.h"
+#include "shim.h"
 
 /* The engine sends at most one payload iovec; leave room for more. */
 #define HFI_SEND_MAX_IOVS 4
@@ -52,6 +53,9 @@ struct hfi_transport {
 	struct shim_list retry;		/* by due time */
 	unsigned nretry;
 	struct shim_list tids_pending;
+	unsigned tids_held;		/* registered, pinned until freed */
+	bool pin_refusing;		/* -ENOMEM since pin_refused_ns */
+	uint64_t pin_refused_ns;
 	struct shim_list peers;
 	struct hfi_transport_stats stats;
 };
@@ -264,6 +268,30 @@ static bool dev_busy(int err)
 }
 
 /*
+ * Pinning refused (-ENOMEM: it would pass RLIMIT_MEMLOCK). What we hold
+ * pinned comes back as our sends complete and as peers fill our receive
+ * windows, so that is worth waiting for (-EAGAIN: the engine retries);
+ * with nothing of ours pinned, the request alone is over the limit. A
+ * peer that never fills our windows must not make us wait forever: after
+ * the resend time limit the refusal stands.
+ */
+static int pin_refused(struct hfi_transport *t)
+{
+	uint64_t tnow;
+
+	if (!t->inflight && !t->tids_held)
+		return -ENOMEM;
+	tnow = now(t);
+	if (!t->pin_refusing) {
+		t->pin_refusing = true;
+		t->pin_refused_ns = tnow;
+	} else if (hfi_resend_expired(&t->policy, t->pin_refused_ns, tnow)) {
+		return -ENOMEM;
+	}
+	return -EAGAIN;
+}
+
+/*
  * Hand s to the device: 0 (s now in a slot), -EAGAIN (no slot or the
  * device is full: try later) or the device's error.
  */
@@ -278,16 +306,21 @@ static int submit(struct hfi_transport *t, struct hfi_send *s)
 			    s->niov);
 	if (dev_busy(err))
 		return -EAGAIN;
-	/*
-	 * Pinning would pass RLIMIT_MEMLOCK: the sends in flight unpin when
-	 * they complete, so wait for them; with none in flight it never fits.
-	 */
-	if (err == -ENOMEM && t->inflight)
-		return -EAGAIN;
-	if (err)
+	if (err == -ENOMEM)
+		err = pin_refused(t);
+	if (err == -EAGAIN)
 		return err;
+	if (err) {
+		shim_debug("send op %u of %zu B to lid %u ctxt %u refused: %s"
+			   " (%u in flight, %u to resend)", s->opcode,
+			   s->niov ? s->iov[0].iov_len : 0, s->peer->lid,
+			   s->peer->ctxt, strerror(-err), t->inflight,
+			   t->nretry);
+		return err;
+	}
 	t->slots[slot] = s;
 	t->inflight++;
+	t->pin_refusing = false;
 	return 0;
 }
 
@@ -355,6 +388,11 @@ static void retry_queue(struct hfi_transport *t, struct hfi_send *s)
 /* A send has finished for good: tell the engine and forget it. */
 static void send_finish(struct hfi_transport *t, struct hfi_send *s, int err)
 {
+	if (err)
+		shim_debug("send op %u of %zu B to lid %u ctxt %u failed: %s",
+			   s->opcode, s->niov ? s->iov[0].iov_len : 0,
+			   s->peer ? s->peer->lid : 0,
+			   s->peer ? s->peer->ctxt : 0, strerror(-err));
 	if (err == -EHOSTUNREACH) {
 		t->stats.unreachable++;
 		peer_failed(t, s->peer, err);
@@ -458,10 +496,17 @@ static int op_register(void *tp, void *buf, size_t len, uint64_t *handle)
 	uint32_t tid;
 	int err = t->dops->tid_register(t->dev, buf, len, &tid);
 
-	if (err == -ENOMEM && t->inflight)
-		return -EAGAIN;	/* memlock: pinned sends will finish */
-	if (err)
+	if (err == -ENOMEM)
+		err = pin_refused(t);
+	if (err == -EAGAIN)
 		return err;
+	if (err) {
+		shim_debug("TID_REGISTER of %zu B: %s (%u in flight)", len,
+			   strerror(-err), t->inflight);
+		return err;
+	}
+	t->tids_held++;
+	t->pin_refusing = false;
 	*handle = tid;
 	return 0;
 }
@@ -472,6 +517,10 @@ static int op_release(void *tp, uint64_t handle)
 	struct hfi_tid_pending *pend;
 	int err = t->dops->tid_free(t->dev, (uint32_t)handle);
 
+	if (err == 0 && t->tids_held)
+		t->tids_held--;
+	if (err && err != -EBUSY)
+		shim_debug("TID_FREE %u: %s", (unsigned)handle, strerror(-err));
 	if (err != -EBUSY)
 		return err;
 	/* A transfer still writes into it: free it from a later poll. */
@@ -491,8 +540,12 @@ static void free_pending_tids(struct hfi_transport *t)
 		struct hfi_tid_pending *p = shim_container_of(
 			pos, struct hfi_tid_pending, node);
 
-		if (t->dops->tid_free(t->dev, p->tid) == -EBUSY)
+		int err = t->dops->tid_free(t->dev, p->tid);
+
+		if (err == -EBUSY)
 			continue;
+		if (err == 0 && t->tids_held)
+			t->tids_held--;
 		shim_list_del(&p->node);
 		free(p);
 	}

@@ -21,6 +21,10 @@
  *  - "receiver not ready" (ERROR/ENOBUFS): resent by the transport with
  *    exponential backoff, given up after a bounded time (then -ETIMEDOUT,
  *    like a peer that stopped answering).
+ *  - pinning refused (ENOMEM: RLIMIT_MEMLOCK without CAP_IPC_LOCK): "not
+ *    now" while sends or tids of ours hold pinned pages (they come back),
+ *    at most for the resend time limit; with nothing pinned the request
+ *    alone is over the limit and fails (PSM2_NO_MEMORY).
  *  - EHOSTUNREACH: the peer is marked failed; its requests end with
  *    PSM2_EPID_UNREACHABLE (shim_mq_peer_failed), later sends to it fail
  *    at once. Nothing aborts.

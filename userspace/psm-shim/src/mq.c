@@ -144,8 +144,16 @@ struct psm2_mq_req {
 	uint32_t win_off;	/* current window */
 	uint32_t win_len;
 	uint32_t win_done;	/* recv: arrived; send: submitted */
+	/*
+	 * recv: our registration of the current window, ours to release.
+	 * send: the receiver's window from its CTS, a handle in the other
+	 * endpoint's table: never released here (the same number may be
+	 * one of our own receive windows).
+	 */
 	uint64_t handle;
 	bool has_handle;
+	uint64_t peer_handle;
+	bool peer_has_handle;
 	bool need_register;	/* recv: window waits for a free handle */
 	bool cts_seen;		/* send: the receiver has matched */
 	uint32_t inflight;	/* send: payload sends not yet done */
@@ -319,6 +327,23 @@ psm2_error_t shim_error_from_errno(int err)
 	}
 }
 
+/* What a request is, for PSM2_SHIM_DEBUG lines. */
+static void debug_req(const struct psm2_mq_req *req, const char *what, int err)
+{
+	if (!shim_debug_enabled())
+		return;
+	shim_debug("%s %s of %u B tag %08x.%08x.%08x peer %#llx: %s"
+		   " (errno %d %s) tx %d win %u+%u done %u nbytes %u"
+		   " inflight %u",
+		   req->kind == REQ_SEND ? "send" : "receive",
+		   req->rndv ? "rendezvous" : "eager", req->msg_len,
+		   req->tag.tag0, req->tag.tag1, req->tag.tag2,
+		   req->peer ? (unsigned long long)req->peer->epid : 0ull,
+		   what, -err, err ? strerror(-err) : "-", (int)req->tx,
+		   req->win_off, req->win_len, req->win_done, req->nbytes,
+		   req->inflight);
+}
+
 static bool wire_busy(int err)
 {
 	return err == -EAGAIN || err == -ENOSPC || err == -ENOBUFS;
@@ -422,7 +447,7 @@ static int tx_cts(struct psm2_mq_req *req)
 static int tx_data(struct psm2_mq_req *req)
 {
 	psm2_mq_t mq = req->mq;
-	bool expected = req->has_handle && mq->ops->send_expected;
+	bool expected = req->peer_has_handle && mq->ops->send_expected;
 	uint32_t chunk_max = mq->cfg.rndv_window;
 
 	if (!expected && mq->ops->eager_max < chunk_max)
@@ -446,7 +471,8 @@ static int tx_data(struct psm2_mq_req *req)
 		req->inflight++;
 		if (expected)
 			err = mq->ops->send_expected(mq->tp, req->peer,
-						     req->handle, req->win_done,
+						     req->peer_handle,
+						     req->win_done,
 						     &h, &iov, 1, req);
 		else
 			err = mq->ops->send_eager(mq->tp, req->peer, &h, &iov,
@@ -507,6 +533,7 @@ static int tx_push(struct psm2_mq_req *req)
 	if (wire_busy(err))
 		return -EAGAIN;
 	if (err) {
+		debug_req(req, "submission failed", err);
 		req->tx = TX_NONE;
 		req->error = shim_error_from_errno(err);
 		if (req->kind == REQ_SEND)
@@ -590,8 +617,10 @@ void shim_mq_send_done(psm2_mq_t mq, void *cookie, int err)
 		return;
 	if (req->inflight)
 		req->inflight--;
-	if (err && req->error == PSM2_OK)
+	if (err && req->error == PSM2_OK) {
+		debug_req(req, "send completed with an error", err);
 		req->error = shim_error_from_errno(err);
+	}
 	(void)mq;
 	send_maybe_complete(req);
 }
@@ -625,8 +654,11 @@ static int rndv_recv_window(struct psm2_mq_req *req)
 			/* no handle free now: retried from the tx queue */
 			req->need_register = true;
 			return -EAGAIN;
+		} else {
+			/* any other failure: the payload comes the eager way */
+			debug_req(req, "registration failed, eager instead",
+				  err);
 		}
-		/* any other failure: the payload comes the eager way */
 	}
 	req->win_len = len;
 	return 0;
@@ -788,8 +820,8 @@ static void recv_cts(psm2_mq_t mq, psm2_epaddr_t src, const struct wire_cts *c)
 	req->win_off = c->offset;
 	req->win_len = c->len;
 	req->win_done = 0;
-	req->handle = c->handle;
-	req->has_handle = c->flags & WIRE_CTS_HANDLE;
+	req->peer_handle = c->handle;
+	req->peer_has_handle = c->flags & WIRE_CTS_HANDLE;
 	req->cts_seen = true;
 	if (req->win_len) {
 		req->tx = TX_DATA;
@@ -879,6 +911,7 @@ void shim_mq_peer_failed(psm2_mq_t mq, psm2_epaddr_t peer, int err)
 
 		if (!req || req->peer != peer || req->state != REQ_ACTIVE)
 			continue;
+		debug_req(req, "peer failed", err);
 		if (req->error == PSM2_OK)
 			req->error = perr;
 		req->tx = TX_NONE;

@@ -21,6 +21,14 @@
 psm2_error_t shim_report(psm2_ep_t ep, psm2_error_t err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * PSM2_SHIM_DEBUG set (not "0"): the library explains on stderr why a
+ * request ended with an error (the errno behind the PSM2 code), because
+ * an MPI shows only its own code for it (Open MPI: MPI_ERR_INTERN).
+ */
+bool shim_debug_enabled(void);
+void shim_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* psm2_init has been called (and not undone by psm2_finalize). */
 bool shim_initialized(void);
 

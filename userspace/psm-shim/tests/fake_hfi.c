@@ -26,6 +26,7 @@ struct fake_hfi {
 	struct drvops_hfi_comp comp[FAKE_SLOTS];
 	struct fake_tid tids[FAKE_TIDS];
 	uint64_t dropped;
+	unsigned refuse_pinning;	/* next n pin attempts: -ENOMEM */
 };
 
 static struct fake_hfi *fakes[FAKE_MAX];
@@ -142,6 +143,10 @@ static int f_send(void *dev, int slot, uint8_t opcode, uint16_t dlid,
 		return -EBADSLT;
 	if (f->legacy && opcode != DRVOPS_HFI_OP_EAGER)
 		return -EINVAL;
+	if (f->refuse_pinning) {
+		f->refuse_pinning--;
+		return -ENOMEM;
+	}
 	err = deliver(f, opcode, dlid, dctxt, tid, toffset, hdr, iov, niov);
 	f->comp[slot].errcode = -err;
 	f->comp[slot].status = err ? DRVOPS_HFI_COMP_ERROR :
@@ -187,6 +192,10 @@ static int f_tid_register(void *dev, void *buf, size_t len, uint32_t *tid)
 {
 	struct fake_hfi *f = dev;
 
+	if (f->refuse_pinning) {
+		f->refuse_pinning--;
+		return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < FAKE_TIDS; i++)
 		if (!f->tids[i].used) {
 			f->tids[i] = (struct fake_tid){ true, buf, len };
@@ -295,4 +304,9 @@ unsigned fake_hfi_tids_in_use(struct fake_hfi *f)
 	for (int i = 0; i < FAKE_TIDS; i++)
 		n += f->tids[i].used;
 	return n;
+}
+
+void fake_hfi_refuse_pinning(struct fake_hfi *f, unsigned n)
+{
+	f->refuse_pinning = n;
 }

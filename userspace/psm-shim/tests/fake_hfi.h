@@ -24,5 +24,7 @@ void fake_hfi_params(struct fake_hfi *f, struct hfi_dev_params *p);
 void fake_hfi_advance_ns(uint64_t ns);
 uint64_t fake_hfi_dropped(struct fake_hfi *f);
 unsigned fake_hfi_tids_in_use(struct fake_hfi *f);
+/* The next n sends or tid registrations fail as over RLIMIT_MEMLOCK. */
+void fake_hfi_refuse_pinning(struct fake_hfi *f, unsigned n);
 
 #endif /* PSM_SHIM_FAKE_HFI_H */

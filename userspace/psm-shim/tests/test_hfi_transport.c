@@ -179,6 +179,116 @@ static void test_both_directions(void)
 	pair_close();
 }
 
+/*
+ * Two rendezvous crossing in a fixed order: each side's receive window
+ * is registered (both devices hand out the same tid number first) while
+ * the other direction's send runs. A's send finishing must not touch A's
+ * own tid: the number it got in B's CTS names B's window, not A's (the
+ * MPI guest's mpi_ops failed this way: ENOENT for the second window).
+ */
+static void test_crossing_rendezvous(void)
+{
+	enum { LEN = 200000 };
+	static uint8_t txa[LEN], txb[LEN], rxa[LEN], rxb[LEN];
+	psm2_mq_tag_t ta = { .tag = { 1, 0, 0, 0 } };
+	psm2_mq_tag_t tb = { .tag = { 2, 0, 0, 0 } };
+	psm2_mq_req_t sa, sb, ra, rb;
+	psm2_mq_status2_t st;
+
+	pair_open(false, 16, NULL);
+	fill(txa, LEN, 1);
+	fill(txb, LEN, 2);
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_irecv2(B.mq, B.peer, &ta,
+		(psm2_mq_tag_t *)&all_bits, 0, rxb, LEN, NULL, &rb), PSM2_OK);
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_irecv2(A.mq, A.peer, &tb,
+		(psm2_mq_tag_t *)&all_bits, 0, rxa, LEN, NULL, &ra), PSM2_OK);
+	/* both send an RTS */
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_isend2(A.mq, A.peer, 0, &ta, txa, LEN,
+					     NULL, &sa), PSM2_OK);
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_isend2(B.mq, B.peer, 0, &tb, txb, LEN,
+					     NULL, &sb), PSM2_OK);
+	/* B: A's RTS, registers its window (tid 0), CTS to A */
+	shim_mq_progress(B.mq);
+	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(B.dev), 1);
+	/*
+	 * A: B's RTS (registers A's window: tid 0 too), then B's CTS (A's
+	 * payload into B's tid 0); the next round reaps A's send.
+	 */
+	shim_mq_progress(A.mq);
+	shim_mq_progress(A.mq);
+	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(A.dev), 1);
+	CU_ASSERT_EQUAL(finish(&sa, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+	/* A's window must still be there for B's payload */
+	CU_ASSERT_EQUAL(finish(&sb, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+	CU_ASSERT_EQUAL(finish(&ra, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+	CU_ASSERT_EQUAL(st.nbytes, LEN);
+	CU_ASSERT(memcmp(rxa, txb, LEN) == 0);
+	CU_ASSERT_EQUAL(finish(&rb, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+	CU_ASSERT(memcmp(rxb, txa, LEN) == 0);
+	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(A.dev), 0);
+	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(B.dev), 0);
+	pair_close();
+}
+
+/*
+ * Pinning refused (-ENOMEM, RLIMIT_MEMLOCK): while a receive window of
+ * ours is pinned it will come back, so the send waits and goes; with
+ * nothing of ours pinned the send alone is over the limit and fails
+ * with PSM2_NO_MEMORY, as an error of that request (nothing aborts).
+ */
+static void test_pinning_refused(void)
+{
+	enum { BIG = 200000 };
+	static uint8_t big_tx[BIG], big_rx[BIG];
+	psm2_mq_tag_t tbig = { .tag = { 1, 0, 0, 0 } };
+	psm2_mq_tag_t tsmall = { .tag = { 2, 0, 0, 0 } };
+	uint32_t small = 0x5a5a, got = 0;
+	psm2_mq_req_t rbig, sbig, rsmall, ssmall;
+	psm2_mq_status2_t st;
+
+	pair_open(false, 16, NULL);
+	/* A holds a pinned window: B's rendezvous, matched, not yet filled */
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_irecv2(A.mq, A.peer, &tbig,
+		(psm2_mq_tag_t *)&all_bits, 0, big_rx, BIG, NULL, &rbig),
+		PSM2_OK);
+	fill(big_tx, BIG, 7);
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_isend2(B.mq, B.peer, 0, &tbig, big_tx,
+					     BIG, NULL, &sbig), PSM2_OK);
+	shim_mq_progress(A.mq);		/* RTS: A registers, CTS to B */
+	shim_mq_progress(A.mq);		/* the CTS's slot is reaped */
+	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(A.dev), 1);
+	CU_ASSERT_EQUAL(hfi_transport_pending(A.tp), 0); /* none in flight */
+	fake_hfi_refuse_pinning(A.dev, 1);
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_irecv2(B.mq, B.peer, &tsmall,
+		(psm2_mq_tag_t *)&all_bits, 0, &got, sizeof(got), NULL,
+		&rsmall), PSM2_OK);
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_isend2(A.mq, A.peer, 0, &tsmall, &small,
+					     sizeof(small), NULL, &ssmall),
+			      PSM2_OK);
+	CU_ASSERT_EQUAL(finish(&ssmall, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+	CU_ASSERT_EQUAL(finish(&rsmall, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(got, small);
+	CU_ASSERT_EQUAL(finish(&sbig, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+	CU_ASSERT_EQUAL(finish(&rbig, &st), PSM2_OK);
+	CU_ASSERT(memcmp(big_rx, big_tx, BIG) == 0);
+
+	/* nothing pinned any more: the refusal is final for that send */
+	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(A.dev), 0);
+	fake_hfi_refuse_pinning(A.dev, 1);
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_isend2(A.mq, A.peer, 0, &tsmall, &small,
+					     sizeof(small), NULL, &ssmall),
+			      PSM2_OK);
+	CU_ASSERT_EQUAL(finish(&ssmall, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_NO_MEMORY);
+	pair_close();
+}
+
 static void test_legacy(void)
 {
 	pair_open(true, 16, NULL);
@@ -386,6 +496,10 @@ int main(void)
 	CU_add_test(s, "eager and rendezvous, 0 B .. 3 MiB", test_sizes);
 	CU_add_test(s, "both directions at once, eager and rendezvous",
 		    test_both_directions);
+	CU_add_test(s, "crossing rendezvous: a send leaves our tids alone",
+		    test_crossing_rendezvous);
+	CU_add_test(s, "pinning refused: wait while pinned, else fail",
+		    test_pinning_refused);
 	CU_add_test(s, "legacy unit: eager only", test_legacy);
 	CU_add_test(s, "receiver not ready: resend", test_resend);
 	CU_add_test(s, "receiver never ready: give up", test_give_up);
