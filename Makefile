@@ -9,6 +9,9 @@
 # make demo       the README demo in the qemu guest
 # make bench      drvops-bench in the qemu guest: tables, CSV (and PNG) in
 #                 ~/.cache/drvops/logs/bench-latest.*
+# make bench-mpi  the MPI benchmark in the MPI guest (tests/mpi/bench/run.sh):
+#                 PSM2 over psm-shim, Open MPI over it, Open MPI's shared
+#                 memory; CSV in ~/.cache/drvops/logs/bench-mpi-latest.csv
 #
 # KDIR defaults to the headers of the test-bed kernel (resolved by
 # tests/vm/kernel-abi.sh). For a real host:
@@ -16,7 +19,7 @@
 
 KDIR ?= $(shell tests/vm/kernel-abi.sh --kdir 2>/dev/null)
 
-.PHONY: all modules userspace check check-mpi demo bench clean install-headers
+.PHONY: all modules userspace check check-mpi demo bench bench-mpi clean install-headers
 
 all: modules userspace
 
@@ -53,6 +56,14 @@ demo:
 
 bench:
 	bash tests/vm/run.sh --bench
+
+# Builds userspace first: the PSM2 benchmark links build/psm-shim/libpsm2.so.2.
+BENCH_MPI_TIMEOUT ?= 900
+bench-mpi:
+	bash tests/vm/run.sh --deps
+	$(MAKE) userspace
+	$(MAKE) -C tests/mpi all bench
+	DRVOPS_MPI_TESTS=bench/run.sh DRVOPS_TEST_TIMEOUT=$(BENCH_MPI_TIMEOUT) bash tests/vm/run.sh --mpi
 
 install-headers:
 	install -d $(DESTDIR)/usr/include/rdma

@@ -15,8 +15,9 @@
 # Uses run.sh's REPO IMGDIR ABI ROOT WORK say die, sets TESTS and MPI_QEMU.
 #
 # Environment:
-#   DRVOPS_MPI_TESTS   scripts to run, names in tests/mpi/ (default: every
-#                      tests/mpi/*.sh, in name order)
+#   DRVOPS_MPI_TESTS   scripts to run, names in tests/mpi/ or paths below it
+#                      (bench/run.sh: the MPI benchmark, `make bench-mpi`)
+#                      (default: every tests/mpi/*.sh, in name order)
 
 MPI_BOOT_MODULES="virtio_pci virtio_blk crc32c_generic ext4"
 
@@ -73,7 +74,11 @@ mpi_initramfs() {
 	TESTS=()
 	if [ -n "${DRVOPS_MPI_TESTS:-}" ]; then
 		for sel in $DRVOPS_MPI_TESTS; do
-			name="${sel##*/}"
+			# a name in tests/mpi/ or a path below it (bench/run.sh)
+			name="${sel#tests/mpi/}"
+			case "$name" in
+			/*|*..*) die "DRVOPS_MPI_TESTS: $sel: give a path relative to tests/mpi/" ;;
+			esac
 			[ -f "$REPO/tests/mpi/$name" ] || die "DRVOPS_MPI_TESTS: tests/mpi/$name does not exist"
 			TESTS+=("$name")
 		done

@@ -30,7 +30,10 @@
 #                          the SELinux boot runs only if it names test_selinux)
 #   DRVOPS_SELINUX=0       check without the SELinux boot and policy check
 #   DRVOPS_MPI_TESTS       --mpi: only these scripts of tests/mpi/, e.g.
-#                          "smoke.sh" (default: every tests/mpi/*.sh)
+#                          "smoke.sh" (default: every tests/mpi/*.sh);
+#                          "bench/run.sh" is the MPI benchmark (`make
+#                          bench-mpi`): its CSV is saved as
+#                          <cache>/logs/bench-mpi-latest.csv
 #   DRVOPS_CACHE           cache dir (default ~/.cache/drvops): kernel image
 #                          in <cache>/<abi>/, logs in <cache>/logs/
 #   DRVOPS_ABI             pin the kernel ABI (default: resolved via apt)
@@ -116,6 +119,8 @@ for ext in csv png; do
 	# shellcheck disable=SC2012 # as above
 	ls -t "$LOGDIR"/bench-2*."$ext" 2>/dev/null | tail -n +31 | xargs -r rm -f || true
 done
+# shellcheck disable=SC2012 # as above
+ls -t "$LOGDIR"/bench-mpi-2*.csv 2>/dev/null | tail -n +31 | xargs -r rm -f || true
 find "$CACHE" -maxdepth 1 -name 'work.*' -type d -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 
 WORK=""
@@ -571,14 +576,32 @@ fi
 	echo "[drvops] DRVOPS_TESTS set: only $DRVOPS_TESTS ran, NOT a full run"
 echo "[drvops] guest log $GUEST_LOG (boot+run ${BOOT_SECS}s, total $((SECONDS - T_START))s)"
 
-if [ "$MODE" = bench ]; then
-	# The CSV the guest printed between its markers (console lines of the
-	# kernel that landed inside are dropped: CSV rows have no blanks).
-	BENCH_CSV="$LOGDIR/bench-$TS.csv"
+# extract_csv FILE: the CSV the guest printed between its markers (the last
+# block; console lines of the kernel that landed inside are dropped: CSV rows
+# have no blanks).
+extract_csv() {
 	awk '/DRVOPS-CSV-BEGIN/ { csv = ""; in_c = 1; next }
 	     /DRVOPS-CSV-END/ { in_c = 0; done = csv; next }
 	     in_c && /^[A-Za-z0-9_.-]+,[^ ]*$/ { csv = csv $0 "\n" }
-	     END { printf "%s", done }' "$GUEST_LOG" >"$BENCH_CSV"
+	     END { printf "%s", done }' "$GUEST_LOG" >"$1"
+}
+
+# The MPI benchmark (tests/mpi/bench/run.sh, `make bench-mpi`) prints a CSV.
+if [ "$MODE" = mpi ] && grep -q 'DRVOPS-CSV-BEGIN' "$GUEST_LOG"; then
+	BENCH_CSV="$LOGDIR/bench-mpi-$TS.csv"
+	extract_csv "$BENCH_CSV"
+	if [ -s "$BENCH_CSV" ]; then
+		ln -sfn "$(basename "$BENCH_CSV")" "$LOGDIR/bench-mpi-latest.csv"
+		echo "[drvops] CSV $LOGDIR/bench-mpi-latest.csv -> $(basename "$BENCH_CSV")"
+	else
+		rm -f "$BENCH_CSV"
+		fail "no CSV rows between DRVOPS-CSV-BEGIN/END in the guest log"
+	fi
+fi
+
+if [ "$MODE" = bench ]; then
+	BENCH_CSV="$LOGDIR/bench-$TS.csv"
+	extract_csv "$BENCH_CSV"
 	if [ -s "$BENCH_CSV" ]; then
 		ln -sfn "$(basename "$BENCH_CSV")" "$LOGDIR/bench-latest.csv"
 		echo "[drvops] CSV $LOGDIR/bench-latest.csv -> $(basename "$BENCH_CSV")"

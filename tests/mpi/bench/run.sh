@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The MPI benchmark (`make bench-mpi`: tests/vm/run.sh --mpi with
+# DRVOPS_MPI_TESTS=bench/run.sh; not part of `make check`, which runs only
+# tests/mpi/*.sh). In one MPI guest boot, ping-pong latency (half a round
+# trip) and bandwidth for 8 B..4 MiB (bench/pingpong.h), two processes:
+#   psm2_spin   bin/psm2_pingpong: PSM2 straight over our libpsm2.so.2,
+#               rank 0 on hfi0, rank 1 on hfi1, progressing by
+#               psm2_poll + psm2_mq_test2 in a loop (as Open MPI's MTL does)
+#   psm2_wait   the same with the library's blocking calls (send2, wait2:
+#               the wait sleeps in poll() on the context fd)
+#   mpi_psm2    bin/mpi_bench under Open MPI, pml cm + mtl psm2 over our
+#               libpsm2.so.2 (lib.bash MPIRUN: btl self, no shared memory),
+#               rank 0 on hfi0, rank 1 on hfi1
+#   mpi_vader   the same bin/mpi_bench, Open MPI's own shared memory: pml
+#               ob1, btl self,vader, single copy by CMA (process_vm_readv)
+# Prints the tables and the CSV between DRVOPS-CSV-BEGIN/END (the host saves
+# it as ~/.cache/drvops/logs/bench-mpi-latest.csv). Judged only on whether
+# every method measured every size (and the HFI counters saw the MPI
+# traffic): "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+. ./lib.bash
+
+BENCH_TIMEOUT="${DRVOPS_BENCH_STEP_TIMEOUT:-400}"
+OUT="$(mktemp -d /tmp/bench-mpi.XXXXXX)" || exit 1
+hfi1_names_for_openmpi || { echo "FAIL: cannot give Open MPI the hfi1 names it looks for"; exit 1; }
+trap 'rm -rf "$OUT"; hfi1_names_undo' EXIT
+
+METHODS=(psm2_spin psm2_wait mpi_psm2 mpi_vader)
+declare -A LABEL=(
+	[psm2_spin]="PSM2 over psm-shim, polling (hfi0 <-> hfi1)"
+	[psm2_wait]="PSM2 over psm-shim, blocking wait (hfi0 <-> hfi1)"
+	[mpi_psm2]="Open MPI cm/psm2 over psm-shim (hfi0 <-> hfi1)"
+	[mpi_vader]="Open MPI ob1/vader shared memory (CMA)"
+)
+NSIZES=10
+
+run_psm2_spin() {
+	LD_LIBRARY_PATH="$PSM2_DIR" timeout -k 5 "$BENCH_TIMEOUT" \
+		"$MPI_BIN/psm2_pingpong" 0 1 spin
+}
+
+run_psm2_wait() {
+	LD_LIBRARY_PATH="$PSM2_DIR" timeout -k 5 "$BENCH_TIMEOUT" \
+		"$MPI_BIN/psm2_pingpong" 0 1 wait
+}
+
+run_mpi_psm2() {
+	local rx0 rx1 rc
+	rx0=$(rx_bytes hfi0) && rx1=$(rx_bytes hfi1) || return
+	HFI_UNITS="0 1" timeout -k 5 "$BENCH_TIMEOUT" "${MPIRUN[@]:2}" -np 2 \
+		./hfi_unit_by_rank "$MPI_BIN/mpi_bench"
+	rc=$?
+	echo "HFI rx_bytes +$(($(rx_bytes hfi0) - rx0)) on hfi0, +$(($(rx_bytes hfi1) - rx1)) on hfi1"
+	return "$rc"
+}
+
+run_mpi_vader() {
+	timeout -k 5 "$BENCH_TIMEOUT" mpirun --allow-run-as-root \
+		--mca pml ob1 --mca btl self,vader \
+		--mca btl_vader_single_copy_mechanism cma \
+		-np 2 "$MPI_BIN/mpi_bench"
+}
+
+# measure METHOD: run it, keep its RESULT lines in $OUT/METHOD.
+measure() {
+	local m="$1" t0=$SECONDS out rc n
+	out="$("run_$m" 2>&1)"
+	rc=$?
+	echo "$out"
+	grep '^RESULT ' <<<"$out" >"$OUT/$m"
+	n=$(wc -l <"$OUT/$m")
+	echo "$m: rc=$rc, $n sizes in $((SECONDS - t0)) s"
+	[ "$rc" = 0 ] || return 1
+	grep -q '^OK: 0 wrong messages' <<<"$out" || { echo "no 'OK: 0 wrong messages'"; return 1; }
+	[ "$n" = "$NSIZES" ] || { echo "expected $NSIZES sizes"; return 1; }
+	if [ "$m" = mpi_psm2 ]; then
+		# every size one way >= 2 x 7 x sum(sizes) bytes; at least 4 MiB
+		awk '/^HFI rx_bytes/ { a = $3; b = $6; sub(/\+/, "", a); sub(/\+/, "", b)
+			exit !(a + 0 >= 4194304 && b + 0 >= 4194304) }' <<<"$out" ||
+			{ echo "the HFI counters did not see the MPI traffic"; return 1; }
+	fi
+}
+
+echo "INFO: $(mpirun --version 2>&1 | head -n 1); $(nproc) CPUs"
+echo "INFO: vader single copy: $(ompi_info --param btl vader --level 9 2>/dev/null |
+	grep -m1 single_copy_mechanism | sed 's/^ *//')"
+for m in "${METHODS[@]}"; do
+	check "${LABEL[$m]}: every size measured" measure "$m"
+done
+
+# field F (3 = half RTT us, 6 = MB/s) of METHOD at SIZE, "-" if missing.
+field() {
+	awk -v s="$2" -v f="$3" '$2 == s { print $f; found = 1 } END { if (!found) print "-" }' "$OUT/$1"
+}
+
+human() {
+	local b=$1
+	if [ "$b" -ge 1048576 ]; then echo "$((b >> 20)) MiB"
+	elif [ "$b" -ge 1024 ]; then echo "$((b >> 10)) KiB"
+	else echo "$b B"; fi
+}
+
+# ratio A B: A/B with two decimals, "-" when either is missing.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'
+}
+
+SIZES="$(cat "${METHODS[@]/#/$OUT/}" | awk '{ print $2 }' | sort -nu)"
+# table TITLE FIELD: one row per size, one column per method, then the ratios
+# mpi_psm2/psm2_spin and mpi_vader/mpi_psm2.
+table() {
+	local s m row v
+	local -A val
+	echo
+	echo "=== $1 ==="
+	printf '%8s |' size
+	printf ' %10s' "${METHODS[@]}"
+	printf ' | %9s %9s\n' mpi:psm2 vader:mpi
+	for s in $SIZES; do
+		row=()
+		val=()
+		for m in "${METHODS[@]}"; do
+			v=$(field "$m" "$s" "$2")
+			val[$m]=$v
+			row+=("$v")
+		done
+		printf '%8s |' "$(human "$s")"
+		printf ' %10s' "${row[@]}"
+		printf ' | %9s %9s\n' "$(ratio "${val[mpi_psm2]}" "${val[psm2_spin]}")" \
+			"$(ratio "${val[mpi_vader]}" "${val[mpi_psm2]}")"
+	done
+}
+echo
+echo "qemu TCG: compare ratios measured in this boot, not absolute numbers;"
+echo "mpi:psm2 = Open MPI over the shim / PSM2 over the shim (polling),"
+echo "vader:mpi = Open MPI shared memory (CMA) / Open MPI over the shim"
+table "ping-pong half round trip, us (median of 11 rounds)" 3
+table "ping-pong bandwidth, MB/s (size / median half round trip)" 6
+
+echo
+echo "DRVOPS-CSV-BEGIN"
+echo "method,bytes,half_rtt_us,min_us,max_us,mb_per_s,round_trips_per_round"
+for m in "${METHODS[@]}"; do
+	awk -v m="$m" '{ printf "%s,%s,%s,%s,%s,%s,%s\n", m, $2, $3, $4, $5, $6, $7 }' "$OUT/$m"
+done
+echo "DRVOPS-CSV-END"
+finish
