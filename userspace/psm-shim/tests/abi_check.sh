@@ -246,6 +246,28 @@ if [ -z "$missing" ] && [ -z "$extra" ]; then
 	echo "abi_check: symbols: all $(wc -l <"$work/sym-intel") psm2_* symbols of $syslib exported at PSM2_1.0, nothing else; soname $soname"
 fi
 
+# --- what unmodified Open MPI imports: Debian's psm2 MTL (libopenmpi3,
+# installed with libopenmpi-dev) must find every psm2_* symbol it needs in
+# ours, at PSM2_1.0.
+mtl=$(ls /usr/lib/*/openmpi/lib/openmpi3/mca_mtl_psm2.so 2>/dev/null | head -n 1)
+if [ -z "$mtl" ]; then
+	echo "abi_check: Open MPI's mca_mtl_psm2.so missing: apt-get install libopenmpi-dev" >&2
+	fail=1
+else
+	nm -D --undefined-only "$mtl" | awk '{ print $2 }' | grep '^psm2_' |
+		sed 's/@.*//' | sort -u >"$work/mtl-needs"
+	nm -D --defined-only "$ourlib" | awk '{ print $3 }' | grep '@@PSM2_1.0$' |
+		sed 's/@@.*//' | sort -u >"$work/ours-at-v1"
+	mtl_missing=$(comm -23 "$work/mtl-needs" "$work/ours-at-v1")
+	if [ -n "$mtl_missing" ] || [ ! -s "$work/mtl-needs" ]; then
+		echo "abi_check: Open MPI's psm2 MTL needs symbols we lack at PSM2_1.0:" >&2
+		echo "${mtl_missing:-(could not read its imports)}" >&2
+		fail=1
+	else
+		echo "abi_check: nm: all $(wc -l <"$work/mtl-needs") psm2_* symbols $mtl imports are ours at PSM2_1.0"
+	fi
+fi
+
 if [ $fail != 0 ]; then
 	echo "abi_check: FAILED" >&2
 	exit 1
