@@ -1424,8 +1424,9 @@ static psm2_error_t test_common(psm2_mq_req_t *reqp, bool progress)
 	return req->state == REQ_COMPLETE ? PSM2_OK : PSM2_MQ_NO_COMPLETIONS;
 }
 
-SHIM_API psm2_error_t psm2_mq_test2(psm2_mq_req_t *reqp,
-				    psm2_mq_status2_t *status)
+/* Test, and on completion fill one of the two status forms and free. */
+static psm2_error_t test_and_free(psm2_mq_req_t *reqp, psm2_mq_status_t *st,
+				  psm2_mq_status2_t *st2)
 {
 	psm2_error_t err;
 
@@ -1436,28 +1437,25 @@ SHIM_API psm2_error_t psm2_mq_test2(psm2_mq_req_t *reqp,
 	err = test_common(reqp, true);
 	if (err)
 		return err;
-	fill_status2(*reqp, status);
+	if (st2)
+		fill_status2(*reqp, st2);
+	else
+		fill_status(*reqp, st);
 	req_free(*reqp);
 	*reqp = PSM2_MQ_REQINVALID;
 	return PSM2_OK;
 }
 
+SHIM_API psm2_error_t psm2_mq_test2(psm2_mq_req_t *reqp,
+				    psm2_mq_status2_t *status)
+{
+	return test_and_free(reqp, NULL, status);
+}
+
 SHIM_API psm2_error_t psm2_mq_test(psm2_mq_req_t *reqp,
 				   psm2_mq_status_t *status)
 {
-	psm2_error_t err;
-
-	if (!reqp)
-		return param_err(NULL, "test: NULL argument");
-	if (*reqp == PSM2_MQ_REQINVALID)
-		return PSM2_OK;
-	err = test_common(reqp, true);
-	if (err)
-		return err;
-	fill_status(*reqp, status);
-	req_free(*reqp);
-	*reqp = PSM2_MQ_REQINVALID;
-	return PSM2_OK;
+	return test_and_free(reqp, status, NULL);
 }
 
 /*
