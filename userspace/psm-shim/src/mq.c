@@ -1251,6 +1251,19 @@ SHIM_API psm2_error_t psm2_mq_iprobe2(psm2_mq_t mq, psm2_epaddr_t src,
 	return PSM2_OK;
 }
 
+/* The 64-bit status of a call made through its 96-bit twin. */
+static void status_from_status2(psm2_mq_status_t *st,
+				const psm2_mq_status2_t *st2)
+{
+	if (!st)
+		return;
+	st->msg_tag = tag_to_u64(&st2->msg_tag);
+	st->msg_length = st2->msg_length;
+	st->nbytes = st2->nbytes;
+	st->error_code = st2->error_code;
+	st->context = st2->context;
+}
+
 SHIM_API psm2_error_t psm2_mq_iprobe(psm2_mq_t mq, uint64_t rtag,
 				     uint64_t rtagsel,
 				     psm2_mq_status_t *status)
@@ -1262,13 +1275,8 @@ SHIM_API psm2_error_t psm2_mq_iprobe(psm2_mq_t mq, uint64_t rtag,
 	tag_from_u64(&t, rtag);
 	tag_from_u64(&s, rtagsel);
 	err = psm2_mq_iprobe2(mq, PSM2_MQ_ANY_ADDR, &t, &s, &st2);
-	if (err == PSM2_OK && status) {
-		status->msg_tag = tag_to_u64(&st2.msg_tag);
-		status->msg_length = st2.msg_length;
-		status->nbytes = st2.nbytes;
-		status->error_code = st2.error_code;
-		status->context = st2.context;
-	}
+	if (err == PSM2_OK)
+		status_from_status2(status, &st2);
 	return err;
 }
 
@@ -1307,13 +1315,8 @@ SHIM_API psm2_error_t psm2_mq_improbe(psm2_mq_t mq, uint64_t rtag,
 	tag_from_u64(&t, rtag);
 	tag_from_u64(&s, rtagsel);
 	err = psm2_mq_improbe2(mq, PSM2_MQ_ANY_ADDR, &t, &s, req, &st2);
-	if (err == PSM2_OK && status) {
-		status->msg_tag = tag_to_u64(&st2.msg_tag);
-		status->msg_length = st2.msg_length;
-		status->nbytes = st2.nbytes;
-		status->error_code = st2.error_code;
-		status->context = st2.context;
-	}
+	if (err == PSM2_OK)
+		status_from_status2(status, &st2);
 	return err;
 }
 
@@ -1327,8 +1330,7 @@ static struct psm2_mq_req *peek(psm2_mq_t mq)
 				 qnode);
 }
 
-SHIM_API psm2_error_t psm2_mq_ipeek2(psm2_mq_t mq, psm2_mq_req_t *reqo,
-				     psm2_mq_status2_t *status)
+static psm2_error_t ipeek_common(psm2_mq_t mq, psm2_mq_req_t *reqo)
 {
 	struct psm2_mq_req *req;
 
@@ -1337,24 +1339,28 @@ SHIM_API psm2_error_t psm2_mq_ipeek2(psm2_mq_t mq, psm2_mq_req_t *reqo,
 	req = peek(mq);
 	if (!req)
 		return PSM2_MQ_NO_COMPLETIONS;
-	fill_status2(req, status);
 	*reqo = req;
 	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_ipeek2(psm2_mq_t mq, psm2_mq_req_t *reqo,
+				     psm2_mq_status2_t *status)
+{
+	psm2_error_t err = ipeek_common(mq, reqo);
+
+	if (err == PSM2_OK)
+		fill_status2(*reqo, status);
+	return err;
 }
 
 SHIM_API psm2_error_t psm2_mq_ipeek(psm2_mq_t mq, psm2_mq_req_t *reqo,
 				    psm2_mq_status_t *status)
 {
-	struct psm2_mq_req *req;
+	psm2_error_t err = ipeek_common(mq, reqo);
 
-	if (!mq || !reqo)
-		return param_err(mq, "ipeek: NULL argument");
-	req = peek(mq);
-	if (!req)
-		return PSM2_MQ_NO_COMPLETIONS;
-	fill_status(req, status);
-	*reqo = req;
-	return PSM2_OK;
+	if (err == PSM2_OK)
+		fill_status(*reqo, status);
+	return err;
 }
 
 SHIM_API psm2_error_t psm2_mq_ipeek_dequeue(psm2_mq_t mq, psm2_mq_req_t *reqo)
@@ -1481,34 +1487,30 @@ static psm2_error_t wait_common(struct psm2_mq_req *req)
 	return req->state == REQ_COMPLETE ? PSM2_OK : PSM2_INTERNAL_ERR;
 }
 
-SHIM_API psm2_error_t psm2_mq_wait2(psm2_mq_req_t *reqp,
-				    psm2_mq_status2_t *status)
+/* Until *reqp completes (or the wire dies); then test it to free it. */
+static psm2_error_t wait_for(psm2_mq_req_t *reqp)
 {
-	psm2_error_t err;
-
 	if (!reqp)
 		return param_err(NULL, "wait: NULL argument");
 	if (*reqp == PSM2_MQ_REQINVALID)
 		return PSM2_OK;
-	err = wait_common(*reqp);
-	if (err)
-		return err;
-	return psm2_mq_test2(reqp, status);
+	return wait_common(*reqp);
+}
+
+SHIM_API psm2_error_t psm2_mq_wait2(psm2_mq_req_t *reqp,
+				    psm2_mq_status2_t *status)
+{
+	psm2_error_t err = wait_for(reqp);
+
+	return err ? err : psm2_mq_test2(reqp, status);
 }
 
 SHIM_API psm2_error_t psm2_mq_wait(psm2_mq_req_t *reqp,
 				   psm2_mq_status_t *status)
 {
-	psm2_error_t err;
+	psm2_error_t err = wait_for(reqp);
 
-	if (!reqp)
-		return param_err(NULL, "wait: NULL argument");
-	if (*reqp == PSM2_MQ_REQINVALID)
-		return PSM2_OK;
-	err = wait_common(*reqp);
-	if (err)
-		return err;
-	return psm2_mq_test(reqp, status);
+	return err ? err : psm2_mq_test(reqp, status);
 }
 
 SHIM_API psm2_error_t psm2_mq_cancel(psm2_mq_req_t *reqp)
