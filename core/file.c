@@ -125,6 +125,8 @@ void drvops_file_put(struct drvops_file *f)
  */
 void drvops_file_kill(struct drvops_file *f)
 {
+	struct address_space *mapping;
+
 	mutex_lock(&f->kill_lock);
 	if (f->dead) {
 		mutex_unlock(&f->kill_lock);
@@ -138,8 +140,9 @@ void drvops_file_kill(struct drvops_file *f)
 	wait_for_completion(&f->drained);
 
 	/* No page of the driver may stay reachable from userspace. */
-	if (f->mapping)
-		unmap_mapping_range(f->mapping, 0, 0, 1);
+	mapping = READ_ONCE(f->mapping);	/* published by mmap */
+	if (mapping)
+		unmap_mapping_range(mapping, 0, 0, 1);
 
 	/* release() stops the driver's asynchronous users of bindings. */
 	if (f->ops->release)
