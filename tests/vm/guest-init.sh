@@ -99,9 +99,8 @@ problem() {
 	fi
 }
 
-GENERIC_PARAMS="num_devices=2 legacy_devices=1"
-# Two current HFI units and one "old driver build" (psm2.intel.com only).
-HFI_PARAMS="num_units=3 legacy_units=1"
+# Module parameters (params_of) and unload_modules, shared with mpi-init.sh.
+. /drvops/guest-modules.sh
 
 # load NAME [PARAMS...]: insmod /drvops/modules/NAME.ko unless loaded.
 load() {
@@ -123,13 +122,6 @@ load() {
 # In load order; unloaded in reverse (ib_core/ib_uverbs stay).
 MODULES="ib_core ib_uverbs ib_drvops drvops_swverbs drvops_generic drvops_hfi drvops_miscbench"
 OURS_REVERSED="drvops_miscbench drvops_hfi drvops_generic drvops_swverbs ib_drvops"
-
-params_of() {
-	case "$1" in
-	drvops_generic) echo "$GENERIC_PARAMS" ;;
-	drvops_hfi) echo "$HFI_PARAMS" ;;
-	esac
-}
 
 load_all() {
 	for m in $MODULES; do
@@ -231,31 +223,8 @@ echo "DRVOPS-DMESG-BEGIN"
 dmesg -c
 echo "DRVOPS-DMESG-END"
 
-for m in $OURS_REVERSED; do
-	if [ "$allow_missing" = 1 ] && [ ! -d "/sys/module/$m" ]; then
-		echo "DRVOPS-SKIP rmmod $m: not loaded"
-		continue
-	fi
-	if [ ! -d "/sys/module/$m" ]; then
-		echo "DRVOPS-NOTE rmmod $m: not loaded"
-		echo "DRVOPS-RMMOD $m rc=1"
-		continue
-	fi
-	# Releases may finish asynchronously: retry a few times.
-	i=0
-	while :; do
-		out="$(rmmod "$m" 2>&1)"
-		rc=$?
-		[ "$rc" = 0 ] && break
-		i=$((i + 1))
-		[ "$i" -ge 5 ] && break
-		sleep 1
-	done
-	if [ "$rc" != 0 ]; then
-		echo "DRVOPS-NOTE rmmod $m: $out (refcnt $(cat "/sys/module/$m/refcnt" 2>/dev/null || echo -))"
-	fi
-	echo "DRVOPS-RMMOD $m rc=$rc"
-done
+# shellcheck disable=SC2086 # word list
+unload_modules $OURS_REVERSED
 
 # Anything the unload printed.
 if [ -n "$(dmesg)" ]; then

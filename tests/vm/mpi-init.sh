@@ -91,13 +91,14 @@ echo "DRVOPS-GUEST-BEGIN mode=mpi kernel=$(uname -r) cpus=$(nproc) $(mpirun --ve
 MODDIR=/drvops/modules
 MODULES="ib_core ib_uverbs ib_drvops drvops_swverbs drvops_hfi"
 OURS_REVERSED="drvops_hfi drvops_swverbs ib_drvops"
-HFI_PARAMS="num_units=3 legacy_units=1"
+# Module parameters (params_of) and unload_modules, shared with guest-init.sh.
+RMMOD="$BB rmmod"
+. /drvops/guest-modules.sh
 
 load_ok=0
 for m in $MODULES; do
 	[ -d "/sys/module/$m" ] && continue
-	params=""
-	[ "$m" != drvops_hfi ] || params="$HFI_PARAMS"
+	params="$(params_of "$m")"
 	# shellcheck disable=SC2086 # params are words
 	if out="$($BB insmod "$MODDIR/$m.ko" $params 2>&1)"; then
 		echo "DRVOPS-MODULE $m loaded${params:+ ($params)}"
@@ -146,25 +147,8 @@ echo "DRVOPS-DMESG-BEGIN"
 $BB dmesg -c
 echo "DRVOPS-DMESG-END"
 
-for m in $OURS_REVERSED; do
-	if [ ! -d "/sys/module/$m" ]; then
-		echo "DRVOPS-NOTE rmmod $m: not loaded"
-		echo "DRVOPS-RMMOD $m rc=1"
-		continue
-	fi
-	i=0
-	while :; do
-		out="$($BB rmmod "$m" 2>&1)"
-		rc=$?
-		[ "$rc" = 0 ] && break
-		i=$((i + 1))
-		[ "$i" -ge 5 ] && break
-		sleep 1
-	done
-	[ "$rc" = 0 ] ||
-		echo "DRVOPS-NOTE rmmod $m: $out (refcnt $(cat "/sys/module/$m/refcnt" 2>/dev/null || echo -))"
-	echo "DRVOPS-RMMOD $m rc=$rc"
-done
+# shellcheck disable=SC2086 # word list
+unload_modules $OURS_REVERSED
 
 if [ -n "$($BB dmesg)" ]; then
 	echo "DRVOPS-DMESG-BEGIN after-rmmod"

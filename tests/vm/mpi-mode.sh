@@ -54,6 +54,7 @@ mpi_initramfs() {
 		basename "$f" .ko >>"$ROOT/drvops/boot/order"
 	done
 	install -m 755 "$REPO/tests/vm/mpi-init.sh" "$ROOT/init"
+	install -m 644 "$REPO/tests/vm/guest-modules.sh" "$ROOT/drvops/guest-modules.sh"
 
 	lib="$REPO/build/psm-shim/libpsm2.so.2"
 	if [ -f "$lib" ]; then

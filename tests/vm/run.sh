@@ -258,6 +258,7 @@ ln -sf busybox "$ROOT/bin/sh"
 # otherwise /init reopens it from devtmpfs.
 mknod -m 600 "$ROOT/dev/console" c 5 1 2>/dev/null || true
 install -m 755 tests/vm/guest-init.sh "$ROOT/init"
+install -m 644 tests/vm/guest-modules.sh "$ROOT/drvops/guest-modules.sh"
 
 # copy_libs BINARY: the shared libraries and loader it needs, same paths.
 copy_libs() {
