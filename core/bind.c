@@ -45,6 +45,7 @@ int drvops_bind(struct drvops_file *f, struct drvops_binding_obj *b,
 	b->pub.object = target->object;
 	atomic_set(&b->users, 1);
 	init_completion(&b->idle);
+	init_completion(&b->finished);
 
 	if (!drvops_enter(f))
 		return -EIO;
@@ -98,6 +99,7 @@ static void drvops_binding_finish(struct drvops_binding_obj *b)
 	uverbs_uobject_put(b->target);
 	b->target = NULL;
 	atomic_dec(&drvops_stats.bindings);
+	complete_all(&b->finished);
 }
 
 /* UNBIND, or the binding uobject destroyed with its context. */
@@ -124,6 +126,13 @@ void drvops_unbind(struct drvops_binding_obj *b)
 			drvops_exit(f);
 		}
 		drvops_binding_finish(b);
+	} else {
+		/*
+		 * drvops_unbind_all() of a dying file took it off the list
+		 * first and may still be using it: uverbs frees b when we
+		 * return.
+		 */
+		wait_for_completion(&b->finished);
 	}
 	b->file = NULL;
 	drvops_file_put(f);

@@ -41,6 +41,7 @@
 #include <rdma/ib_verbs.h>
 #include <rdma/uverbs_ioctl.h>
 #include <rdma/drvops_ioctl.h>
+#include "drvops_compat.h"
 
 struct drvops_file;
 
@@ -52,6 +53,7 @@ struct drvops_ucmd {
 	struct drvops_file *file;
 	void __user *ubuffer;	/* the user's struct */
 	u32 user_size;		/* its size field */
+	u32 kernel_size;	/* op->size: what cmd holds */
 	void *cmd;		/* kernel copy, zero-extended to op->size */
 };
 
@@ -80,7 +82,7 @@ struct drvops_ioctl_op {
 #define DRVOPS_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
 	DRVOPS_IOCTL_OP_SINCE(0, _ioctl, _fn, _struct, _last)
 
-/* Copy min(user size, len) bytes of ucmd->cmd back to the user. */
+/* Copy min(user size, len, op->size) bytes of ucmd->cmd back to the user. */
 int drvops_ucmd_respond(struct drvops_ucmd *ucmd, size_t len);
 
 enum drvops_obj_type {
@@ -124,7 +126,10 @@ struct drvops_version_ops {
 
 	/* Validate a new mapping (offset, length, flags); needs fault. */
 	int (*mmap)(struct drvops_file *file, struct vm_area_struct *vma);
-	/* Set vmf->page (with a reference held for the caller). */
+	/*
+	 * Set vmf->page with a reference held for the broker, which maps it
+	 * before the fd can die (it drops that reference afterwards).
+	 */
 	vm_fault_t (*fault)(struct drvops_file *file, struct vm_fault *vmf);
 
 	/* Accept (0) or refuse a core object; NULL refuses all. */

@@ -56,6 +56,8 @@ struct drvops_binding_obj {
 	bool bound;
 	atomic_t users;			/* 1 while bound, + lookups in progress */
 	struct completion idle;
+	/* Set once the target is dropped, by whoever took b off the list. */
+	struct completion finished;
 };
 
 extern const struct file_operations drvops_fops;
@@ -65,15 +67,30 @@ struct drvops_device *drvops_device_find(struct ib_device *ibdev);
 extern struct mutex drvops_registry_lock;
 
 /* file.c */
-static inline bool drvops_enter(struct drvops_file *f)
-{
-	return atomic_inc_not_zero(&f->active);
-}
-
 static inline void drvops_exit(struct drvops_file *f)
 {
 	if (atomic_dec_and_test(&f->active))
 		complete(&f->drained);
+}
+
+/*
+ * Admit one operation. Once kill has begun nothing new is admitted, even
+ * while other operations still hold "active" above zero: otherwise
+ * overlapping callers could keep teardown waiting for ever, and a sleeper
+ * woken by kill could go back to sleep.
+ */
+static inline bool drvops_enter(struct drvops_file *f)
+{
+	if (READ_ONCE(f->dead))
+		return false;
+	/* Fully ordered on success: pairs with the barrier in kill. */
+	if (!atomic_inc_not_zero(&f->active))
+		return false;
+	if (unlikely(READ_ONCE(f->dead))) {
+		drvops_exit(f);
+		return false;
+	}
+	return true;
 }
 
 struct drvops_file *drvops_file_alloc(struct drvops_device *dd,
@@ -83,7 +100,13 @@ struct drvops_file *drvops_file_alloc(struct drvops_device *dd,
 int drvops_file_open(struct drvops_file *f);
 void drvops_file_kill(struct drvops_file *f);
 void drvops_file_put(struct drvops_file *f);
-struct drvops_file *drvops_file_from_fd(struct fd *fd);
+struct drvops_file *drvops_file_from_fd(struct fd fd);
+
+/* anon_file.c */
+int drvops_anon_init(void);
+void drvops_anon_exit(void);
+struct file *drvops_anon_file(struct drvops_file *f,
+			      const struct inode *context);
 
 /* ioctl.c */
 long drvops_dispatch_ioctl(struct drvops_file *f, unsigned int cmd,

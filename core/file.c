@@ -15,6 +15,7 @@
 #include <linux/anon_inodes.h>
 #include <linux/cgroup_rdma.h>
 #include <linux/file.h>
+#include <linux/pfn_t.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include "drvops_priv.h"
@@ -28,7 +29,8 @@ struct drvops_file *drvops_file_alloc(struct drvops_device *dd,
 {
 	struct drvops_file *f;
 
-	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	/* Charged to the caller's memory cgroup, like every per-fd object. */
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 	if (!f)
 		return NULL;
 	kref_init(&f->ref);
@@ -133,6 +135,8 @@ void drvops_file_kill(struct drvops_file *f)
 		return;
 	}
 	WRITE_ONCE(f->dead, true);
+	/* dead before the count drops: see drvops_enter(). */
+	smp_mb();
 
 	/* Stop new operations, then wake and drain the ones in progress. */
 	drvops_exit(f);
@@ -254,14 +258,30 @@ static __poll_t drvops_fop_poll(struct file *filp, poll_table *wait)
 	return mask;
 }
 
+/*
+ * The PTE is installed here, while the fd is held alive: had the core mm
+ * installed it after we return, a fault that began before kill could map
+ * the page after kill's zap. Only the creator's mm may fault pages in.
+ */
 static vm_fault_t drvops_vm_fault(struct vm_fault *vmf)
 {
 	struct drvops_file *f = vmf->vma->vm_file->private_data;
 	vm_fault_t ret;
 
+	if (vmf->vma->vm_mm != f->mm)
+		return VM_FAULT_SIGBUS;
 	if (!drvops_enter(f))
 		return VM_FAULT_SIGBUS;
+	vmf->page = NULL;
 	ret = f->ops->fault(f, vmf);
+	if (!ret && vmf->page) {
+		ret = vmf_insert_mixed(vmf->vma, vmf->address,
+				       page_to_pfn_t(vmf->page));
+		put_page(vmf->page);	/* the PTE holds its own reference */
+		vmf->page = NULL;
+	} else if (!ret) {
+		ret = VM_FAULT_SIGBUS;
+	}
 	drvops_exit(f);
 	return ret;
 }
@@ -281,8 +301,14 @@ static int drvops_fop_mmap(struct file *filp, struct vm_area_struct *vma)
 		return -EIO;
 	ret = f->ops->mmap ? f->ops->mmap(f, vma) : -ENODEV;
 	if (!ret) {
-		/* Not inherited: a child may not use this fd anyway. */
-		vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP;
+		/*
+		 * Not inherited (a child may not use this fd anyway), and
+		 * VM_IO so that MADV_DOFORK cannot undo that and nobody can
+		 * pin these pages with GUP. MIXEDMAP: the fault handler
+		 * inserts refcounted pages itself.
+		 */
+		vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP |
+			     VM_IO | VM_MIXEDMAP);
 		vma->vm_ops = &drvops_vm_ops;
 		WRITE_ONCE(f->mapping, filp->f_mapping);
 	}
@@ -299,15 +325,16 @@ const struct file_operations drvops_fops = {
 	.write_iter = drvops_fop_write_iter,
 	.poll = drvops_fop_poll,
 	.mmap = drvops_fop_mmap,
-	.llseek = no_llseek,
 };
 
 /* The drvops_file behind an fd, or NULL if it is no driver-ops fd. */
-struct drvops_file *drvops_file_from_fd(struct fd *fd)
+struct drvops_file *drvops_file_from_fd(struct fd fd)
 {
-	if (!fd->file || fd->file->f_op != &drvops_fops)
+	struct file *file = fd_file(fd);
+
+	if (!file || file->f_op != &drvops_fops)
 		return NULL;
-	return fd->file->private_data;
+	return file->private_data;
 }
 
 void *drvops_file_priv(const struct drvops_file *file)

@@ -18,8 +18,8 @@ static bool drvops_is_broker_cmd(unsigned int cmd)
 
 int drvops_ucmd_respond(struct drvops_ucmd *ucmd, size_t len)
 {
-	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
-			 min_t(size_t, ucmd->user_size, len)))
+	len = min3(len, (size_t)ucmd->user_size, (size_t)ucmd->kernel_size);
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd, len))
 		return -EFAULT;
 	return 0;
 }
@@ -85,6 +85,7 @@ long drvops_dispatch_ioctl(struct drvops_file *f, unsigned int cmd,
 		return -EFAULT;
 	if (ucmd.user_size < op->min_size)
 		return -EINVAL;
+	ucmd.kernel_size = op->size;
 	ret = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
 				    ucmd.user_size);
 	if (ret)

@@ -23,6 +23,11 @@ DEFINE_SHOW_ATTRIBUTE(drvops_stats);
 
 static int __init drvops_init(void)
 {
+	int ret;
+
+	ret = drvops_anon_init();
+	if (ret)
+		return ret;
 	drvops_debugfs = debugfs_create_dir("ib_drvops", NULL);
 	debugfs_create_file("stats", 0444, drvops_debugfs, NULL,
 			    &drvops_stats_fops);
@@ -32,6 +37,7 @@ static int __init drvops_init(void)
 static void __exit drvops_exit_module(void)
 {
 	debugfs_remove_recursive(drvops_debugfs);
+	drvops_anon_exit();
 }
 
 module_init(drvops_init);

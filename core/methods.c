@@ -4,8 +4,6 @@
  * driver's driver_def with DRVOPS_UAPI_DEF_CHAIN(). The ABI and every errno
  * are documented in uapi/rdma/drvops_ioctl.h.
  */
-#include <linux/anon_inodes.h>
-#include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -99,7 +97,7 @@ static int drvops_get_u32_opt(u32 *val, struct uverbs_attr_bundle *attrs,
 	return uverbs_copy_from(val, attrs, idx);
 }
 
-/* The fd number goes out before install; undo the install if output fails. */
+/* Every output of GET_FD; the fd is not installed yet. */
 static int drvops_report_fd(struct uverbs_attr_bundle *attrs, int fd,
 			    u32 index, u32 version)
 {
@@ -117,19 +115,44 @@ static int drvops_report_fd(struct uverbs_attr_bundle *attrs, int fd,
 	return ret;
 }
 
+/*
+ * The uverbs file the call came in on, checked against the fd number the
+ * caller passed (the new file takes that file's LSM context). Returns
+ * with a reference on the file.
+ */
+static struct file *drvops_uverbs_file(struct uverbs_attr_bundle *attrs)
+{
+	struct file *file;
+	int uverbs_fd;
+	int ret;
+
+	ret = uverbs_get_raw_fd(&uverbs_fd, attrs, DRVOPS_ATTR_GET_FD_UVERBS_FD);
+	if (ret)
+		return ERR_PTR(ret);
+	if (uverbs_fd < 0)
+		return ERR_PTR(-EBADF);
+	file = fget(uverbs_fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	if (file->private_data != attrs->ufile) {
+		fput(file);
+		return ERR_PTR(-EINVAL);
+	}
+	return file;
+}
+
 static int UVERBS_HANDLER(DRVOPS_METHOD_GET_FD)(struct uverbs_attr_bundle *attrs)
 {
 	const char *names[DRVOPS_MAX_NAMES];
 	const struct drvops_interface *iface;
 	struct drvops_version_range range;
 	struct ib_ucontext *ucontext;
+	struct file *uverbs_file, *file;
 	struct drvops_device *dd;
 	struct drvops_file *f;
 	u32 flags, version, index;
 	unsigned int n;
-	struct fd uf;
 	int ret, fd;
-	int uverbs_fd;
 
 	ucontext = ib_uverbs_get_ucontext(attrs);
 	if (IS_ERR(ucontext))
@@ -161,48 +184,47 @@ static int UVERBS_HANDLER(DRVOPS_METHOD_GET_FD)(struct uverbs_attr_bundle *attrs
 	if (ret)
 		return ret;
 
-	/* The new fd is labelled like the uverbs file it is asked on. */
-	ret = uverbs_get_raw_fd(&uverbs_fd, attrs, DRVOPS_ATTR_GET_FD_UVERBS_FD);
-	if (ret)
-		return ret;
-	if (uverbs_fd < 0)
-		return -EBADF;
-	uf = fdget(uverbs_fd);
-	if (!uf.file)
-		return -EBADF;
-	if (uf.file->private_data != attrs->ufile) {
-		ret = -EINVAL;
-		goto out_fdput;
-	}
+	uverbs_file = drvops_uverbs_file(attrs);
+	if (IS_ERR(uverbs_file))
+		return PTR_ERR(uverbs_file);
 
 	f = drvops_file_alloc(dd, ucontext, iface, version);
 	if (!f) {
 		ret = -ENOMEM;
-		goto out_fdput;
+		goto out_uverbs;
 	}
 	ret = drvops_file_open(f);
-	if (ret)
-		goto out_put;
-
-	fd = anon_inode_getfd_secure("[drvops]", &drvops_fops, f,
-				     O_RDWR | O_CLOEXEC, file_inode(uf.file));
+	if (ret) {
+		drvops_file_put(f);
+		goto out_uverbs;
+	}
+	file = drvops_anon_file(f, file_inode(uverbs_file));
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		drvops_file_kill(f);
+		drvops_file_put(f);
+		goto out_uverbs;
+	}
+	/* From here the file owns f: fput() undoes everything. */
+	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		ret = fd;
-		drvops_file_kill(f);
-		goto out_put;
+		goto out_fput;
 	}
-	/* From here the file owns f; closing it undoes everything. */
-	fdput(uf);
-
 	ret = drvops_report_fd(attrs, fd, index, version);
-	if (ret)
-		close_fd(fd);
-	return ret;
+	if (ret) {
+		put_unused_fd(fd);
+		goto out_fput;
+	}
+	/* Last: a failing call must leave no fd behind, not even briefly. */
+	fd_install(fd, file);
+	fput(uverbs_file);
+	return 0;
 
-out_put:
-	drvops_file_put(f);
-out_fdput:
-	fdput(uf);
+out_fput:
+	fput(file);
+out_uverbs:
+	fput(uverbs_file);
 	return ret;
 }
 
@@ -355,7 +377,7 @@ static int UVERBS_HANDLER(DRVOPS_METHOD_BIND)(struct uverbs_attr_bundle *attrs)
 	if (drvops_fd < 0)
 		return -EBADF;
 	df = fdget(drvops_fd);
-	f = drvops_file_from_fd(&df);
+	f = drvops_file_from_fd(df);
 	if (!f)
 		ret = -EBADF;
 	else if (drvops_file_dying(f))

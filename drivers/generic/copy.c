@@ -260,7 +260,7 @@ static int generic_ioctl_ring_setup(struct drvops_ucmd *ucmd)
 		ret = -EBUSY;
 		goto unlock;
 	}
-	ring = vmalloc_user(bytes);
+	ring = __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!ring) {
 		ret = -ENOMEM;
 		goto unlock;
@@ -380,11 +380,12 @@ static int generic_open(struct drvops_file *file)
 {
 	struct generic_file *gf;
 
-	gf = kzalloc(sizeof(*gf), GFP_KERNEL);
+	gf = kzalloc(sizeof(*gf), GFP_KERNEL_ACCOUNT);
 	if (!gf)
 		return -ENOMEM;
-	gf->cq = kcalloc(DRVOPS_GENERIC_CQ_DEPTH, sizeof(*gf->cq), GFP_KERNEL);
-	gf->bounce = (void *)__get_free_page(GFP_KERNEL);
+	gf->cq = kcalloc(DRVOPS_GENERIC_CQ_DEPTH, sizeof(*gf->cq),
+			 GFP_KERNEL_ACCOUNT);
+	gf->bounce = (void *)__get_free_page(GFP_KERNEL_ACCOUNT);
 	if (!gf->cq || !gf->bounce) {
 		free_page((unsigned long)gf->bounce);
 		kfree(gf->cq);

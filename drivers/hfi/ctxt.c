@@ -47,6 +47,12 @@ u64 hfi_eager_max(void)
 	       hfi_params.eager_size;
 }
 
+/* Zeroed, charged to the caller's memory cgroup; mapped page by page. */
+static void *hfi_region_alloc(enum drvops_hfi_mmap_region r)
+{
+	return __vmalloc(hfi_region_length(r), GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+}
+
 static void hfi_ctxt_free(struct hfi_ctxt *c)
 {
 	vfree(c->rhq);
@@ -60,14 +66,14 @@ static void hfi_ctxt_free(struct hfi_ctxt *c)
 
 static struct hfi_ctxt *hfi_ctxt_alloc(struct hfi_file *hf, const u8 *job_key)
 {
-	struct hfi_ctxt *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	struct hfi_ctxt *c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 
 	if (!c)
 		return NULL;
-	c->rhq = vmalloc_user(hfi_region_length(DRVOPS_HFI_MMAP_RHQ));
-	c->eager = vmalloc_user(hfi_region_length(DRVOPS_HFI_MMAP_EAGER));
-	c->comp = vmalloc_user(hfi_region_length(DRVOPS_HFI_MMAP_COMP));
-	c->user = vmalloc_user(hfi_region_length(DRVOPS_HFI_MMAP_USER));
+	c->rhq = hfi_region_alloc(DRVOPS_HFI_MMAP_RHQ);
+	c->eager = hfi_region_alloc(DRVOPS_HFI_MMAP_EAGER);
+	c->comp = hfi_region_alloc(DRVOPS_HFI_MMAP_COMP);
+	c->user = hfi_region_alloc(DRVOPS_HFI_MMAP_USER);
 	if (!c->rhq || !c->eager || !c->comp || !c->user) {
 		hfi_ctxt_free(c);
 		return NULL;
@@ -83,30 +89,32 @@ static struct hfi_ctxt *hfi_ctxt_alloc(struct hfi_file *hf, const u8 *job_key)
 	return c;
 }
 
-/* Take the first free context of the fd's unit. */
-int hfi_ctxt_assign(struct hfi_file *hf, const u8 *job_key, u16 *ctxt_out)
+/*
+ * Contexts are created in two steps, as iommufd creates objects: create
+ * reserves a slot of the fd's unit that the fabric cannot see yet, so the
+ * caller can still fail (its reply copy) and abort without anybody having
+ * used the context; finalize publishes it on the fabric and on the fd.
+ * The caller holds hf->lock across both.
+ */
+#define HFI_CTXT_RESERVED ((struct hfi_ctxt *)1)
+
+struct hfi_ctxt *hfi_ctxt_create(struct hfi_file *hf, const u8 *job_key)
 {
 	struct hfi_ctxt *c;
 	struct hfi_unit *unit;
 	unsigned int i;
 	int ret = -ENOSPC;
 
-	mutex_lock(&hf->lock);
-	if (hf->ctxt) {
-		mutex_unlock(&hf->lock);
-		return -EBUSY;
-	}
+	lockdep_assert_held(&hf->lock);
 	c = hfi_ctxt_alloc(hf, job_key);
-	if (!c) {
-		mutex_unlock(&hf->lock);
-		return -ENOMEM;
-	}
+	if (!c)
+		return ERR_PTR(-ENOMEM);
 	unit = c->unit;
 	spin_lock(&hfi_fabric_lock);
 	for (i = 0; i < hfi_params.num_contexts; i++) {
 		if (!unit->ctxts[i]) {
 			c->ctxt = i;
-			unit->ctxts[i] = c;
+			unit->ctxts[i] = HFI_CTXT_RESERVED;
 			ret = 0;
 			break;
 		}
@@ -114,12 +122,27 @@ int hfi_ctxt_assign(struct hfi_file *hf, const u8 *job_key, u16 *ctxt_out)
 	spin_unlock(&hfi_fabric_lock);
 	if (ret) {
 		hfi_ctxt_free(c);
-	} else {
-		hf->ctxt = c;
-		*ctxt_out = c->ctxt;
+		return ERR_PTR(ret);
 	}
-	mutex_unlock(&hf->lock);
-	return ret;
+	return c;
+}
+
+void hfi_ctxt_finalize(struct hfi_file *hf, struct hfi_ctxt *c)
+{
+	lockdep_assert_held(&hf->lock);
+	spin_lock(&hfi_fabric_lock);
+	c->unit->ctxts[c->ctxt] = c;
+	spin_unlock(&hfi_fabric_lock);
+	/* Lockless readers (hfi_file_ctxt) see it only fully built. */
+	smp_store_release(&hf->ctxt, c);
+}
+
+void hfi_ctxt_abort(struct hfi_ctxt *c)
+{
+	spin_lock(&hfi_fabric_lock);
+	c->unit->ctxts[c->ctxt] = NULL;
+	spin_unlock(&hfi_fabric_lock);
+	hfi_ctxt_free(c);
 }
 
 /* Wake the context's fd, unless it is being released (see hfi.h). */

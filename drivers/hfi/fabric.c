@@ -56,6 +56,8 @@ struct hfi_ctxt *hfi_fabric_find(u16 lid, u16 ctxt)
 	unit = lid < HFI_MAX_LID ? hfi_lids[lid] : NULL;
 	if (unit && ctxt < hfi_params.num_contexts)
 		c = unit->ctxts[ctxt];
+	if (!hfi_ctxt_live(c))		/* reserved by a create in progress */
+		c = NULL;
 	spin_unlock(&hfi_fabric_lock);
 	return c;
 }

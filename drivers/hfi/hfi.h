@@ -8,8 +8,9 @@
  *
  * Locking and lifetime, in one place:
  *  - hfi_fabric.lock (spinlock) guards the LID -> unit table and every
- *    unit's context table. A context is reachable from the fabric from
- *    ASSIGN_CTXT until its release starts.
+ *    unit's context table. A context is reachable from the fabric, and
+ *    from its fd, from the end of a successful ASSIGN_CTXT (nothing can
+ *    fail after it is published) until its release starts.
  *  - A context is released by the fd's release() (the broker calls it
  *    exactly once). Release unpublishes it, then flushes every engine: no
  *    work item can still hold the pointer, as a worker finds contexts only
@@ -17,6 +18,8 @@
  *  - ctxt->rx_lock guards the receive producer indices, the TID table,
  *    and "dead"; a worker wakes a context's fd only under rx_lock while
  *    not dead, since the drvops_file may go once release returns.
+ *  - A tid id is reserved (a NULL entry: invisible to senders and to
+ *    TID_FREE) until its registration can no longer fail, then published.
  *  - Requests hold their payload pages pinned (and counted in the owner's
  *    locked_vm) from writev until their completion is written.
  */
@@ -97,13 +100,28 @@ struct hfi_ctxt {
 	struct hfi_stats stats;
 };
 
-/* Per-fd state: the context, once assigned. */
+/*
+ * Per-fd state: the context, once assigned. ctxt is published once, fully
+ * built (hfi_ctxt_finalize), and stays until release: read it with
+ * hfi_file_ctxt() without the lock.
+ */
 struct hfi_file {
 	struct drvops_file *file;
-	struct mutex lock;		/* assignment */
+	struct mutex lock;		/* assignment, submission, tid-vs-unbind */
 	struct hfi_ctxt *ctxt;
 	bool legacy_abi;
 };
+
+static inline struct hfi_ctxt *hfi_file_ctxt(struct hfi_file *hf)
+{
+	return smp_load_acquire(&hf->ctxt);
+}
+
+/* A slot of unit->ctxts that holds a published context. */
+static inline bool hfi_ctxt_live(const struct hfi_ctxt *c)
+{
+	return c && c != (const struct hfi_ctxt *)1;
+}
 
 static inline struct hfi_unit *to_hfi_unit(struct ib_device *ibdev)
 {
@@ -130,7 +148,9 @@ void hfi_stats_add(struct hfi_stats *s, struct hfi_stats *unit_s,
 		   u64 rx_dropped, u64 tx_errors);
 
 /* ctxt.c */
-int hfi_ctxt_assign(struct hfi_file *hf, const u8 *job_key, u16 *ctxt_out);
+struct hfi_ctxt *hfi_ctxt_create(struct hfi_file *hf, const u8 *job_key);
+void hfi_ctxt_finalize(struct hfi_file *hf, struct hfi_ctxt *c);
+void hfi_ctxt_abort(struct hfi_ctxt *c);
 void hfi_ctxt_release(struct hfi_ctxt *ctxt);
 size_t hfi_region_length(enum drvops_hfi_mmap_region r);
 u64 hfi_eager_max(void);
@@ -138,10 +158,13 @@ u64 hfi_region_offset(enum drvops_hfi_mmap_region r);
 void hfi_ctxt_wake(struct hfi_ctxt *ctxt);
 
 /* tid.c */
-int hfi_tid_register_user(struct hfi_ctxt *ctxt, u64 vaddr, u64 length,
-			  u32 *tid);
-int hfi_tid_register_mr(struct hfi_ctxt *ctxt, struct drvops_file *file,
-			u32 mr_handle, u64 offset, u64 length, u32 *tid);
+struct hfi_tid *hfi_tid_register_user(struct hfi_ctxt *ctxt, u64 vaddr,
+				      u64 length);
+struct hfi_tid *hfi_tid_register_mr(struct hfi_ctxt *ctxt,
+				    struct drvops_file *file, u32 mr_handle,
+				    u64 offset, u64 length);
+void hfi_tid_publish(struct hfi_ctxt *ctxt, struct hfi_tid *tid);
+void hfi_tid_abort(struct hfi_ctxt *ctxt, struct hfi_tid *tid);
 int hfi_tid_free(struct hfi_ctxt *ctxt, u32 tid);
 void hfi_tid_free_all(struct hfi_ctxt *ctxt, struct drvops_binding *binding);
 struct hfi_tid *hfi_tid_get(struct hfi_ctxt *ctxt, u32 tid);

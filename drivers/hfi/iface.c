@@ -11,32 +11,41 @@
 
 static struct hfi_ctxt *hfi_ctxt_of(struct drvops_ucmd *ucmd)
 {
-	return to_hfi_file(ucmd->file)->ctxt;
+	return hfi_file_ctxt(to_hfi_file(ucmd->file));
 }
 
+/*
+ * The context becomes visible (to this fd's other threads and to the
+ * fabric) only once the reply is written: a failed ioctl leaves the fd
+ * exactly as it was, and nobody ever used what it aborts.
+ */
 static int hfi_ioctl_assign_ctxt(struct drvops_ucmd *ucmd)
 {
 	struct drvops_hfi_assign_ctxt *cmd = ucmd->cmd;
 	struct hfi_file *hf = to_hfi_file(ucmd->file);
 	struct hfi_ctxt *c;
-	u16 ctxt;
 	int ret;
 
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
-	ret = hfi_ctxt_assign(hf, cmd->job_key, &ctxt);
-	if (ret)
-		return ret;
-	cmd->ctxt = ctxt;
-	ret = drvops_ucmd_respond(ucmd, sizeof(*cmd));
-	if (ret) {
-		/* A failed ioctl leaves the fd as it was. */
-		mutex_lock(&hf->lock);
-		c = hf->ctxt;
-		hf->ctxt = NULL;
-		mutex_unlock(&hf->lock);
-		hfi_ctxt_release(c);
+	mutex_lock(&hf->lock);
+	if (hf->ctxt) {
+		ret = -EBUSY;
+		goto out;
 	}
+	c = hfi_ctxt_create(hf, cmd->job_key);
+	if (IS_ERR(c)) {
+		ret = PTR_ERR(c);
+		goto out;
+	}
+	cmd->ctxt = c->ctxt;
+	ret = drvops_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret)
+		hfi_ctxt_abort(c);
+	else
+		hfi_ctxt_finalize(hf, c);
+out:
+	mutex_unlock(&hf->lock);
 	return ret;
 }
 
@@ -77,14 +86,19 @@ static int hfi_ioctl_tid_register(struct drvops_ucmd *ucmd)
 
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
+	struct hfi_tid *t;
+
 	if (!c)
 		return -ENXIO;
-	ret = hfi_tid_register_user(c, cmd->vaddr, cmd->length, &cmd->tid);
-	if (ret)
-		return ret;
+	t = hfi_tid_register_user(c, cmd->vaddr, cmd->length);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	cmd->tid = t->id;
 	ret = drvops_ucmd_respond(ucmd, sizeof(*cmd));
 	if (ret)
-		hfi_tid_free(c, cmd->tid);
+		hfi_tid_abort(c, t);
+	else
+		hfi_tid_publish(c, t);
 	return ret;
 }
 
@@ -92,23 +106,33 @@ static int hfi_ioctl_tid_register_mr(struct drvops_ucmd *ucmd)
 {
 	struct drvops_hfi_tid_register_mr *cmd = ucmd->cmd;
 	struct hfi_file *hf = to_hfi_file(ucmd->file);
-	struct hfi_ctxt *c = hf->ctxt;
+	struct hfi_ctxt *c = hfi_file_ctxt(hf);
+	struct hfi_tid *t;
 	int ret;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
 	if (!c)
 		return -ENXIO;
-	/* Serialised with unbind, which frees the tids of its binding. */
+	/*
+	 * Serialised with unbind, which frees the tids of its binding: the
+	 * tid is published, or aborted, before unbind can look.
+	 */
 	mutex_lock(&hf->lock);
-	ret = hfi_tid_register_mr(c, ucmd->file, cmd->mr_handle, cmd->offset,
-				  cmd->length, &cmd->tid);
-	mutex_unlock(&hf->lock);
-	if (ret)
-		return ret;
+	t = hfi_tid_register_mr(c, ucmd->file, cmd->mr_handle, cmd->offset,
+				cmd->length);
+	if (IS_ERR(t)) {
+		ret = PTR_ERR(t);
+		goto out;
+	}
+	cmd->tid = t->id;
 	ret = drvops_ucmd_respond(ucmd, sizeof(*cmd));
 	if (ret)
-		hfi_tid_free(c, cmd->tid);
+		hfi_tid_abort(c, t);
+	else
+		hfi_tid_publish(c, t);
+out:
+	mutex_unlock(&hf->lock);
 	return ret;
 }
 
@@ -142,7 +166,7 @@ static int hfi_ioctl_counters(struct drvops_ucmd *ucmd)
 
 static int hfi_open(struct drvops_file *file, bool legacy_abi)
 {
-	struct hfi_file *hf = kzalloc(sizeof(*hf), GFP_KERNEL);
+	struct hfi_file *hf = kzalloc(sizeof(*hf), GFP_KERNEL_ACCOUNT);
 
 	if (!hf)
 		return -ENOMEM;
@@ -189,7 +213,7 @@ static ssize_t hfi_write_psm2(struct drvops_file *file, struct iov_iter *from)
 
 static __poll_t hfi_poll(struct drvops_file *file)
 {
-	struct hfi_ctxt *c = to_hfi_file(file)->ctxt;
+	struct hfi_ctxt *c = hfi_file_ctxt(to_hfi_file(file));
 	struct drvops_hfi_rhq_entry *e;
 	__poll_t mask = 0;
 	u32 head;
@@ -222,7 +246,7 @@ static int hfi_mmap(struct drvops_file *file, struct vm_area_struct *vma)
 	u64 offset = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	int r = hfi_region_of(offset);
 
-	if (!to_hfi_file(file)->ctxt)
+	if (!hfi_file_ctxt(to_hfi_file(file)))
 		return -ENXIO;
 	if (r < 0 || offset != hfi_region_offset(r) ||
 	    vma->vm_end - vma->vm_start != hfi_region_length(r) ||
@@ -232,14 +256,14 @@ static int hfi_mmap(struct drvops_file *file, struct vm_area_struct *vma)
 		/* Written by the kernel only. */
 		if (vma->vm_flags & VM_WRITE)
 			return -EPERM;
-		vma->vm_flags &= ~VM_MAYWRITE;
+		vm_flags_clear(vma, VM_MAYWRITE);
 	}
 	return 0;
 }
 
 static vm_fault_t hfi_fault(struct drvops_file *file, struct vm_fault *vmf)
 {
-	struct hfi_ctxt *c = to_hfi_file(file)->ctxt;
+	struct hfi_ctxt *c = hfi_file_ctxt(to_hfi_file(file));
 	u64 offset = (u64)vmf->pgoff << PAGE_SHIFT;
 	int r = hfi_region_of(offset);
 	void *base[DRVOPS_HFI_MMAP_NR];

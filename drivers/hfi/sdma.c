@@ -283,7 +283,7 @@ static int hfi_req_pin(struct hfi_req *req, const struct iovec *piov)
 	int ret;
 
 	req->pages = kvcalloc(max(req->npages, 1UL), sizeof(*req->pages),
-			      GFP_KERNEL);
+			      GFP_KERNEL_ACCOUNT);
 	if (!req->pages)
 		return -ENOMEM;
 	ret = account_locked_vm(req->src->mm, req->npages, true);
@@ -358,7 +358,7 @@ static int hfi_submit(struct hfi_ctxt *c, const struct drvops_hfi_sdma_req *r,
 			 HFI_TID_MAX_LENGTH))
 		return -EMSGSIZE;
 
-	req = kzalloc(struct_size(req, segs, r->niov), GFP_KERNEL);
+	req = kzalloc(struct_size(req, segs, r->niov), GFP_KERNEL_ACCOUNT);
 	if (!req)
 		return -ENOMEM;
 	req->src = c;
@@ -390,7 +390,7 @@ static const struct iovec *hfi_iovecs(struct iov_iter *from,
 {
 	if (iter_is_iovec(from) && !from->iov_offset) {
 		*nr = from->nr_segs;
-		return from->iov;
+		return iter_iov(from);
 	}
 	if (iter_is_ubuf(from)) {
 		one->iov_base = from->ubuf;
@@ -408,7 +408,7 @@ static const struct iovec *hfi_iovecs(struct iov_iter *from,
 ssize_t hfi_sdma_writev(struct hfi_file *hf, struct iov_iter *from,
 			bool batched)
 {
-	struct hfi_ctxt *c = hf->ctxt;
+	struct hfi_ctxt *c = hfi_file_ctxt(hf);
 	const struct iovec *iov;
 	struct drvops_hfi_sdma_req r;
 	struct iovec one;
@@ -454,11 +454,13 @@ ssize_t hfi_sdma_legacy_writev(struct hfi_file *hf, struct iov_iter *from)
 	struct drvops_hfi_legacy_send ls;
 	struct drvops_hfi_sdma_req r = {};
 	const struct iovec *iov;
+	struct hfi_ctxt *c = hfi_file_ctxt(hf);
 	struct iovec one;
 	unsigned long nr;
 	int ret;
 
-	if (!hf->ctxt)
+	/* One read of the context: it never changes once set. */
+	if (!c)
 		return -ENXIO;
 	iov = hfi_iovecs(from, &one, &nr);
 	if (!iov || iov[0].iov_len != sizeof(ls))
@@ -478,7 +480,7 @@ ssize_t hfi_sdma_legacy_writev(struct hfi_file *hf, struct iov_iter *from)
 	if (ls.niov != r.niov)		/* __u16 in, __u8 here */
 		return -EINVAL;
 	mutex_lock(&hf->lock);
-	ret = hfi_submit(hf->ctxt, &r, iov + 1);
+	ret = hfi_submit(c, &r, iov + 1);
 	mutex_unlock(&hf->lock);
 	return ret ? ret : 1;
 }

@@ -24,22 +24,38 @@ static void hfi_tid_destroy(struct hfi_ctxt *c, struct hfi_tid *t)
 	kfree(t);
 }
 
-static int hfi_tid_insert(struct hfi_ctxt *c, struct hfi_tid *t, u32 *id)
+/* Reserve an id: the entry stays NULL, so senders and TID_FREE miss it. */
+static int hfi_tid_reserve(struct hfi_ctxt *c, struct hfi_tid *t)
 {
 	int ret;
 
 	spin_lock(&c->rx_lock);
-	ret = xa_alloc(&c->tids, &t->id, t, XA_LIMIT(1, HFI_MAX_TIDS),
-		       GFP_ATOMIC);
+	ret = xa_alloc(&c->tids, &t->id, NULL, XA_LIMIT(1, HFI_MAX_TIDS),
+		       GFP_ATOMIC | __GFP_ACCOUNT);
 	spin_unlock(&c->rx_lock);
-	if (ret == -EBUSY)
-		return -ENOSPC;
-	if (!ret)
-		*id = t->id;
-	return ret;
+	return ret == -EBUSY ? -ENOSPC : ret;
 }
 
-int hfi_tid_register_user(struct hfi_ctxt *c, u64 vaddr, u64 length, u32 *id)
+/* The registration can no longer fail: make the tid usable. */
+void hfi_tid_publish(struct hfi_ctxt *c, struct hfi_tid *t)
+{
+	spin_lock(&c->rx_lock);
+	/* Storing into a reserved entry never allocates. */
+	xa_store(&c->tids, t->id, t, GFP_ATOMIC);
+	spin_unlock(&c->rx_lock);
+}
+
+/* Undo a registration nobody has seen. */
+void hfi_tid_abort(struct hfi_ctxt *c, struct hfi_tid *t)
+{
+	spin_lock(&c->rx_lock);
+	xa_release(&c->tids, t->id);
+	spin_unlock(&c->rx_lock);
+	hfi_tid_destroy(c, t);
+}
+
+struct hfi_tid *hfi_tid_register_user(struct hfi_ctxt *c, u64 vaddr,
+				      u64 length)
 {
 	unsigned long first = vaddr >> PAGE_SHIFT;
 	struct hfi_tid *t;
@@ -47,14 +63,14 @@ int hfi_tid_register_user(struct hfi_ctxt *c, u64 vaddr, u64 length, u32 *id)
 	int ret;
 
 	if (!length || length > HFI_TID_MAX_LENGTH || vaddr + length < vaddr)
-		return -EINVAL;
-	t = kzalloc(sizeof(*t), GFP_KERNEL);
+		return ERR_PTR(-EINVAL);
+	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	t->npages = ((vaddr + length - 1) >> PAGE_SHIFT) - first + 1;
 	t->first_offset = vaddr & ~PAGE_MASK;
 	t->length = length;
-	t->pages = kvcalloc(t->npages, sizeof(*t->pages), GFP_KERNEL);
+	t->pages = kvcalloc(t->npages, sizeof(*t->pages), GFP_KERNEL_ACCOUNT);
 	if (!t->pages) {
 		ret = -ENOMEM;
 		goto err_free;
@@ -70,23 +86,24 @@ int hfi_tid_register_user(struct hfi_ctxt *c, u64 vaddr, u64 length, u32 *id)
 		ret = -EFAULT;
 		goto err_unaccount;
 	}
-	ret = hfi_tid_insert(c, t, id);
+	ret = hfi_tid_reserve(c, t);
 	if (ret) {
 		unpin_user_pages(t->pages, t->npages);
 		goto err_unaccount;
 	}
-	return 0;
+	return t;
 
 err_unaccount:
 	account_locked_vm(c->mm, t->npages, false);
 err_free:
 	kvfree(t->pages);
 	kfree(t);
-	return ret;
+	return ERR_PTR(ret);
 }
 
-int hfi_tid_register_mr(struct hfi_ctxt *c, struct drvops_file *file,
-			u32 mr_handle, u64 offset, u64 length, u32 *id)
+struct hfi_tid *hfi_tid_register_mr(struct hfi_ctxt *c,
+				    struct drvops_file *file, u32 mr_handle,
+				    u64 offset, u64 length)
 {
 	struct drvops_binding *b;
 	struct swverbs_mr *mr;
@@ -96,14 +113,14 @@ int hfi_tid_register_mr(struct hfi_ctxt *c, struct drvops_file *file,
 
 	b = drvops_file_get_binding(file, DRVOPS_OBJ_MR, mr_handle);
 	if (!b)
-		return -ENOENT;
+		return ERR_PTR(-ENOENT);
 	mr = to_swverbs_mr(b->mr);
 	if (!length || offset > mr->length || length > mr->length - offset ||
 	    !(mr->access & IB_ACCESS_LOCAL_WRITE)) {
 		ret = -EINVAL;
 		goto err_put;
 	}
-	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t) {
 		ret = -ENOMEM;
 		goto err_put;
@@ -115,16 +132,16 @@ int hfi_tid_register_mr(struct hfi_ctxt *c, struct drvops_file *file,
 	t->npages = mr->npages - (first >> PAGE_SHIFT);
 	t->length = length;
 	t->binding = b;			/* the tid keeps the binding in use */
-	ret = hfi_tid_insert(c, t, id);
+	ret = hfi_tid_reserve(c, t);
 	if (ret) {
 		kfree(t);
 		goto err_put;
 	}
-	return 0;
+	return t;
 
 err_put:
 	drvops_binding_put(b);
-	return ret;
+	return ERR_PTR(ret);
 }
 
 int hfi_tid_free(struct hfi_ctxt *c, u32 id)
@@ -147,9 +164,11 @@ int hfi_tid_free(struct hfi_ctxt *c, u32 id)
 }
 
 /*
- * Free every tid (of one binding, or all with NULL). The caller has made
- * sure no transfer can be in flight: engines flushed after the context
- * died, or (unbind) after the tids were unpublished.
+ * Free every tid (of one binding, or all with NULL). Whoever erases a tid
+ * destroys it: a TID_FREE racing an unbind must not destroy it twice.
+ * After the erase no new transfer can find it; one in flight ends before
+ * the engines are flushed (unbind), or has ended already (release flushed
+ * them after the context died).
  */
 void hfi_tid_free_all(struct hfi_ctxt *c, struct drvops_binding *binding)
 {
@@ -157,11 +176,16 @@ void hfi_tid_free_all(struct hfi_ctxt *c, struct drvops_binding *binding)
 	unsigned long id;
 
 	xa_for_each(&c->tids, id, t) {
-		if (binding && t->binding != binding)
-			continue;
+		/* Look again under the lock: TID_FREE may have won. */
 		spin_lock(&c->rx_lock);
-		xa_erase(&c->tids, id);
+		t = xa_load(&c->tids, id);
+		if (t && (!binding || t->binding == binding))
+			xa_erase(&c->tids, id);
+		else
+			t = NULL;
 		spin_unlock(&c->rx_lock);
+		if (!t)
+			continue;
 		if (binding)
 			hfi_engines_flush();
 		hfi_tid_destroy(c, t);

@@ -121,7 +121,7 @@ static int swverbs_dealloc_pd(struct ib_pd *pd, struct ib_udata *udata)
 
 static int swverbs_create_cq(struct ib_cq *cq,
 			     const struct ib_cq_init_attr *attr,
-			     struct ib_udata *udata)
+			     DRVOPS_CREATE_CQ_LAST_ARG)
 {
 	if (attr->flags || attr->cqe < 1 || attr->cqe > SWVERBS_MAX_CQE)
 		return -EINVAL;
