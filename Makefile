@@ -3,8 +3,13 @@
 # make            kernel modules (kbuild) + all userspace
 # make modules    kernel modules only, against KDIR
 # make userspace  library, tools and test binaries (static, for the guest)
-# make check      everything, booted and tested in the qemu guest, then the
-#                 MPI guest (Debian userland + Open MPI, tests/mpi/*.sh)
+# make check      everything: host tests, lint, then the busybox guest on
+#                 every kernel of the matrix (Debian's 6.1, Debian's 6.12
+#                 LTS, the debug kernel: KASAN, lockdep, ...), the
+#                 enforcing-SELinux guest and the MPI guest (Debian
+#                 userland + Open MPI, tests/mpi/*.sh) on 6.1
+# make check-kernel KERNEL=6.12|debug|6.1
+#                 the busybox guest on one kernel of the matrix
 # make check-mpi  only the MPI guest (DRVOPS_MPI_TESTS="smoke.sh" to select)
 # make demo       the README demo in the qemu guest
 # make bench      drvops-bench in the qemu guest: tables, CSV (and PNG) in
@@ -19,7 +24,7 @@
 
 KDIR ?= $(shell tests/vm/kernel-abi.sh --kdir 2>/dev/null)
 
-.PHONY: all modules userspace check check-mpi demo bench bench-mpi clean install-headers
+.PHONY: all modules userspace check check-kernel check-mpi demo bench bench-mpi clean install-headers
 
 all: modules userspace
 
@@ -43,7 +48,13 @@ check:
 	@mkdir -p $(dir $(SUMMARY)) && rm -f $(SUMMARY)
 	DRVOPS_SUMMARY_FILE=$(SUMMARY) bash tests/vm/run.sh
 	DRVOPS_SUMMARY_FILE=$(SUMMARY) DRVOPS_SKIP_BUILD=1 bash tests/vm/run.sh --mpi
+	DRVOPS_SUMMARY_FILE=$(SUMMARY) DRVOPS_KERNEL=6.12 bash tests/vm/run.sh
+	DRVOPS_SUMMARY_FILE=$(SUMMARY) DRVOPS_KERNEL=debug bash tests/vm/run.sh
 	@awk '{ p += $$1; f += $$2 } END { print "suites: " p " passed, " f " failed" }' $(SUMMARY)
+
+KERNEL ?= debug
+check-kernel:
+	DRVOPS_SELINUX=0 DRVOPS_KERNEL=$(KERNEL) bash tests/vm/run.sh
 
 # The MPI guest alone (builds first; the rootfs is cached in ~/.cache/drvops).
 check-mpi:

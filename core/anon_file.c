@@ -26,7 +26,7 @@
 
 static const char drvops_anon_name[] = "[drvops]";
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#if DRVOPS_KV >= 612
 
 int drvops_anon_init(void)
 {

@@ -114,6 +114,7 @@ struct hfi_file {
 
 static inline struct hfi_ctxt *hfi_file_ctxt(struct hfi_file *hf)
 {
+	/* Pairs with the store-release in hfi_ctxt_finalize(). */
 	return smp_load_acquire(&hf->ctxt);
 }
 
