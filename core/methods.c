@@ -88,15 +88,6 @@ static struct drvops_device *drvops_device_of(struct ib_device *ibdev)
 	return dd;
 }
 
-static int drvops_get_u32_opt(u32 *val, struct uverbs_attr_bundle *attrs,
-			      u16 idx)
-{
-	*val = 0;
-	if (!uverbs_attr_is_valid(attrs, idx))
-		return 0;
-	return uverbs_copy_from(val, attrs, idx);
-}
-
 /* Every output of GET_FD; the fd is not installed yet. */
 static int drvops_report_fd(struct uverbs_attr_bundle *attrs, int fd,
 			    u32 index, u32 version)
@@ -158,11 +149,10 @@ static int UVERBS_HANDLER(DRVOPS_METHOD_GET_FD)(struct uverbs_attr_bundle *attrs
 	if (IS_ERR(ucontext))
 		return PTR_ERR(ucontext);
 
-	ret = drvops_get_u32_opt(&flags, attrs, DRVOPS_ATTR_GET_FD_FLAGS);
+	/* No flag is defined yet: uverbs answers EINVAL for unknown bits. */
+	ret = uverbs_get_flags32(&flags, attrs, DRVOPS_ATTR_GET_FD_FLAGS, 0);
 	if (ret)
 		return ret;
-	if (flags)
-		return -EOPNOTSUPP;
 
 	ret = uverbs_copy_from_or_zero(&range, attrs,
 				       DRVOPS_ATTR_GET_FD_VERSIONS);
@@ -307,8 +297,7 @@ DECLARE_UVERBS_NAMED_METHOD(
 			   UVERBS_ATTR_STRUCT(struct drvops_version_range,
 					      max_version),
 			   UA_MANDATORY),
-	UVERBS_ATTR_PTR_IN(DRVOPS_ATTR_GET_FD_FLAGS, UVERBS_ATTR_TYPE(u32),
-			   UA_OPTIONAL),
+	UVERBS_ATTR_FLAGS_IN(DRVOPS_ATTR_GET_FD_FLAGS, u32, UA_OPTIONAL),
 	UVERBS_ATTR_PTR_OUT(DRVOPS_ATTR_GET_FD_FD, UVERBS_ATTR_TYPE(s32),
 			    UA_MANDATORY),
 	UVERBS_ATTR_PTR_OUT(DRVOPS_ATTR_GET_FD_NAME_INDEX,
@@ -354,11 +343,9 @@ static int UVERBS_HANDLER(DRVOPS_METHOD_BIND)(struct uverbs_attr_bundle *attrs)
 	ucontext = ib_uverbs_get_ucontext(attrs);
 	if (IS_ERR(ucontext))
 		return PTR_ERR(ucontext);
-	ret = drvops_get_u32_opt(&flags, attrs, DRVOPS_ATTR_BIND_FLAGS);
+	ret = uverbs_get_flags32(&flags, attrs, DRVOPS_ATTR_BIND_FLAGS, 0);
 	if (ret)
 		return ret;
-	if (flags)
-		return -EOPNOTSUPP;
 
 	for (i = 0; i < ARRAY_SIZE(drvops_bind_attrs); i++) {
 		if (!uverbs_attr_is_valid(attrs, drvops_bind_attrs[i]))
@@ -425,8 +412,7 @@ DECLARE_UVERBS_NAMED_METHOD(
 			UVERBS_ACCESS_READ, UA_OPTIONAL),
 	UVERBS_ATTR_IDR(DRVOPS_ATTR_BIND_CQ, UVERBS_OBJECT_CQ,
 			UVERBS_ACCESS_READ, UA_OPTIONAL),
-	UVERBS_ATTR_PTR_IN(DRVOPS_ATTR_BIND_FLAGS, UVERBS_ATTR_TYPE(u32),
-			   UA_OPTIONAL));
+	UVERBS_ATTR_FLAGS_IN(DRVOPS_ATTR_BIND_FLAGS, u32, UA_OPTIONAL));
 
 DECLARE_UVERBS_NAMED_METHOD_DESTROY(
 	DRVOPS_METHOD_UNBIND,

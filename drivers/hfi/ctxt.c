@@ -61,6 +61,8 @@ static void hfi_ctxt_free(struct hfi_ctxt *c)
 	vfree(c->user);
 	if (c->mm)
 		mmdrop(c->mm);
+	if (c->owner_ns)
+		put_user_ns(c->owner_ns);
 	kfree(c);
 }
 
@@ -82,9 +84,12 @@ static struct hfi_ctxt *hfi_ctxt_alloc(struct hfi_file *hf, const u8 *job_key)
 	c->file = hf->file;
 	c->mm = current->mm;
 	mmgrab(c->mm);
+	c->owner = current_euid();
+	c->owner_ns = get_user_ns(current_user_ns());
 	c->legacy_abi = hf->legacy_abi;
 	memcpy(c->job_key, job_key, DRVOPS_HFI_JOB_KEY_LEN);
 	spin_lock_init(&c->rx_lock);
+	init_waitqueue_head(&c->drain);
 	xa_init_flags(&c->tids, XA_FLAGS_ALLOC1);
 	return c;
 }
@@ -145,6 +150,20 @@ void hfi_ctxt_abort(struct hfi_ctxt *c)
 	hfi_ctxt_free(c);
 }
 
+/*
+ * What isolates jobs on the fabric: a context exchanges packets only with
+ * contexts of the same owner (effective uid at ASSIGN_CTXT, in the same
+ * user namespace) and the same job key. The key, chosen by userspace,
+ * separates the jobs of one user; the owner separates users, so knowing
+ * another user's key gives no way to inject packets or write into that
+ * job's tid buffers (hfi1 likewise derives job keys from the uid).
+ */
+bool hfi_same_job(const struct hfi_ctxt *a, const struct hfi_ctxt *b)
+{
+	return uid_eq(a->owner, b->owner) && a->owner_ns == b->owner_ns &&
+	       !memcmp(a->job_key, b->job_key, sizeof(a->job_key));
+}
+
 /* Wake the context's fd, unless it is being released (see hfi.h). */
 void hfi_ctxt_wake(struct hfi_ctxt *c)
 {
@@ -154,10 +173,22 @@ void hfi_ctxt_wake(struct hfi_ctxt *c)
 	spin_unlock(&c->rx_lock);
 }
 
+/* Checked under rx_lock, which the last worker drops last (see hfi.h). */
+static bool hfi_ctxt_idle(struct hfi_ctxt *c)
+{
+	bool idle;
+
+	spin_lock(&c->rx_lock);
+	idle = !atomic_read(&c->sends_in_flight) && !atomic_read(&c->rx_busy);
+	spin_unlock(&c->rx_lock);
+	return idle;
+}
+
 /*
- * Called from the fd's release, exactly once: unpublish, let the engines
- * drain (this context's own requests complete with EIO, see sdma.c), then
- * free its buffers.
+ * Called from the fd's release, exactly once: unpublish, wait for this
+ * context's own requests (they complete with EIO, see sdma.c) and for
+ * deliveries into it, then free its buffers. Other contexts' traffic on
+ * the same engines is never waited for.
  */
 void hfi_ctxt_release(struct hfi_ctxt *c)
 {
@@ -169,8 +200,8 @@ void hfi_ctxt_release(struct hfi_ctxt *c)
 	c->dead = true;
 	spin_unlock(&c->rx_lock);
 
-	hfi_engines_flush();
-	WARN_ON_ONCE(atomic_read(&c->sends_in_flight));
+	/* Our own requests end with EIO; deliveries into us finish. */
+	wait_event(c->drain, hfi_ctxt_idle(c));
 	hfi_tid_free_all(c, NULL);
 	xa_destroy(&c->tids);
 	hfi_ctxt_free(c);

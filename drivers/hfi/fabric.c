@@ -43,11 +43,10 @@ void hfi_fabric_remove(struct hfi_unit *unit)
 }
 
 /*
- * The live context at (lid, ctxt), or NULL. Only engine workers call this;
- * the context stays valid until the worker returns (release flushes the
- * engines after unpublishing it).
+ * The live context at (lid, ctxt), or NULL, held for delivery until
+ * hfi_fabric_put(): its release waits for that (see hfi.h).
  */
-struct hfi_ctxt *hfi_fabric_find(u16 lid, u16 ctxt)
+struct hfi_ctxt *hfi_fabric_get(u16 lid, u16 ctxt)
 {
 	struct hfi_ctxt *c = NULL;
 	struct hfi_unit *unit;
@@ -58,8 +57,19 @@ struct hfi_ctxt *hfi_fabric_find(u16 lid, u16 ctxt)
 		c = unit->ctxts[ctxt];
 	if (!hfi_ctxt_live(c))		/* reserved by a create in progress */
 		c = NULL;
+	if (c)
+		atomic_inc(&c->rx_busy);
 	spin_unlock(&hfi_fabric_lock);
 	return c;
+}
+
+void hfi_fabric_put(struct hfi_ctxt *c)
+{
+	spin_lock(&c->rx_lock);
+	if (atomic_dec_and_test(&c->rx_busy))
+		wake_up_all(&c->drain);
+	/* Release may free c as soon as this unlock lets it look. */
+	spin_unlock(&c->rx_lock);
 }
 
 int hfi_engines_init(void)
@@ -92,14 +102,6 @@ void hfi_engines_exit(void)
 			destroy_workqueue(hfi_engines[i]);
 	kfree(hfi_engines);
 	hfi_engines = NULL;
-}
-
-void hfi_engines_flush(void)
-{
-	unsigned int i;
-
-	for (i = 0; i < hfi_params.sdma_engines; i++)
-		flush_workqueue(hfi_engines[i]);
 }
 
 struct workqueue_struct *hfi_engine_for(u16 slid, u16 sctxt, u16 dlid,

@@ -21,11 +21,20 @@
  *  - A tid id is reserved (a NULL entry: invisible to senders and to
  *    TID_FREE) until its registration can no longer fail, then published.
  *  - Requests hold their payload pages pinned (and counted in the owner's
- *    locked_vm) from writev until their completion is written.
+ *    pinned_vm, like ib_umem: pin.c) from writev until their completion is
+ *    written.
+ *  - A context is drained on its own, never by flushing the shared
+ *    engines (which would make one tenant wait for another's traffic):
+ *    rx_busy counts workers delivering into it (taken under the fabric
+ *    lock, so none starts once it is unpublished), sends_in_flight its own
+ *    requests, and users of each tid the transfers into it; each drops
+ *    under rx_lock and wakes "drain", which release and unbind wait on.
  */
 #ifndef DRVOPS_HFI_H
 #define DRVOPS_HFI_H
 
+#include <linux/uidgid.h>
+#include <linux/user_namespace.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <rdma/drvops_hfi.h>
@@ -78,8 +87,11 @@ struct hfi_tid {
 struct hfi_ctxt {
 	struct hfi_unit *unit;
 	struct drvops_file *file;
-	struct mm_struct *mm;		/* owner, for locked_vm; mmgrab'd */
+	struct mm_struct *mm;		/* owner, for pinned_vm; mmgrab'd */
 	u16 ctxt;
+	/* The job: packets flow only between equal (uid, user_ns, key). */
+	kuid_t owner;			/* euid at ASSIGN_CTXT */
+	struct user_namespace *owner_ns;	/* referenced */
 	u8 job_key[DRVOPS_HFI_JOB_KEY_LEN];
 	bool legacy_abi;
 
@@ -96,7 +108,9 @@ struct hfi_ctxt {
 	struct drvops_hfi_comp *comp;
 	struct drvops_hfi_user_page *user;
 
-	atomic_t sends_in_flight;
+	atomic_t sends_in_flight;	/* own requests not yet completed */
+	atomic_t rx_busy;		/* workers delivering into it */
+	wait_queue_head_t drain;	/* the two above, and tid users */
 	struct hfi_stats stats;
 };
 
@@ -138,10 +152,10 @@ static inline struct hfi_file *to_hfi_file(struct drvops_file *file)
 extern spinlock_t hfi_fabric_lock;
 int hfi_fabric_add(struct hfi_unit *unit);
 void hfi_fabric_remove(struct hfi_unit *unit);
-struct hfi_ctxt *hfi_fabric_find(u16 lid, u16 ctxt);
+struct hfi_ctxt *hfi_fabric_get(u16 lid, u16 ctxt);
+void hfi_fabric_put(struct hfi_ctxt *c);
 int hfi_engines_init(void);
 void hfi_engines_exit(void);
-void hfi_engines_flush(void);
 struct workqueue_struct *hfi_engine_for(u16 slid, u16 sctxt, u16 dlid,
 					u16 dctxt);
 void hfi_stats_add(struct hfi_stats *s, struct hfi_stats *unit_s,
@@ -157,6 +171,7 @@ size_t hfi_region_length(enum drvops_hfi_mmap_region r);
 u64 hfi_eager_max(void);
 u64 hfi_region_offset(enum drvops_hfi_mmap_region r);
 void hfi_ctxt_wake(struct hfi_ctxt *ctxt);
+bool hfi_same_job(const struct hfi_ctxt *a, const struct hfi_ctxt *b);
 
 /* tid.c */
 struct hfi_tid *hfi_tid_register_user(struct hfi_ctxt *ctxt, u64 vaddr,
@@ -169,7 +184,11 @@ void hfi_tid_abort(struct hfi_ctxt *ctxt, struct hfi_tid *tid);
 int hfi_tid_free(struct hfi_ctxt *ctxt, u32 tid);
 void hfi_tid_free_all(struct hfi_ctxt *ctxt, struct drvops_binding *binding);
 struct hfi_tid *hfi_tid_get(struct hfi_ctxt *ctxt, u32 tid);
-void hfi_tid_put(struct hfi_tid *tid);
+void hfi_tid_put(struct hfi_ctxt *ctxt, struct hfi_tid *tid);
+
+/* pin.c */
+int hfi_pin_charge(struct mm_struct *mm, unsigned long npages);
+void hfi_pin_uncharge(struct mm_struct *mm, unsigned long npages);
 
 /* sdma.c */
 ssize_t hfi_sdma_writev(struct hfi_file *hf, struct iov_iter *from,

@@ -281,11 +281,12 @@ static vm_fault_t hfi_fault(struct drvops_file *file, struct vm_fault *vmf)
 	return 0;
 }
 
+/* Only MRs (TID_REGISTER_MR), and only of the caller's own memory. */
 static int hfi_bind(struct drvops_file *file, struct drvops_binding *b)
 {
-	/* Only the caller's own memory (see copy.generic). */
-	if (b->type == DRVOPS_OBJ_MR &&
-	    to_swverbs_mr(b->mr)->umem->owning_mm != current->mm)
+	if (b->type != DRVOPS_OBJ_MR)
+		return -EOPNOTSUPP;
+	if (to_swverbs_mr(b->mr)->umem->owning_mm != current->mm)
 		return -EPERM;
 	return 0;
 }

@@ -181,13 +181,13 @@ static int hfi_deliver_expected(struct hfi_req *req, struct hfi_ctxt *dst)
 		return -ENOENT;
 	}
 	if (req->r.toffset > t->length || len > t->length - req->r.toffset) {
-		hfi_tid_put(t);
+		atomic_dec(&t->users);		/* under rx_lock: nobody waits */
 		spin_unlock(&dst->rx_lock);
 		return -ERANGE;
 	}
 	if (!hfi_room(dst->rhq_tail, READ_ONCE(dst->user->rhq_head),
 		      hfi_params.rhq_entries)) {
-		hfi_tid_put(t);
+		atomic_dec(&t->users);
 		spin_unlock(&dst->rx_lock);
 		hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 0, 0, 1, 0);
 		return -ENOBUFS;
@@ -197,7 +197,7 @@ static int hfi_deliver_expected(struct hfi_req *req, struct hfi_ctxt *dst)
 
 	if (len)
 		hfi_req_copy_to_tid(req, 0, t, req->r.toffset, len);
-	hfi_tid_put(t);
+	hfi_tid_put(dst, t);
 	e = &dst->rhq[idx & (hfi_params.rhq_entries - 1)];
 	hfi_fill_entry(e, req, DRVOPS_HFI_RHQ_EXPECTED | DRVOPS_HFI_RHQ_LAST,
 		       U32_MAX, len, req->r.toffset);
@@ -211,7 +211,7 @@ static int hfi_deliver_expected(struct hfi_req *req, struct hfi_ctxt *dst)
 static void hfi_req_free(struct hfi_req *req)
 {
 	unpin_user_pages(req->pages, req->npages);
-	account_locked_vm(req->src->mm, req->npages, false);
+	hfi_pin_uncharge(req->src->mm, req->npages);
 	kvfree(req->pages);
 	kfree(req);
 }
@@ -236,12 +236,17 @@ static void hfi_req_complete(struct hfi_req *req, int err)
 	 * resubmit at once.
 	 */
 	hfi_req_free(req);
+	spin_lock(&src->rx_lock);
 	atomic_dec(&src->sends_in_flight);
 	WRITE_ONCE(comp->errcode, -err);	/* positive in the ABI */
 	/* errcode before status: the user reads status first. */
 	smp_store_release(&comp->status, err ? DRVOPS_HFI_COMP_ERROR :
 					  DRVOPS_HFI_COMP_COMPLETE);
-	hfi_ctxt_wake(src);
+	if (!src->dead)
+		drvops_file_wake(src->file);
+	wake_up_all(&src->drain);
+	/* The last touch of src: release may free it once it gets the lock. */
+	spin_unlock(&src->rx_lock);
 }
 
 static void hfi_req_work(struct work_struct *work)
@@ -255,13 +260,17 @@ static void hfi_req_work(struct work_struct *work)
 		hfi_req_complete(req, -EIO);
 		return;
 	}
-	dst = hfi_fabric_find(req->r.dlid, req->r.dctxt);
-	if (!dst || memcmp(dst->job_key, src->job_key, sizeof(src->job_key)))
+	dst = hfi_fabric_get(req->r.dlid, req->r.dctxt);
+	if (!dst)
+		err = -EHOSTUNREACH;
+	else if (!hfi_same_job(src, dst))
 		err = -EHOSTUNREACH;
 	else if (req->r.opcode == DRVOPS_HFI_OP_EAGER)
 		err = hfi_deliver_eager(req, dst);
 	else
 		err = hfi_deliver_expected(req, dst);
+	if (dst)
+		hfi_fabric_put(dst);
 	hfi_req_complete(req, err);
 }
 
@@ -286,7 +295,7 @@ static int hfi_req_pin(struct hfi_req *req, const struct iovec *piov)
 			      GFP_KERNEL_ACCOUNT);
 	if (!req->pages)
 		return -ENOMEM;
-	ret = account_locked_vm(req->src->mm, req->npages, true);
+	ret = hfi_pin_charge(req->src->mm, req->npages);
 	if (ret)
 		goto err_free;
 	for (i = 0; i < req->nseg; i++) {
@@ -312,7 +321,7 @@ static int hfi_req_pin(struct hfi_req *req, const struct iovec *piov)
 
 err_unpin:
 	unpin_user_pages(req->pages, k);
-	account_locked_vm(req->src->mm, req->npages, false);
+	hfi_pin_uncharge(req->src->mm, req->npages);
 err_free:
 	kvfree(req->pages);
 	return ret;

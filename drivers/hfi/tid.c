@@ -18,7 +18,7 @@ static void hfi_tid_destroy(struct hfi_ctxt *c, struct hfi_tid *t)
 		drvops_binding_put(t->binding);
 	} else {
 		unpin_user_pages_dirty_lock(t->pages, t->npages, true);
-		account_locked_vm(c->mm, t->npages, false);
+		hfi_pin_uncharge(c->mm, t->npages);
 		kvfree(t->pages);
 	}
 	kfree(t);
@@ -75,7 +75,7 @@ struct hfi_tid *hfi_tid_register_user(struct hfi_ctxt *c, u64 vaddr,
 		ret = -ENOMEM;
 		goto err_free;
 	}
-	ret = account_locked_vm(c->mm, t->npages, true);
+	ret = hfi_pin_charge(c->mm, t->npages);
 	if (ret)
 		goto err_free;
 	pinned = pin_user_pages_fast(vaddr & PAGE_MASK, t->npages,
@@ -94,7 +94,7 @@ struct hfi_tid *hfi_tid_register_user(struct hfi_ctxt *c, u64 vaddr,
 	return t;
 
 err_unaccount:
-	account_locked_vm(c->mm, t->npages, false);
+	hfi_pin_uncharge(c->mm, t->npages);
 err_free:
 	kvfree(t->pages);
 	kfree(t);
@@ -166,9 +166,8 @@ int hfi_tid_free(struct hfi_ctxt *c, u32 id)
 /*
  * Free every tid (of one binding, or all with NULL). Whoever erases a tid
  * destroys it: a TID_FREE racing an unbind must not destroy it twice.
- * After the erase no new transfer can find it; one in flight ends before
- * the engines are flushed (unbind), or has ended already (release flushed
- * them after the context died).
+ * After the erase no new transfer can find it; one in flight is waited
+ * for (its worker holds the context busy, so c stays).
  */
 void hfi_tid_free_all(struct hfi_ctxt *c, struct drvops_binding *binding)
 {
@@ -186,8 +185,8 @@ void hfi_tid_free_all(struct hfi_ctxt *c, struct drvops_binding *binding)
 		spin_unlock(&c->rx_lock);
 		if (!t)
 			continue;
-		if (binding)
-			hfi_engines_flush();
+		/* Erased: no new transfer finds it; let the current one end. */
+		wait_event(c->drain, !atomic_read(&t->users));
 		hfi_tid_destroy(c, t);
 	}
 }
@@ -203,7 +202,8 @@ struct hfi_tid *hfi_tid_get(struct hfi_ctxt *c, u32 id)
 	return t;
 }
 
-void hfi_tid_put(struct hfi_tid *t)
+void hfi_tid_put(struct hfi_ctxt *c, struct hfi_tid *t)
 {
-	atomic_dec(&t->users);
+	if (atomic_dec_and_test(&t->users))
+		wake_up_all(&c->drain);
 }

@@ -368,7 +368,8 @@ static void test_known_name_out_of_range_wins_over_enoent(void)
 	TL_ASSERT_ERR(get_fd(u, names, 3, 2, 2, NULL, NULL), ENOPROTOOPT);
 }
 
-static void test_flags_nonzero_eopnotsupp(void)
+/* FLAGS follows the uverbs convention: unknown bits are EINVAL. */
+static void test_flags_unknown_einval(void)
 {
 	const char *names[] = { GEN };
 	int u = open_kind(TL_DEVICE_CURRENT);
@@ -379,12 +380,32 @@ static void test_flags_nonzero_eopnotsupp(void)
 	gf_range(&g, 1, 2);
 	gf_build(&g, u, 0);
 	gf_flags(&g, 1);
-	TL_ASSERT_ERR(gf_exec(&g, u), EOPNOTSUPP);
+	TL_ASSERT_ERR(gf_exec(&g, u), EINVAL);
 
 	gf_build(&g, u, 0);
 	gf_flags(&g, 0x80000000u);
-	TL_ASSERT_ERR(gf_exec(&g, u), EOPNOTSUPP);
+	TL_ASSERT_ERR(gf_exec(&g, u), EINVAL);
 	CU_ASSERT_EQUAL(tl_count_open_fds(), before);
+}
+
+/* The uverbs flags attribute may be 64 bits wide. */
+static void test_flags_u64_zero_accepted(void)
+{
+	const char *names[] = { GEN };
+	int u = open_kind(TL_DEVICE_CURRENT);
+	uint64_t zero = 0, high = 1ULL << 40;
+	struct getfd g;
+
+	gf_names(&g, names, 1);
+	gf_range(&g, 1, 2);
+	gf_build(&g, u, 0);
+	CU_ASSERT_FATAL(drvops_req_in(&g.req, DRVOPS_ATTR_GET_FD_FLAGS, &zero,
+				      sizeof(zero)) != NULL);
+	TL_ASSERT_OK(gf_exec(&g, u));
+	gf_build(&g, u, 0);
+	CU_ASSERT_FATAL(drvops_req_in(&g.req, DRVOPS_ATTR_GET_FD_FLAGS, &high,
+				      sizeof(high)) != NULL);
+	TL_ASSERT_ERR(gf_exec(&g, u), EINVAL);
 }
 
 static void test_flags_zero_accepted(void)
@@ -981,7 +1002,8 @@ static CU_TestInfo negotiation_tests[] = {
 	  test_legacy_device_v2_only_enoprotoopt },
 	{ "a known name out of range among unknown ones: ENOPROTOOPT",
 	  test_known_name_out_of_range_wins_over_enoent },
-	{ "FLAGS != 0: EOPNOTSUPP", test_flags_nonzero_eopnotsupp },
+	{ "FLAGS unknown bit: EINVAL", test_flags_unknown_einval },
+	{ "FLAGS as __u64 0 accepted", test_flags_u64_zero_accepted },
 	{ "FLAGS == 0 accepted", test_flags_zero_accepted },
 	CU_TEST_INFO_NULL,
 };

@@ -47,8 +47,8 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Locked memory of this process in pages (VmLck of /proc/self/status). */
-static long vm_locked_kb(void)
+/* Pinned memory of this process in KiB (VmPin of /proc/self/status). */
+static long vm_pinned_kb(void)
 {
 	char line[128];
 	long kb = -1;
@@ -57,7 +57,7 @@ static long vm_locked_kb(void)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
 			break;
 	fclose(f);
 	return kb;
@@ -143,7 +143,7 @@ static void test_assign_reply_fault(void)
 {
 	struct drvops_hfi_assign_ctxt a = { .size = sizeof(a) }, *ro;
 	struct users_arg ua = { 0 };
-	long vmlck = vm_locked_kb(), attempts = 0, efault = 0, t_end;
+	long vmlck = vm_pinned_kb(), attempts = 0, efault = 0, t_end;
 	pthread_t th;
 	int ufd;
 
@@ -165,7 +165,7 @@ static void test_assign_reply_fault(void)
 	       atomic_load(&ua.not_enxio), ua.last_bad);
 	CU_ASSERT(efault == attempts);
 	CU_ASSERT(atomic_load(&ua.not_enxio) == 0);
-	CU_ASSERT(vm_locked_kb() == vmlck);
+	CU_ASSERT(vm_pinned_kb() == vmlck);
 	/* The fd is as it was: a good ASSIGN now works. */
 	TL_ASSERT_OK(tl_ioctl(ua.fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a));
 	munmap(ro, PAGE);
@@ -211,7 +211,7 @@ static void test_tid_reply_fault(void)
 	fa.fd = hfi_ops_fd(&ufd);
 	memcpy(a.job_key, tl_hfi_job_a, sizeof(a.job_key));
 	TL_ASSERT_OK(tl_ioctl(fa.fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a));
-	vmlck = vm_locked_kb();
+	vmlck = vm_pinned_kb();
 	ro = readonly_copy(&t, sizeof(t));
 	CU_ASSERT_FATAL(pthread_create(&th, NULL, tid_freer, &fa) == 0);
 	t_end = now_ms() + RACE_MS;
@@ -226,10 +226,10 @@ static void test_tid_reply_fault(void)
 	       attempts, efault, atomic_load(&fa.freed));
 	CU_ASSERT(efault == attempts);
 	CU_ASSERT(atomic_load(&fa.freed) == 0);
-	CU_ASSERT(vm_locked_kb() == vmlck);
+	CU_ASSERT(vm_pinned_kb() == vmlck);
 	/* The ids were never used up: a good registration still works. */
 	TL_ASSERT_OK(tl_ioctl(fa.fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &t));
-	CU_ASSERT(vm_locked_kb() == vmlck + (long)sizeof(buf) / 1024);
+	CU_ASSERT(vm_pinned_kb() == vmlck + (long)sizeof(buf) / 1024);
 	munmap(ro, PAGE);
 	tl_close_tracked();
 }
@@ -389,18 +389,26 @@ static void *closer(void *p)
 	return NULL;
 }
 
+static void nop_handler(int sig)
+{
+	(void)sig;
+}
+
 static void test_kill_with_busy_callers(void)
 {
 	enum { NBUSY = 3 };
 	struct busy_arg ba = { 0 };
 	struct sleeper_arg sa = { 0 };
 	struct closer_arg ca = { 0 };
+	struct sigaction nop = { .sa_handler = nop_handler }, old;
 	pthread_t busy[NBUSY], sleeper, cl;
 	struct tl_ctx ctx;
 	long deadline;
 	int i;
 
 	TL_ASSERT_OK(tl_ctx_open(&ctx, TL_DEVICE_CURRENT, "copy.generic", 2, 0));
+	/* SIGINT interrupts a sleeper that teardown failed to wake. */
+	sigaction(SIGINT, &nop, &old);
 	ba.fd = sa.fd = ctx.ops_fd;
 	CU_ASSERT_FATAL(pthread_create(&sleeper, NULL, blocked_reader, &sa) == 0);
 	for (i = 0; i < NBUSY; i++)
@@ -427,6 +435,7 @@ static void test_kill_with_busy_callers(void)
 	if (!atomic_load(&sa.done))
 		pthread_kill(sleeper, SIGINT);
 	pthread_join(sleeper, NULL);
+	sigaction(SIGINT, &old, NULL);
 	CU_ASSERT(sa.ret == -EIO);
 	CU_ASSERT(atomic_load(&ba.eio) == NBUSY);
 	tl_ctx_close(&ctx);

@@ -22,6 +22,8 @@
 #                              any module, then only /drvops/tests-selinux,
 #                              no demo; boot with security=selinux)
 #   drvops.timeout=SECS        per-binary timeout (default 300)
+#   drvops.only=WORD           development: only tests whose name contains
+#                              WORD (DRVOPS_ONLY of tests/vm/run.sh)
 #   drvops.allow_missing=1     test-bed development only: a missing module or
 #                              demo binary is reported as DRVOPS-SKIP, not
 #                              DRVOPS-ERROR
@@ -51,7 +53,8 @@ mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 mkdir -p /dev/shm /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t debugfs debugfs /sys/kernel/debug
+# Readable by the unprivileged suites (they compare our leak counters).
+mount -t debugfs -o mode=0755 debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
 echo 0 >/proc/sys/kernel/printk_ratelimit
 # Console: warnings and worse only, so test output is not interleaved with
@@ -68,6 +71,7 @@ for w in $(cat /proc/cmdline); do
 	drvops.mode=*) mode="${w#*=}" ;;
 	drvops.timeout=*) tmo="${w#*=}" ;;
 	drvops.allow_missing=*) allow_missing="${w#*=}" ;;
+	drvops.only=*) export DRVOPS_ONLY="${w#*=}" ;;
 	esac
 done
 
@@ -159,6 +163,20 @@ run_timed() {
 	(cd /tmp && DRVOPS_MODDIR="$MODDIR" timeout -k 10 "$tmo" "$2") </dev/null 2>&1
 }
 
+# Suites run as an ordinary user (uid:gid, no capabilities, the kernel's
+# default RLIMIT_MEMLOCK of 8 MiB, as on Debian), except these, which need
+# root: they reload modules (test_lifetime; test_hfi_procs: rmmod mid
+# transfer), make cgroups (test_cgroup), namespaces and mounts
+# (test_containers), or switch between users (test_jobs).
+# These pin up to 128 MiB at once (64 MiB MRs, tids and sends): they run
+# as the user with a 256 MiB memlock limit, as a cluster's limits.conf
+# gives MPI users; the limit itself is tested in test_hfi_abi (a child
+# lowers it to 64 KiB) and test_races (at the default).
+TEST_USER=1000:1000
+ROOT_SUITES="test_lifetime test_hfi_procs test_cgroup test_containers test_jobs"
+BIG_MEMLOCK_SUITES="test_copy test_bind test_hfi_abi"
+BIG_MEMLOCK_KIB=262144
+
 run_demo() {
 	echo "DRVOPS-DEMO-BEGIN"
 	demo_rc=0
@@ -208,7 +226,16 @@ if [ "$mode" = check ] || [ "$mode" = selinux ]; then
 		[ -x "$t" ] || continue
 		name="${t##*/}"
 		echo "DRVOPS-SUITE-BEGIN $name"
-		run_timed "$name" "$t"
+		# As a user runs them, unless they need root (see ROOT_SUITES).
+		case " $ROOT_SUITES " in
+		*" $name "*) as="" ;;
+		*) as="$TEST_USER" ;;
+		esac
+		case " $BIG_MEMLOCK_SUITES " in
+		*" $name "*) as="$as:$BIG_MEMLOCK_KIB" ;;
+		esac
+		[ "$mode" != selinux ] || as=""
+		DRVOPS_RUN_AS="$as" run_timed "$name" "$t"
 		rc=$?
 		echo "DRVOPS-SUITE-END $name rc=$rc"
 		ensure_loaded "$name"

@@ -28,6 +28,8 @@
 #   DRVOPS_TESTS           only these suites, e.g. "test_copy test_bind"
 #                          (development; the summary says the run was partial;
 #                          the SELinux boot runs only if it names test_selinux)
+#   DRVOPS_ONLY=WORD       only the CUnit tests whose name contains WORD
+#                          (development; with DRVOPS_TESTS)
 #   DRVOPS_SELINUX=0       check without the SELinux boot and policy check
 #   DRVOPS_MPI_TESTS       --mpi: only these scripts of tests/mpi/, e.g.
 #                          "smoke.sh" (default: every tests/mpi/*.sh);
@@ -335,6 +337,7 @@ APPEND="console=ttyS0 panic=-1 drvops.mode=$MODE drvops.timeout=$TEST_TIMEOUT"
 [ "$MODE" != selinux ] || APPEND="$APPEND security=selinux enforcing=1"
 [ -z "$KERNEL_APPEND" ] || APPEND="$APPEND $KERNEL_APPEND"
 [ -z "${DRVOPS_APPEND:-}" ] || APPEND="$APPEND $DRVOPS_APPEND"
+[ -z "${DRVOPS_ONLY:-}" ] || APPEND="$APPEND drvops.only=$DRVOPS_ONLY"
 QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
 	-nodefaults -serial stdio -nographic -no-reboot
 	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND")

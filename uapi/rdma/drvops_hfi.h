@@ -16,8 +16,14 @@
  *
  * A unit is one ib_device (one port, a LID). All units sit on one emulated
  * fabric: a packet sent to (LID, context) lands in that context's receive
- * queue on whatever unit has the LID. Contexts with different job keys
- * never exchange packets.
+ * queue on whatever unit has the LID.
+ *
+ * Jobs: a context exchanges packets only with contexts of the same owner
+ * (the effective uid that did ASSIGN_CTXT, in the same user namespace) and
+ * the same job key. The key separates the jobs of one user; the owner
+ * separates users: another user's context is unreachable (the sender's
+ * completion says EHOSTUNREACH) even with the right key, so nobody can
+ * inject packets into, or write the tid buffers of, another user's job.
  *
  * Life of a context: ASSIGN_CTXT (once per fd), CTXT_INFO, mmap the four
  * regions, then writev to send and the receive header queue (RHQ) to

@@ -56,7 +56,8 @@ enum drvops_binding_methods {
  *               1..DRVOPS_MAX_NAMES names, each 1..DRVOPS_NAME_MAX-1
  *               printable ASCII characters.
  * VERSIONS      in, mandatory: struct drvops_version_range.
- * FLAGS         in, optional __u32: no flag is defined yet, must be 0.
+ * FLAGS         in, optional, __u32 or __u64 (uverbs flags convention):
+ *               no flag is defined yet, must be 0.
  * FD            out __s32: the new fd, opened O_CLOEXEC | O_RDWR.
  * NAME_INDEX    out __u32: index in NAMES of the name that was chosen.
  * VERSION       out __u32: the version chosen: the highest one that both
@@ -70,8 +71,10 @@ enum drvops_binding_methods {
  *               (not NUL-terminated, empty or non-printable name, too
  *               many or too long names); min_version == 0 or
  *               min_version > max_version; UVERBS_FD is not the uverbs
- *               file of this context; a missing mandatory attribute.
- *   EOPNOTSUPP  FLAGS is not 0.
+ *               file of this context; a missing mandatory attribute;
+ *               an unknown bit in FLAGS (as every uverbs method answers).
+ *   ENOMEM      out of memory (the fd's memory is charged to the caller's
+ *               memory cgroup).
  *   ENOENT      the device knows none of the names.
  *   ENOPROTOOPT at least one name is known, but none of the known ones
  *               offers a version inside the range.
@@ -150,10 +153,12 @@ struct drvops_interface_entry {
  * HANDLE        new binding handle, mandatory.
  * DRVOPS_FD     in, raw fd, mandatory: the driver-ops fd.
  * PD / MR / CQ  in, handle of the object to bind: exactly one of them.
- * FLAGS         in, optional __u32: must be 0.
+ * FLAGS         in, optional, __u32 or __u64: no flag is defined yet,
+ *               must be 0.
  *
  * Errors:
- *   EINVAL      none or several of PD/MR/CQ; no ucontext.
+ *   EINVAL      none or several of PD/MR/CQ; no ucontext; an unknown bit
+ *               in FLAGS.
  *   ENOENT      the handle names no such object on this uverbs fd
  *               (handles of other uverbs fds are never visible).
  *   EINVAL      the handle names an object of another type (uverbs'
@@ -166,8 +171,8 @@ struct drvops_interface_entry {
  *               inherited uverbs fd.
  *   EALREADY    this object is already bound to this driver-ops fd.
  *   EBUSY       the object is being destroyed or modified right now.
- *   EOPNOTSUPP  FLAGS is not 0, or the interface does not accept this kind
- *               of object.
+ *   EOPNOTSUPP  the interface does not accept this kind of object (its
+ *               header says which it takes).
  *   EIO         the driver-ops fd is dead (its uverbs context is gone).
  */
 enum drvops_bind_attrs {
@@ -183,7 +188,9 @@ enum drvops_bind_attrs {
  * DRVOPS_METHOD_UNBIND (object DRVOPS_OBJECT_BINDING)
  *
  * HANDLE        the binding to destroy, mandatory.
- * Errors: ENOENT unknown handle; EINVAL a handle of another type.
+ * Errors: ENOENT unknown handle; EINVAL a handle of another type;
+ *         EBUSY  another call is using the binding right now (uverbs
+ *                refuses to destroy an object that is in use): retry.
  */
 enum drvops_unbind_attrs {
 	DRVOPS_ATTR_UNBIND_HANDLE = DRVOPS_ID(0),
