@@ -105,7 +105,12 @@ int drvops_check_ioctl_table(const struct drvops_version_ops *ops)
 
 		if (op->size > DRVOPS_IOCTL_MAX_SIZE ||
 		    op->min_size < sizeof(u32) || op->min_size > op->size ||
-		    !op->execute || drvops_is_broker_cmd(op->ioctl_num))
+		    !op->execute)
+			return -EINVAL;
+		/* Only the interfaces' own numbers (see drvops_ioctl.h). */
+		if (_IOC_TYPE(op->ioctl_num) != DRVOPS_IOCTL_TYPE ||
+		    _IOC_NR(op->ioctl_num) < DRVOPS_IOCTL_IFACE_FIRST ||
+		    _IOC_NR(op->ioctl_num) > DRVOPS_IOCTL_IFACE_LAST)
 			return -EINVAL;
 		if (drvops_find_op(ops->ioctls, i, op->ioctl_num, U32_MAX))
 			return -EINVAL;

@@ -63,11 +63,15 @@ type drvopschk_rdma_t;
 type drvopschk_uverbs_t;
 type drvopschk_generic_t;
 type drvopschk_hfi_t;
+type drvopschk_sdma_t;
+type drvopschk_psm2_t;
 type drvopschk_none_t;
 drvops_use_rdma(drvopschk_rdma_t)
 drvops_use_uverbs(drvopschk_uverbs_t)
 drvops_use_generic_copy(drvopschk_generic_t)
 drvops_use_hfi_fastpath(drvopschk_hfi_t)
+drvops_use_hfi_sdma(drvopschk_sdma_t)
+drvops_use_hfi_psm2(drvopschk_psm2_t)
 TE
 : >"$SRC/drvopschk.fc"
 echo '## <summary>drvops check domains</summary>' >"$SRC/drvopschk.if"
@@ -136,17 +140,21 @@ BASE_XPERM='0x1bc0-0x1bcf'
 declare -A XPERMS=(
 	[rdma]='0x1b00-0x1bff'
 	[uverbs]="0x1b01 $BASE_XPERM"
-	[generic]="0x1b00-0x1b03 $BASE_XPERM"
-	[hfi]="0x1b00-0x1b05 $BASE_XPERM"
+	[generic]="0x1b01 0x1b20-0x1b2f $BASE_XPERM"
+	[hfi]="0x1b01 0x1b30-0x1b4f $BASE_XPERM"
+	[sdma]="0x1b01 0x1b30-0x1b3f $BASE_XPERM"
+	[psm2]="0x1b01 0x1b40-0x1b4f $BASE_XPERM"
 )
 declare -A IFACE=(
 	[rdma]=drvops_use_rdma
 	[uverbs]=drvops_use_uverbs
 	[generic]=drvops_use_generic_copy
 	[hfi]=drvops_use_hfi_fastpath
+	[sdma]=drvops_use_hfi_sdma
+	[psm2]=drvops_use_hfi_psm2
 )
 
-for d in rdma uverbs generic hfi; do
+for d in rdma uverbs generic hfi sdma psm2; do
 	t="drvopschk_${d}_t"
 	x="${XPERMS[$d]}"
 	case "$x" in *' '*) x="{ $x }" ;; esac
@@ -177,13 +185,14 @@ done
 
 expect_rules "a domain given nothing has nothing" "" "^allow(xperm)? drvopschk_none_t "
 
-# The same xperm sets as the kernel sees them, for three numbers: uverbs
-# (0x1b01) everywhere, 0x1b04 (HFI COUNTERS) only with rdma/hfi, 0x1b10
-# (no interface) only with drvops_use_rdma.
+# The same xperm sets as the kernel sees them: uverbs (0x1b01) everywhere;
+# each interface's numbers only with its own interface (and rdma), so one
+# interface of a driver can be allowed without the other; 0x1b10 (RDMA
+# core's range, no interface) only with drvops_use_rdma.
 expect_xperm() {
 	local num="$1" what="$2" want="$3" got
 	got="$(sesearch --allowxperm -rs -s 'drvopschk_' -x "$num" "$POL" |
-		grep -o 'drvopschk_[a-z]*_t' | sort -u | tr '\n' ' ')"
+		grep -o 'drvopschk_[a-z0-9]*_t' | sort -u | tr '\n' ' ')"
 	if [ "$got" = "$want" ]; then
 		ok "$num ($what) allowed for: $got"
 	else
@@ -191,8 +200,12 @@ expect_xperm() {
 	fi
 }
 expect_xperm 0x1b01 RDMA_VERBS_IOCTL \
-	"drvopschk_generic_t drvopschk_hfi_t drvopschk_rdma_t drvopschk_uverbs_t "
-expect_xperm 0x1b04 "HFI COUNTERS" "drvopschk_hfi_t drvopschk_rdma_t "
+	"drvopschk_generic_t drvopschk_hfi_t drvopschk_psm2_t drvopschk_rdma_t drvopschk_sdma_t drvopschk_uverbs_t "
+expect_xperm 0x1b21 "copy.generic COPY" "drvopschk_generic_t drvopschk_rdma_t "
+expect_xperm 0x1b34 "sdma.opa COUNTERS" \
+	"drvopschk_hfi_t drvopschk_rdma_t drvopschk_sdma_t "
+expect_xperm 0x1b44 "psm2.intel.com COUNTERS" \
+	"drvopschk_hfi_t drvopschk_psm2_t drvopschk_rdma_t "
 expect_xperm 0x1b10 "no interface" "drvopschk_rdma_t "
 
 # drvops.pp on its own declares and grants nothing: its CIL has no rule.

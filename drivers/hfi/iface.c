@@ -303,11 +303,11 @@ static void hfi_unbind(struct drvops_file *file, struct drvops_binding *b)
 
 #define HFI_IOCTL(_cmd, _fn, _struct, _last)				\
 	DRVOPS_IOCTL_OP(_IO(DRVOPS_IOCTL_TYPE, _cmd), _fn, _struct, _last)
+#define HFI_LEGACY_IOCTL(_cmd, _fn, _struct, _last)			\
+	DRVOPS_IOCTL_OP(DRVOPS_HFI_LEGACY_IOCTL(_IO(DRVOPS_IOCTL_TYPE, _cmd)), \
+			_fn, _struct, _last)
 
-/*
- * One table for sdma.opa v1/v2 and, as its prefix, psm2.intel.com: the
- * context ioctls come first because every name and version has them.
- */
+/* sdma.opa v1/v2: TID_REGISTER_MR came with version 2. */
 static const struct drvops_ioctl_op hfi_ioctls[] = {
 	HFI_IOCTL(DRVOPS_HFI_CMD_ASSIGN_CTXT, hfi_ioctl_assign_ctxt,
 		  struct drvops_hfi_assign_ctxt, __reserved),
@@ -325,7 +325,15 @@ static const struct drvops_ioctl_op hfi_ioctls[] = {
 			      struct drvops_hfi_tid_register_mr, flags),
 };
 
-#define HFI_NUM_CONTEXT_IOCTLS 3
+/* psm2.intel.com: the context ioctls, in its own number range. */
+static const struct drvops_ioctl_op hfi_psm2_ioctls[] = {
+	HFI_LEGACY_IOCTL(DRVOPS_HFI_CMD_ASSIGN_CTXT, hfi_ioctl_assign_ctxt,
+			 struct drvops_hfi_assign_ctxt, __reserved),
+	HFI_LEGACY_IOCTL(DRVOPS_HFI_CMD_CTXT_INFO, hfi_ioctl_ctxt_info,
+			 struct drvops_hfi_ctxt_info, mmap_length),
+	HFI_LEGACY_IOCTL(DRVOPS_HFI_CMD_COUNTERS, hfi_ioctl_counters,
+			 struct drvops_hfi_counters, tx_errors),
+};
 
 #define HFI_COMMON_OPS					\
 	.release = hfi_release,				\
@@ -352,8 +360,8 @@ static const struct drvops_version_ops hfi_sdma_v2_ops = {
 };
 
 static const struct drvops_version_ops hfi_psm2_v1_ops = {
-	.ioctls = hfi_ioctls,
-	.num_ioctls = HFI_NUM_CONTEXT_IOCTLS,
+	.ioctls = hfi_psm2_ioctls,
+	.num_ioctls = ARRAY_SIZE(hfi_psm2_ioctls),
 	.open = hfi_open_psm2,
 	.write_iter = hfi_write_psm2,
 	HFI_COMMON_OPS,

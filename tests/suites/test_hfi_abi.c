@@ -130,7 +130,7 @@ static int assign(int fd, const uint8_t *key, uint32_t *ctxt)
 	int ret;
 
 	memcpy(a.job_key, key, sizeof(a.job_key));
-	ret = tl_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a);
+	ret = tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a);
 	if (!ret && ctxt)
 		*ctxt = a.ctxt;
 	return ret;
@@ -140,7 +140,7 @@ static int ctxt_info(int fd, struct drvops_hfi_ctxt_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
-	return tl_ioctl(fd, DRVOPS_HFI_IOCTL_CTXT_INFO, info);
+	return tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_CTXT_INFO, info);
 }
 
 /* Fresh fd of a kind with a context (job A); *uverbs_fd gets its uverbs fd. */
@@ -224,19 +224,19 @@ static void test_assign_ctxt_length(void)
 		buf.a.ctxt = 0xdeadbeef;
 		buf.a.size = sizeof(buf.a) - 1;
 		((uint8_t *)&buf.a)[sizeof(buf.a) - 1] = 0xff;
-		TL_ASSERT_ERR(tl_ioctl(fd1, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &buf),
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd1, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &buf),
 			      EINVAL);
 		((uint8_t *)&buf.a)[sizeof(buf.a) - 1] = 0;
 		buf.a.size = sizeof(buf.a) + 1;
 		buf.tail[0] = 0xff;
-		TL_ASSERT_ERR(tl_ioctl(fd1, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &buf),
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd1, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &buf),
 			      E2BIG);
 		/* Nothing written back, no context taken. */
 		CU_ASSERT(buf.a.ctxt == 0xdeadbeef);
 		TL_ASSERT_ERR(ctxt_info(fd1, &info), ENXIO);
 
 		buf.a.size = sizeof(buf.a);
-		TL_ASSERT_OK(tl_ioctl(fd1, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &buf));
+		TL_ASSERT_OK(tl_hfi_ioctl(fd1, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &buf));
 		c1 = buf.a.ctxt;
 		CU_ASSERT(c1 < 8);
 		CU_ASSERT(buf.tail[0] == 0xff);	/* not written beyond size */
@@ -244,7 +244,7 @@ static void test_assign_ctxt_length(void)
 		buf.a.size = sizeof(buf.a) + 1;
 		buf.a.ctxt = 0xdeadbeef;
 		buf.tail[0] = 0;
-		TL_ASSERT_OK(tl_ioctl(fd2, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &buf));
+		TL_ASSERT_OK(tl_hfi_ioctl(fd2, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &buf));
 		CU_ASSERT(buf.a.ctxt < 8 && buf.a.ctxt != c1);
 		TL_ASSERT_OK(ctxt_info(fd2, &info));
 		CU_ASSERT(info.ctxt == buf.a.ctxt);
@@ -263,7 +263,7 @@ static void test_ctxt_info_length(void)
 		int fd = assigned_fd(&fd_kinds[k], NULL);
 
 		TL_ASSERT_OK(fd);
-		CU_ASSERT(TL_CHECK_LENGTH(fd, DRVOPS_HFI_IOCTL_CTXT_INFO,
+		CU_ASSERT(TL_CHECK_LENGTH(fd, tl_hfi_nr(fd, DRVOPS_HFI_IOCTL_CTXT_INFO),
 					  &info, mmap_length));
 		TL_ASSERT_OK(ctxt_info(fd, &info));
 		CU_ASSERT(info.rhq_entries == 256 && info.eager_count == 128 &&
@@ -282,7 +282,7 @@ static void test_counters_length(void)
 		int fd = assigned_fd(&fd_kinds[k], NULL);
 
 		TL_ASSERT_OK(fd);
-		CU_ASSERT(TL_CHECK_LENGTH(fd, DRVOPS_HFI_IOCTL_COUNTERS, &c,
+		CU_ASSERT(TL_CHECK_LENGTH(fd, tl_hfi_nr(fd, DRVOPS_HFI_IOCTL_COUNTERS), &c,
 					  tx_errors));
 		teardown();
 	}
@@ -316,33 +316,33 @@ static void test_tid_register_length(void)
 
 		buf.t.size = offsetofend(struct drvops_hfi_tid_register,
 					 __reserved) - 1;
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf),
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf),
 			      EINVAL);
 		buf.t.size = sizeof(buf.t) + 1;
 		buf.tail[0] = 0xff;
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf),
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf),
 			      E2BIG);
 		CU_ASSERT(buf.t.tid == 0xdeadbeef);
 		CU_ASSERT(vm_pinned_kb() == locked);
 
 		buf.t.size = sizeof(buf.t);
-		TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf));
+		TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf));
 		t1 = buf.t.tid;
 		/* No earlier call left a tid behind: this is the first one. */
 		CU_ASSERT(t1 == 1);
 		buf.t.size = sizeof(buf.t) + 1;
 		buf.tail[0] = 0;
 		buf.t.tid = 0xdeadbeef;
-		TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf));
+		TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf));
 		CU_ASSERT(buf.t.tid != t1 && buf.t.tid != 0xdeadbeef);
 		CU_ASSERT(vm_pinned_kb() == locked + 2 * 16 * (long)PAGE / 1024);
 
 		{
 			struct drvops_hfi_tid_free f = { sizeof(f), t1 };
 
-			TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f));
+			TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f));
 			f.tid = buf.t.tid;
-			TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f));
+			TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f));
 		}
 		CU_ASSERT(vm_pinned_kb() == locked);
 		teardown();
@@ -382,26 +382,26 @@ static void test_tid_free_length(void)
 				.size = sizeof(t), .vaddr = (uintptr_t)mem,
 				.length = PAGE };
 
-			TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &t));
+			TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &t));
 			tid1 = t.tid;
-			TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &t));
+			TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &t));
 			tid2 = t.tid;
 		}
 		memset(&buf, 0, sizeof(buf));
 		buf.f.tid = tid1;
 		buf.f.size = sizeof(buf.f) - 1;
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &buf), EINVAL);
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &buf), EINVAL);
 		buf.f.size = sizeof(buf.f) + 1;
 		buf.tail[0] = 0xff;
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &buf), E2BIG);
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &buf), E2BIG);
 		buf.f.size = sizeof(buf.f);
-		TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &buf));
+		TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &buf));
 		/* Once: the failed calls had not freed it. */
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &buf), ENOENT);
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &buf), ENOENT);
 		buf.f.tid = tid2;
 		buf.f.size = sizeof(buf.f) + 1;
 		buf.tail[0] = 0;
-		TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &buf));
+		TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &buf));
 		teardown();
 		free(mem);
 	}
@@ -481,25 +481,25 @@ static void test_tid_register_mr_length(void)
 	buf.t.length = 16 * PAGE;
 	buf.t.tid = 0xdeadbeef;
 	buf.t.size = sizeof(buf.t) - 1;
-	TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER_MR, &buf),
+	TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER_MR, &buf),
 		      EINVAL);
 	buf.t.size = sizeof(buf.t) + 1;
 	buf.tail[0] = 0xff;
-	TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER_MR, &buf),
+	TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER_MR, &buf),
 		      E2BIG);
 	CU_ASSERT(buf.t.tid == 0xdeadbeef);
 	buf.t.size = sizeof(buf.t);
-	TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER_MR, &buf));
+	TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER_MR, &buf));
 	t1 = buf.t.tid;
 	CU_ASSERT(t1 == 1);
 	buf.t.size = sizeof(buf.t) + 1;
 	buf.tail[0] = 0;
-	TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER_MR, &buf));
+	TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER_MR, &buf));
 	CU_ASSERT(buf.t.tid != t1);
 	f.tid = t1;
-	TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f));
+	TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f));
 	f.tid = buf.t.tid;
-	TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f));
+	TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f));
 	TL_ASSERT_OK(bound_mr_close(&b));
 	teardown();
 }
@@ -553,9 +553,9 @@ static void test_ioctl_bad_pointer_efault(void)
 		for (i = 0; i < sizeof(hfi_cmds) / sizeof(hfi_cmds[0]); i++) {
 			if (!kind_has_cmd(&fd_kinds[k], hfi_cmds[i]))
 				continue;
-			TL_ASSERT_ERR(tl_ioctl(fd, hfi_cmds[i], tl_fault_ptr()),
+			TL_ASSERT_ERR(tl_hfi_ioctl(fd, hfi_cmds[i], tl_fault_ptr()),
 				      EFAULT);
-			TL_ASSERT_ERR(tl_ioctl(fd, hfi_cmds[i], NULL), EFAULT);
+			TL_ASSERT_ERR(tl_hfi_ioctl(fd, hfi_cmds[i], NULL), EFAULT);
 		}
 		/* No context came of it. */
 		TL_ASSERT_ERR(ctxt_info(fd, &info), ENXIO);
@@ -565,13 +565,13 @@ static void test_ioctl_bad_pointer_efault(void)
 
 			if (!kind_has_cmd(&fd_kinds[k], hfi_cmds[i]))
 				continue;
-			TL_ASSERT_ERR(tl_ioctl(fd, hfi_cmds[i], tl_fault_ptr()),
+			TL_ASSERT_ERR(tl_hfi_ioctl(fd, hfi_cmds[i], tl_fault_ptr()),
 				      EFAULT);
 			/* size readable, the rest of the struct is not. */
 			size_only = tl_page_end_ptr(sizeof(*size_only));
 			CU_ASSERT_FATAL(size_only != NULL);
 			*size_only = (uint32_t)cmd_size(hfi_cmds[i]);
-			TL_ASSERT_ERR(tl_ioctl(fd, hfi_cmds[i], size_only),
+			TL_ASSERT_ERR(tl_hfi_ioctl(fd, hfi_cmds[i], size_only),
 				      EFAULT);
 		}
 		teardown();
@@ -595,7 +595,7 @@ static void test_ioctl_output_efault_undone(void)
 	memcpy(a.job_key, tl_hfi_job_a, sizeof(a.job_key));
 	ro = read_only_copy(&a, sizeof(a));
 	CU_ASSERT_FATAL(ro != NULL);
-	TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, ro), EFAULT);
+	TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, ro), EFAULT);
 	munmap(ro, PAGE);
 	/* The context taken was given back: the fd has none... */
 	TL_ASSERT_ERR(ctxt_info(fd, &info), ENXIO);
@@ -609,23 +609,23 @@ static void test_ioctl_output_efault_undone(void)
 
 		ro = read_only_copy(&t, sizeof(t));
 		CU_ASSERT_FATAL(ro != NULL);
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, ro),
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, ro),
 			      EFAULT);
 		munmap(ro, PAGE);
 		/* No tid left pinned: nothing locked, next tid is the first. */
 		CU_ASSERT(vm_pinned_kb() == locked);
-		TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &t));
+		TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &t));
 		CU_ASSERT(t.tid == 1);
 		{
 			struct drvops_hfi_tid_free f = { sizeof(f), t.tid };
 
-			TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f));
+			TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f));
 		}
 	}
 	info.size = sizeof(info);
 	ro = read_only_copy(&info, sizeof(info));
 	CU_ASSERT_FATAL(ro != NULL);
-	TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_CTXT_INFO, ro), EFAULT);
+	TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_CTXT_INFO, ro), EFAULT);
 	munmap(ro, PAGE);
 	teardown();
 	free(mem);
@@ -654,13 +654,20 @@ static void test_ioctl_unknown_enotty(void)
 			info.size = sizeof(info);
 			TL_ASSERT_ERR(tl_ioctl(fd, outside[i], &info), ENOTTY);
 		}
+		/* Each interface answers only in its own number range. */
+		memset(&info, 0, sizeof(info));
+		info.size = sizeof(info);
+		TL_ASSERT_ERR(tl_ioctl(fd, fd_kinds[k].kind == TL_HFI_LEGACY ?
+				       DRVOPS_HFI_IOCTL_CTXT_INFO :
+				       DRVOPS_HFI_LEGACY_IOCTL_CTXT_INFO,
+				       &info), ENOTTY);
 		/* A command of a later version / of sdma.opa only. */
 		for (i = 0; i < sizeof(hfi_cmds) / sizeof(hfi_cmds[0]); i++) {
 			uint8_t any[64] = { 64 };
 
 			if (kind_has_cmd(&fd_kinds[k], hfi_cmds[i]))
 				continue;
-			TL_ASSERT_ERR(tl_ioctl(fd, hfi_cmds[i], any), ENOTTY);
+			TL_ASSERT_ERR(tl_hfi_ioctl(fd, hfi_cmds[i], any), ENOTTY);
 		}
 		/* The fd is fine afterwards. */
 		TL_ASSERT_OK(ctxt_info(fd, &info));
@@ -684,14 +691,14 @@ static void test_ioctl_flags_reserved_eopnotsupp(void)
 		TL_ASSERT_OK(fd);
 		a.flags = 1;
 		a.ctxt = 0xdeadbeef;
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a),
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a),
 			      EOPNOTSUPP);
 		a.flags = 0x80000000;
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a),
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a),
 			      EOPNOTSUPP);
 		a.flags = 0;
 		a.__reserved = 1;
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a),
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a),
 			      EOPNOTSUPP);
 		CU_ASSERT(a.ctxt == 0xdeadbeef);
 		TL_ASSERT_ERR(ctxt_info(fd, &info), ENXIO);
@@ -699,7 +706,7 @@ static void test_ioctl_flags_reserved_eopnotsupp(void)
 
 		c.__reserved = 1;
 		c.tx_packets = 0xdeadbeef;
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_COUNTERS, &c),
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_COUNTERS, &c),
 			      EOPNOTSUPP);
 		CU_ASSERT(c.tx_packets == 0xdeadbeef);
 
@@ -710,22 +717,22 @@ static void test_ioctl_flags_reserved_eopnotsupp(void)
 				.size = sizeof(t), .vaddr = (uintptr_t)mem,
 				.length = PAGE, .flags = 1, .tid = 0xdeadbeef };
 
-			TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
+			TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
 					       &t), EOPNOTSUPP);
 			t.flags = 0;
 			t.__reserved = 1;
-			TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
+			TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
 					       &t), EOPNOTSUPP);
 			CU_ASSERT(t.tid == 0xdeadbeef);
 			CU_ASSERT(vm_pinned_kb() == locked);
 			t.__reserved = 0;
-			TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
+			TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
 					      &t));
 			CU_ASSERT(t.tid == 1);
 			{
 				struct drvops_hfi_tid_free f = { sizeof(f), t.tid };
 
-				TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE,
+				TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE,
 						      &f));
 			}
 			free(mem);
@@ -744,7 +751,7 @@ static void test_ioctl_flags_reserved_eopnotsupp(void)
 					       &t), EOPNOTSUPP);
 			CU_ASSERT(t.tid == 0xdeadbeef);
 			t.flags = 0;
-			TL_ASSERT_OK(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER_MR,
+			TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER_MR,
 					      &t));
 			CU_ASSERT(t.tid == 1);
 			/* Unbind frees the tid. */
@@ -770,7 +777,7 @@ static void test_ctxt_info_reserved_eopnotsupp(void)
 		memset(&info, 0, sizeof(info));
 		info.size = sizeof(info);
 		info.__reserved = 1;
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_CTXT_INFO, &info),
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_CTXT_INFO, &info),
 			      EOPNOTSUPP);
 		teardown();
 	}
@@ -798,11 +805,11 @@ static void test_ioctl_before_assign_enxio(void)
 		fd = ops_open(u, fk->name, fk->version);
 		TL_ASSERT_OK(fd);
 		TL_ASSERT_ERR(ctxt_info(fd, &info), ENXIO);
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_COUNTERS, &c), ENXIO);
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_COUNTERS, &c), ENXIO);
 		if (kind_has_cmd(fk, DRVOPS_HFI_IOCTL_TID_REGISTER)) {
-			TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
+			TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
 					       &t), ENXIO);
-			TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f),
+			TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f),
 				      ENXIO);
 			CU_ASSERT(vm_pinned_kb() == locked);
 		}
@@ -833,7 +840,7 @@ static void test_assign_twice_ebusy(void)
 		c = info.ctxt;
 		memcpy(a.job_key, tl_hfi_job_b, sizeof(a.job_key));
 		a.ctxt = 0xdeadbeef;
-		TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a),
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a),
 			      EBUSY);
 		CU_ASSERT(a.ctxt == 0xdeadbeef);
 		TL_ASSERT_OK(ctxt_info(fd, &info));
@@ -866,7 +873,7 @@ static void test_assign_all_taken_enospc(void)
 		struct drvops_hfi_assign_ctxt a = { .size = sizeof(a),
 						    .ctxt = 0xdeadbeef };
 
-		TL_ASSERT_ERR(tl_ioctl(extra, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a),
+		TL_ASSERT_ERR(tl_hfi_ioctl(extra, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a),
 			      ENOSPC);
 		CU_ASSERT(a.ctxt == 0xdeadbeef);
 	}
@@ -2496,7 +2503,7 @@ static void test_tid_register_bad_length_einval(void)
 				.size = sizeof(t), .vaddr = (uintptr_t)mem,
 				.length = bad[i], .tid = 0xdeadbeef };
 
-			TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
+			TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
 					       &t), EINVAL);
 			CU_ASSERT(t.tid == 0xdeadbeef);
 		}
@@ -2506,7 +2513,7 @@ static void test_tid_register_bad_length_einval(void)
 				.size = sizeof(t), .vaddr = ~0ULL - PAGE,
 				.length = 2 * PAGE };
 
-			TL_ASSERT_ERR(tl_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
+			TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
 					       &t), EINVAL);
 		}
 		CU_ASSERT(vm_pinned_kb() == locked);

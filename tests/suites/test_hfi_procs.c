@@ -1095,9 +1095,9 @@ static unsigned dead_checks(struct drvops_hfi_ctx *h, const char *who)
 
 	if (raw_writev(h->fd) != -EIO)
 		failed[n++] = "writev != EIO";
-	if (tl_ioctl(h->fd, DRVOPS_HFI_IOCTL_CTXT_INFO, &info) != -EIO)
+	if (tl_hfi_ioctl(h->fd, DRVOPS_HFI_IOCTL_CTXT_INFO, &info) != -EIO)
 		failed[n++] = "CTXT_INFO != EIO";
-	if (tl_ioctl(h->fd, DRVOPS_HFI_IOCTL_COUNTERS, &c) != -EIO)
+	if (tl_hfi_ioctl(h->fd, DRVOPS_HFI_IOCTL_COUNTERS, &c) != -EIO)
 		failed[n++] = "COUNTERS != EIO";
 	if (poll(&p, 1, 0) != 1 ||
 	    (p.revents & (POLLERR | POLLHUP)) != (POLLERR | POLLHUP))

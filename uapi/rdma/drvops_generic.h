@@ -31,11 +31,12 @@
 /* Largest single COPY or FILL. */
 #define DRVOPS_GENERIC_MAX_LENGTH (1ULL << 30)
 
+/* Ioctl numbers 0x20..0x2F (see drvops_ioctl.h), for both names. */
 enum {
-	DRVOPS_GENERIC_CMD_NOOP = 0x00,
-	DRVOPS_GENERIC_CMD_COPY = 0x01,
-	DRVOPS_GENERIC_CMD_FILL = 0x02,		/* version 2 */
-	DRVOPS_GENERIC_CMD_RING_SETUP = 0x03,	/* version 2 */
+	DRVOPS_GENERIC_CMD_NOOP = 0x20,
+	DRVOPS_GENERIC_CMD_COPY = 0x21,
+	DRVOPS_GENERIC_CMD_FILL = 0x22,		/* version 2 */
+	DRVOPS_GENERIC_CMD_RING_SETUP = 0x23,	/* version 2 */
 };
 
 /*

@@ -43,14 +43,24 @@
 #define DRVOPS_HFI_JOB_KEY_LEN 16
 #define DRVOPS_HFI_HDR_BYTES 32		/* sender's header bytes per packet */
 
+/*
+ * Ioctl numbers (see drvops_ioctl.h): "sdma.opa" has 0x30..0x3F,
+ * "psm2.intel.com" 0x40..0x4F, so that a policy can allow one interface
+ * and not the other. The legacy interface has the same structs and the
+ * same offsets in its range: DRVOPS_HFI_LEGACY_IOCTL(DRVOPS_HFI_IOCTL_X).
+ */
 enum {
-	DRVOPS_HFI_CMD_ASSIGN_CTXT = 0x00,
-	DRVOPS_HFI_CMD_CTXT_INFO = 0x01,
-	DRVOPS_HFI_CMD_TID_REGISTER = 0x02,
-	DRVOPS_HFI_CMD_TID_FREE = 0x03,
-	DRVOPS_HFI_CMD_COUNTERS = 0x04,
-	DRVOPS_HFI_CMD_TID_REGISTER_MR = 0x05,	/* version 2 */
+	DRVOPS_HFI_CMD_ASSIGN_CTXT = 0x30,
+	DRVOPS_HFI_CMD_CTXT_INFO = 0x31,
+	DRVOPS_HFI_CMD_TID_REGISTER = 0x32,
+	DRVOPS_HFI_CMD_TID_FREE = 0x33,
+	DRVOPS_HFI_CMD_COUNTERS = 0x34,
+	DRVOPS_HFI_CMD_TID_REGISTER_MR = 0x35,	/* version 2 */
 };
+
+#define DRVOPS_HFI_LEGACY_IOCTL_DELTA 0x10
+#define DRVOPS_HFI_LEGACY_IOCTL(sdma_ioctl) \
+	((sdma_ioctl) + DRVOPS_HFI_LEGACY_IOCTL_DELTA)
 
 /*
  * ASSIGN_CTXT: take a receive context of this unit.
@@ -269,10 +279,18 @@ struct drvops_hfi_counters {
 
 /*
  * "psm2.intel.com" version 1: the legacy ABI. ASSIGN_CTXT, CTXT_INFO and
- * COUNTERS as above (no TID_*: ENOTTY), the same mmap regions, and writev
+ * COUNTERS as above but numbered in its own range (no TID_*, and the
+ * numbers of sdma.opa: ENOTTY), the same mmap regions, and writev
  * takes exactly one EAGER request: iov[0] = struct drvops_hfi_legacy_send,
  * then niov payload iovecs. Errors as for sdma.opa.
  */
+#define DRVOPS_HFI_LEGACY_IOCTL_ASSIGN_CTXT \
+	DRVOPS_HFI_LEGACY_IOCTL(DRVOPS_HFI_IOCTL_ASSIGN_CTXT)
+#define DRVOPS_HFI_LEGACY_IOCTL_CTXT_INFO \
+	DRVOPS_HFI_LEGACY_IOCTL(DRVOPS_HFI_IOCTL_CTXT_INFO)
+#define DRVOPS_HFI_LEGACY_IOCTL_COUNTERS \
+	DRVOPS_HFI_LEGACY_IOCTL(DRVOPS_HFI_IOCTL_COUNTERS)
+
 struct drvops_hfi_legacy_send {
 	__u32 size;			/* sizeof(struct drvops_hfi_legacy_send) */
 	__u16 dlid;

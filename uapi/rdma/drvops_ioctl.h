@@ -218,10 +218,22 @@ enum drvops_unbind_attrs {
  *               reports EPOLLERR).
  * Output is copied back with min(size, kernel size) bytes.
  *
- * Numbers 0xC0..0xCF of type DRVOPS_IOCTL_TYPE belong to the broker; each
- * interface defines its own below 0xC0.
+ * Ioctl numbers. Every command is _IO(DRVOPS_IOCTL_TYPE, nr), and nr alone
+ * tells it apart: SELinux (allowxperm) sees only (type << 8) | nr, so no
+ * two interfaces, and nothing else of type 0x1b, may share a number.
+ *   0x00..0x1F  RDMA core: RDMA_VERBS_IOCTL (0x01), ib_umad's
+ *               IB_USER_MAD_* (0x01..0x04); never used by an interface.
+ *   0x20..0xBF  interfaces, 16 numbers each, assigned here:
+ *               0x20 "copy.generic" (and its alias "copy.legacy"),
+ *               0x30 "sdma.opa", 0x40 "psm2.intel.com".
+ *   0xC0..0xCF  the broker (GET_INFO), on every driver-ops fd.
+ *   0xD0..0xFF  reserved (the test bed's misc-device baseline uses 0xE0).
+ * The broker refuses to register a table with a number outside its
+ * interface's range of 0x20..0xBF.
  */
 #define DRVOPS_IOCTL_TYPE 0x1b
+#define DRVOPS_IOCTL_IFACE_FIRST 0x20
+#define DRVOPS_IOCTL_IFACE_LAST 0xBF
 #define DRVOPS_IOCTL_BROKER_BASE 0xC0
 
 enum {

@@ -16,6 +16,12 @@ static int xioctl(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
+/* The interface's own number for a command (its own range if legacy). */
+static unsigned long hfi_nr(const struct drvops_hfi_ctx *h, unsigned long cmd)
+{
+	return h->legacy ? DRVOPS_HFI_LEGACY_IOCTL(cmd) : cmd;
+}
+
 static void *map_region(struct drvops_hfi_ctx *h, enum drvops_hfi_mmap_region r,
 			int prot)
 {
@@ -64,10 +70,10 @@ int drvops_hfi_open(struct drvops_hfi_ctx *h, int uverbs_fd,
 		return h->fd;
 	h->legacy = index == 1;
 	memcpy(assign.job_key, job_key, sizeof(assign.job_key));
-	ret = xioctl(h->fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &assign);
+	ret = xioctl(h->fd, hfi_nr(h, DRVOPS_HFI_IOCTL_ASSIGN_CTXT), &assign);
 	if (!ret) {
 		h->info.size = sizeof(h->info);
-		ret = xioctl(h->fd, DRVOPS_HFI_IOCTL_CTXT_INFO, &h->info);
+		ret = xioctl(h->fd, hfi_nr(h, DRVOPS_HFI_IOCTL_CTXT_INFO), &h->info);
 	}
 	if (ret)
 		goto err_close;
@@ -275,5 +281,5 @@ int drvops_hfi_counters(struct drvops_hfi_ctx *h,
 {
 	memset(c, 0, sizeof(*c));
 	c->size = sizeof(*c);
-	return xioctl(h->fd, DRVOPS_HFI_IOCTL_COUNTERS, c);
+	return xioctl(h->fd, hfi_nr(h, DRVOPS_HFI_IOCTL_COUNTERS), c);
 }

@@ -52,6 +52,21 @@ int tl_hfi_open(struct drvops_hfi_ctx *h, enum tl_hfi_kind kind, unsigned n,
 	return ret;
 }
 
+unsigned long tl_hfi_nr(int fd, unsigned long cmd)
+{
+	struct drvops_info info;
+
+	if (drvops_get_info(fd, &info) == 0 &&
+	    !strcmp(info.name, DRVOPS_HFI_LEGACY_NAME))
+		return DRVOPS_HFI_LEGACY_IOCTL(cmd);
+	return cmd;
+}
+
+int tl_hfi_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return tl_ioctl(fd, tl_hfi_nr(fd, cmd), arg);
+}
+
 void tl_hfi_close(struct drvops_hfi_ctx *h)
 {
 	int uverbs_fd = h->uverbs_fd;

@@ -24,6 +24,14 @@ int tl_hfi_find(enum tl_hfi_kind kind, unsigned n,
 /* Opens that unit (own uverbs fd) and a context with job_key. */
 int tl_hfi_open(struct drvops_hfi_ctx *h, enum tl_hfi_kind kind, unsigned n,
 		const uint8_t *job_key, uint32_t max_version);
+/*
+ * An HFI ioctl given by its sdma.opa number (DRVOPS_HFI_IOCTL_*), sent with
+ * the number of the interface the fd speaks: psm2.intel.com has its own
+ * range. The interface is asked with GET_INFO; any other fd gets cmd as is.
+ */
+unsigned long tl_hfi_nr(int fd, unsigned long cmd);
+int tl_hfi_ioctl(int fd, unsigned long cmd, void *arg);
+
 /* Closes the context and its uverbs fd. */
 void tl_hfi_close(struct drvops_hfi_ctx *h);
 /* Waits for the next packet: 0 and *e, or -ETIMEDOUT / -errno. */

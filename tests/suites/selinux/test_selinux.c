@@ -10,7 +10,8 @@
  * code: 0, or the number of the first check that failed (printed on
  * stderr). The domains mirror policy/drvops.if:
  *   drvops_ok_t        drvops_use_rdma
- *   drvops_generic_t   drvops_use_generic_copy (0x1b00-0x1b03 + broker)
+ *   drvops_generic_t   drvops_use_generic_copy (0x1b20-0x1b2f + broker)
+ *   drvops_sdma_t      drvops_use_hfi_sdma (0x1b30-0x1b3f + broker)
  *   drvops_uverbs_t    drvops_use_uverbs (0x1b01 + broker only)
  *   drvops_nomap_t     drvops_use_rdma without map
  *   drvops_nouverbs_t  nothing on infiniband_device_t
@@ -28,6 +29,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "tl_fds.h"
 #include "tl_hfi.h"
 #include "tl_proc.h"
 
@@ -180,13 +182,12 @@ static int hfi_expected(struct drvops_hfi_ctx *a, struct drvops_hfi_ctx *b,
 }
 
 /*
- * The HFI across two units: contexts (ASSIGN_CTXT 0x1b00, CTXT_INFO
- * 0x1b01, four mappings), an eager message, expected receive into a
- * registered buffer (TID_REGISTER 0x1b02, TID_FREE 0x1b03), then COUNTERS
- * (0x1b04) and TID_REGISTER_MR (0x1b05): allowed with full, EACCES
- * otherwise.
+ * sdma.opa across two units: contexts (ASSIGN_CTXT 0x1b30, CTXT_INFO
+ * 0x1b31, four mappings), an eager message, expected receive into a
+ * registered buffer (TID_REGISTER 0x1b32, TID_FREE 0x1b33), COUNTERS
+ * (0x1b34) and expected receive into a bound MR (TID_REGISTER_MR 0x1b35).
  */
-static int case_hfi(int full)
+static int case_hfi(void)
 {
 	const size_t len = 64 << 10;
 	const volatile struct drvops_hfi_rhq_entry *e;
@@ -229,12 +230,8 @@ static int case_hfi(int full)
 	TL_CHILD_CHECK(14, drvops_hfi_tid_free(&b, tid) == 0);
 
 	ret = drvops_hfi_counters(&a, &cnt);
-	if (full) {
-		TL_CHILD_CHECK(15, ret == 0);
-		TL_CHILD_CHECK(16, cnt.tx_packets >= 2 && cnt.tx_bytes >= 1000 + len);
-	} else {
-		TL_CHILD_CHECK(17, ret == -EACCES);
-	}
+	TL_CHILD_CHECK(15, ret == 0);
+	TL_CHILD_CHECK(16, cnt.tx_packets >= 2 && cnt.tx_bytes >= 1000 + len);
 
 	/* Expected into an MR made on the uverbs fd and bound. */
 	memset(dst, 0, len);
@@ -244,16 +241,10 @@ static int case_hfi(int full)
 	TL_CHILD_CHECK(20, drvops_bind(b.uverbs_fd, b.fd, DRVOPS_OBJ_MR, mr,
 			      &binding) == 0);
 	ret = drvops_hfi_tid_register_mr(&b, mr, 0, len, &tid);
-	if (full) {
-		TL_CHILD_CHECK(21, ret == 0);
-		TL_CHILD_CHECK(22, hfi_expected(&a, &b, src, len, tid) == 0);
-		TL_CHILD_CHECK(23, !memcmp(dst, src, len));
-		TL_CHILD_CHECK(24, drvops_hfi_tid_free(&b, tid) == 0);
-	} else {
-		TL_CHILD_CHECK(25, ret == -EACCES);
-		/* Nothing was written. */
-		TL_CHILD_CHECK(26, dst[0] == 0 && dst[len - 1] == 0);
-	}
+	TL_CHILD_CHECK(21, ret == 0);
+	TL_CHILD_CHECK(22, hfi_expected(&a, &b, src, len, tid) == 0);
+	TL_CHILD_CHECK(23, !memcmp(dst, src, len));
+	TL_CHILD_CHECK(24, drvops_hfi_tid_free(&b, tid) == 0);
 	TL_CHILD_CHECK(27, drvops_unbind(b.uverbs_fd, binding) == 0);
 	TL_CHILD_CHECK(28, drvops_dereg_mr(b.uverbs_fd, mr) == 0);
 	TL_CHILD_CHECK(29, drvops_dealloc_pd(b.uverbs_fd, pd) == 0);
@@ -344,16 +335,66 @@ static int case_inherit(int fd, int expect_fd)
 }
 
 /*
- * Only the broker's numbers and 0x1b01 (the number of RDMA_VERBS_IOCTL,
- * which copy.generic's COPY shares): GET_FD works, GET_INFO works, COPY
- * works, NOOP (0x1b00) and FILL (0x1b02) are EACCES.
+ * An interface the domain may not use: the HFI library's open fails at
+ * ASSIGN_CTXT with EACCES (the driver-ops fd itself is granted: GET_FD is
+ * a uverbs method), and nothing is left open.
+ */
+static int case_hfi_denied(void)
+{
+	struct drvops_hfi_ctx h;
+	int before = tl_count_open_fds();
+
+	TL_CHILD_CHECK(1, tl_hfi_open(&h, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0) ==
+			 -EACCES);
+	TL_CHILD_CHECK(2, tl_count_open_fds() == before);
+	return 0;
+}
+
+/*
+ * drvops_use_hfi_sdma: sdma.opa works end to end, but psm2.intel.com,
+ * an interface of the same driver in its own number range, does not;
+ * nor does copy.generic.
+ */
+static int case_sdma_only(void)
+{
+	static const char *const legacy[] = { DRVOPS_HFI_LEGACY_NAME };
+	struct drvops_hfi_assign_ctxt a = { .size = sizeof(a) };
+	struct drvops_generic_noop noop = { .size = sizeof(noop) };
+	struct drvops_device_info dev;
+	struct tl_ctx ctx;
+	int u, fd, ret;
+
+	ret = case_hfi();
+	if (ret)
+		return ret;
+	TL_CHILD_CHECK(40, tl_hfi_find(TL_HFI_CURRENT, 0, &dev) == 0);
+	u = drvops_open_device(&dev);
+	TL_CHILD_CHECK(41, u >= 0 && drvops_get_context(u) == 0);
+	fd = drvops_get_fd(u, legacy, 1, 1, 1, 0, NULL, NULL);
+	TL_CHILD_CHECK(42, fd >= 0);
+	memcpy(a.job_key, tl_hfi_job_a, sizeof(a.job_key));
+	TL_CHILD_CHECK(43, ioctl_errno(fd, DRVOPS_HFI_LEGACY_IOCTL_ASSIGN_CTXT,
+				       &a) == EACCES);
+	close(fd);
+	close(u);
+	TL_CHILD_CHECK(44, tl_ctx_open(&ctx, TL_DEVICE_CURRENT,
+				       DRVOPS_GENERIC_NAME, 2, 0) == 0);
+	TL_CHILD_CHECK(45, ioctl_errno(ctx.ops_fd, DRVOPS_GENERIC_IOCTL_NOOP,
+				       &noop) == EACCES);
+	TL_CHILD_CHECK(46, tl_ctx_close(&ctx) == 0);
+	return 0;
+}
+
+/*
+ * Only the broker's numbers and 0x1b01 (RDMA_VERBS_IOCTL): GET_FD works,
+ * GET_INFO works, every copy.generic ioctl (0x1b20..) is EACCES: no
+ * interface shares a number with RDMA_VERBS_IOCTL any more.
  */
 static int case_uverbs_only(void)
 {
 	struct drvops_generic_noop noop = { .size = sizeof(noop) };
 	struct drvops_info info = { .size = sizeof(info) };
 	char src[64] = "shares its number with RDMA_VERBS_IOCTL", dst[64] = "";
-	struct drvops_generic_completion c;
 	struct tl_ctx ctx;
 
 	TL_CHILD_CHECK(1, tl_ctx_open(&ctx, TL_DEVICE_CURRENT, DRVOPS_GENERIC_NAME, 2,
@@ -365,9 +406,8 @@ static int case_uverbs_only(void)
 	TL_CHILD_CHECK(5, tl_fill(ctx.ops_fd, tl_user_buf(dst), 8, 1, 1) == -EACCES);
 	TL_CHILD_CHECK(6, dst[0] == 0);
 	TL_CHILD_CHECK(7, tl_copy(ctx.ops_fd, tl_user_buf(src), tl_user_buf(dst),
-			 sizeof(src), 2) == 0);
-	TL_CHILD_CHECK(8, !memcmp(src, dst, sizeof(src)));
-	TL_CHILD_CHECK(9, tl_read_completion(ctx.ops_fd, &c) == 0 && c.user_data == 2);
+			 sizeof(src), 2) == -EACCES);
+	TL_CHILD_CHECK(8, dst[0] == 0);
 	TL_CHILD_CHECK(10, tl_ctx_close(&ctx) == 0);
 	return 0;
 }
@@ -430,9 +470,11 @@ static int child_main(int argc, char **argv)
 	if (!strcmp(what, "generic"))
 		return case_generic();
 	if (!strcmp(what, "hfi-full"))
-		return case_hfi(1);
-	if (!strcmp(what, "hfi-partial"))
-		return case_hfi(0);
+		return case_hfi();
+	if (!strcmp(what, "hfi-denied"))
+		return case_hfi_denied();
+	if (!strcmp(what, "sdma-only"))
+		return case_sdma_only();
 	if (!strcmp(what, "nodev"))
 		return case_nodev();
 	if (!strcmp(what, "recv-fd"))
@@ -602,8 +644,14 @@ static void test_partial_generic_ioctls(void)
 
 static void test_partial_hfi_ioctls(void)
 {
-	/* ... and the HFI's 0x1b00-0x1b03, but COUNTERS/TID_REGISTER_MR are EACCES. */
-	CU_ASSERT(run_in("drvops_generic_t", "hfi-partial", 0) == 0);
+	/* ... but no ioctl of the HFI's interfaces. */
+	CU_ASSERT(run_in("drvops_generic_t", "hfi-denied", 0) == 0);
+}
+
+static void test_one_interface_of_a_driver(void)
+{
+	/* drvops_use_hfi_sdma: sdma.opa, not psm2.intel.com. */
+	CU_ASSERT(run_in("drvops_sdma_t", "sdma-only", 0) == 0);
 }
 
 static void test_uverbs_only_ioctls(void)
@@ -627,11 +675,13 @@ static CU_TestInfo selinux_tests[] = {
 	  test_no_uverbs_scm_rights },
 	{ "no uverbs access: no driver-ops fd across exec",
 	  test_no_uverbs_exec_inherit },
-	{ "allowxperm 0x1b00-0x1b03: copy.generic works",
+	{ "allowxperm 0x1b20-0x1b2f: copy.generic works",
 	  test_partial_generic_ioctls },
-	{ "allowxperm 0x1b00-0x1b03: HFI COUNTERS, TID_REGISTER_MR EACCES",
+	{ "allowxperm 0x1b20-0x1b2f: every HFI ioctl EACCES",
 	  test_partial_hfi_ioctls },
-	{ "allowxperm 0x1b01+broker: NOOP/FILL EACCES, GET_INFO/COPY work",
+	{ "allowxperm 0x1b30-0x1b3f: sdma.opa works, psm2.intel.com EACCES",
+	  test_one_interface_of_a_driver },
+	{ "allowxperm 0x1b01+broker: GET_INFO works, copy.generic EACCES",
 	  test_uverbs_only_ioctls },
 	{ "no map permission: mmap of the fd EACCES", test_map_is_checked },
 	CU_TEST_INFO_NULL,
