@@ -260,7 +260,8 @@ static int generic_ioctl_ring_setup(struct drvops_ucmd *ucmd)
 		ret = -EBUSY;
 		goto unlock;
 	}
-	ring = __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	/* A failure is the caller's ENOMEM, not a kernel warning. */
+	ring = __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
 	if (!ring) {
 		ret = -ENOMEM;
 		goto unlock;

@@ -47,10 +47,14 @@ u64 hfi_eager_max(void)
 	       hfi_params.eager_size;
 }
 
-/* Zeroed, charged to the caller's memory cgroup; mapped page by page. */
+/*
+ * Zeroed, charged to the caller's memory cgroup, mapped page by page. A
+ * failure is ASSIGN_CTXT's ENOMEM, not a kernel warning.
+ */
 static void *hfi_region_alloc(enum drvops_hfi_mmap_region r)
 {
-	return __vmalloc(hfi_region_length(r), GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	return __vmalloc(hfi_region_length(r),
+			 GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
 }
 
 static void hfi_ctxt_free(struct hfi_ctxt *c)

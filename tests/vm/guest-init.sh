@@ -167,13 +167,16 @@ run_timed() {
 # default RLIMIT_MEMLOCK of 8 MiB, as on Debian), except these, which need
 # root: they reload modules (test_lifetime; test_hfi_procs: rmmod mid
 # transfer), make cgroups (test_cgroup), namespaces and mounts
-# (test_containers), or switch between users (test_jobs).
+# (test_containers), switch between users (test_jobs), configure fault
+# injection (test_failnth) or reload modules as chaos (test_fuzz).
+#
 # These pin up to 128 MiB at once (64 MiB MRs, tids and sends): they run
 # as the user with a 256 MiB memlock limit, as a cluster's limits.conf
 # gives MPI users; the limit itself is tested in test_hfi_abi (a child
 # lowers it to 64 KiB) and test_races (at the default).
 TEST_USER=1000:1000
-ROOT_SUITES="test_lifetime test_hfi_procs test_cgroup test_containers test_jobs"
+ROOT_SUITES="test_lifetime test_hfi_procs test_cgroup test_containers"
+ROOT_SUITES="$ROOT_SUITES test_jobs test_failnth test_fuzz"
 BIG_MEMLOCK_SUITES="test_copy test_bind test_hfi_abi"
 BIG_MEMLOCK_KIB=262144
 

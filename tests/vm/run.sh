@@ -280,6 +280,7 @@ if [ -d build/bin ]; then
 fi
 
 TESTS=()
+DEBUG_ONLY_SUITES="test_failnth test_fuzz"
 TESTS_SRC=build/tests
 TESTS_DST=tests
 if [ "$MODE" = selinux ]; then
@@ -297,6 +298,11 @@ if [ "$MODE" != bench ] && [ "$MODE" != mpi ] && [ -d "$TESTS_SRC" ]; then
 		# DRVOPS_TESTS="test_a test_b": run only these (development).
 		if [ -n "${DRVOPS_TESTS:-}" ] &&
 		   [[ " $DRVOPS_TESTS " != *" $(basename "$f") "* ]]; then
+			continue
+		fi
+		# Suites that need the debug kernel's fault injection.
+		if [ "$KERNEL" != debug ] &&
+		   [[ " $DEBUG_ONLY_SUITES " == *" $(basename "$f") "* ]]; then
 			continue
 		fi
 		cp "$f" "$ROOT/drvops/$TESTS_DST/"
