@@ -10,6 +10,8 @@
 #                 userland + Open MPI, tests/mpi/*.sh) on 6.1
 # make check-kernel KERNEL=6.12|debug|6.1
 #                 the busybox guest on one kernel of the matrix
+# make fuzz       the seeded fuzzer on the debug kernel, 5 million calls
+#                 (FUZZ_CALLS, FUZZ_SEED): calls/s and errno histograms
 # make check-mpi  only the MPI guest (DRVOPS_MPI_TESTS="smoke.sh" to select)
 # make demo       the README demo in the qemu guest
 # make bench      drvops-bench in the qemu guest: tables, CSV (and PNG) in
@@ -24,7 +26,7 @@
 
 KDIR ?= $(shell tests/vm/kernel-abi.sh --kdir 2>/dev/null)
 
-.PHONY: all modules userspace check check-kernel check-mpi demo bench bench-mpi clean install-headers
+.PHONY: all modules userspace check check-kernel check-mpi fuzz demo bench bench-mpi clean install-headers
 
 all: modules userspace
 
@@ -55,6 +57,17 @@ check:
 KERNEL ?= debug
 check-kernel:
 	DRVOPS_SELINUX=0 DRVOPS_KERNEL=$(KERNEL) bash tests/vm/run.sh
+
+# The fuzzer (tests/suites/test_fuzz.c) on the debug kernel: FUZZ_CALLS
+# calls (make check runs a 300000-call slice), FUZZ_SEED replays a run.
+FUZZ_CALLS ?= 5000000
+FUZZ_SEED ?= 1
+FUZZ_TIMEOUT ?= 7200
+fuzz:
+	DRVOPS_SELINUX=0 DRVOPS_KERNEL=debug DRVOPS_TESTS=test_fuzz \
+	DRVOPS_FUZZ_CALLS=$(FUZZ_CALLS) DRVOPS_FUZZ_SEED=$(FUZZ_SEED) \
+	DRVOPS_TEST_TIMEOUT=$(FUZZ_TIMEOUT) DRVOPS_VM_TIMEOUT=$(FUZZ_TIMEOUT) \
+	bash tests/vm/run.sh
 
 # The MPI guest alone (builds first; the rootfs is cached in ~/.cache/drvops).
 check-mpi:

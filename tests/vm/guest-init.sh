@@ -72,6 +72,8 @@ for w in $(cat /proc/cmdline); do
 	drvops.timeout=*) tmo="${w#*=}" ;;
 	drvops.allow_missing=*) allow_missing="${w#*=}" ;;
 	drvops.only=*) export DRVOPS_ONLY="${w#*=}" ;;
+	drvops.fuzz_calls=*) export DRVOPS_FUZZ_CALLS="${w#*=}" ;;
+	drvops.fuzz_seed=*) export DRVOPS_FUZZ_SEED="${w#*=}" ;;
 	esac
 done
 

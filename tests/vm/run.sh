@@ -30,6 +30,8 @@
 #                          the SELinux boot runs only if it names test_selinux)
 #   DRVOPS_ONLY=WORD       only the CUnit tests whose name contains WORD
 #                          (development; with DRVOPS_TESTS)
+#   DRVOPS_FUZZ_CALLS, DRVOPS_FUZZ_SEED
+#                          test_fuzz's budget and seed (make fuzz)
 #   DRVOPS_SELINUX=0       check without the SELinux boot and policy check
 #   DRVOPS_MPI_TESTS       --mpi: only these scripts of tests/mpi/, e.g.
 #                          "smoke.sh" (default: every tests/mpi/*.sh);
@@ -344,6 +346,8 @@ APPEND="console=ttyS0 panic=-1 drvops.mode=$MODE drvops.timeout=$TEST_TIMEOUT"
 [ -z "$KERNEL_APPEND" ] || APPEND="$APPEND $KERNEL_APPEND"
 [ -z "${DRVOPS_APPEND:-}" ] || APPEND="$APPEND $DRVOPS_APPEND"
 [ -z "${DRVOPS_ONLY:-}" ] || APPEND="$APPEND drvops.only=$DRVOPS_ONLY"
+[ -z "${DRVOPS_FUZZ_CALLS:-}" ] || APPEND="$APPEND drvops.fuzz_calls=$DRVOPS_FUZZ_CALLS"
+[ -z "${DRVOPS_FUZZ_SEED:-}" ] || APPEND="$APPEND drvops.fuzz_seed=$DRVOPS_FUZZ_SEED"
 QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
 	-nodefaults -serial stdio -nographic -no-reboot
 	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND")
