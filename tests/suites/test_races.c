@@ -29,11 +29,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tl_fds.h"
 #include "tl_hfi.h"
+#include "tl_proc.h"
 
 #define PAGE 4096UL
 /* How long each racing loop runs: long enough for KASAN to see it. */
@@ -636,16 +638,32 @@ static void test_fault_vs_kill(void)
 	CU_ASSERT(sigbus > 0);
 }
 
-/* MADV_DOFORK cannot make a child inherit a driver-ops mapping. */
+/*
+ * A driver-ops mapping stays the creator's: MADV_DOFORK cannot make a
+ * child inherit it (the child has nothing mapped there), and nobody can
+ * pin its pages (a tid over it is EFAULT).
+ */
 static void test_mapping_stays_private(void)
 {
 	struct drvops_hfi_ctx h;
+	uint32_t tid;
 	size_t len;
+	int status;
+	pid_t pid;
 
 	TL_ASSERT_OK(tl_hfi_open(&h, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0));
 	len = h.info.mmap_length[DRVOPS_HFI_MMAP_USER];
 	CU_ASSERT(madvise((void *)h.user, len, MADV_DOFORK) == -1 &&
 		  errno == EINVAL);
+	TL_ASSERT_ERR(drvops_hfi_tid_register(&h, (void *)h.user, len, &tid),
+		      EFAULT);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		_exit(tl_probe_read((const void *)h.user) == SIGSEGV ? 0 : 1);
+	CU_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		  WEXITSTATUS(status) == 0);
 	tl_hfi_close(&h);
 }
 
@@ -657,7 +675,8 @@ static CU_TestInfo race_tests[] = {
 	{ "UNBIND vs. close of the driver-ops fd", test_unbind_vs_close },
 	{ "TID_FREE vs. UNBIND of its MR", test_tid_free_vs_unbind },
 	{ "page faults vs. kill leave nothing mapped", test_fault_vs_kill },
-	{ "MADV_DOFORK is refused on a mapping", test_mapping_stays_private },
+	{ "mappings: no MADV_DOFORK, no pinning, not in a child",
+	  test_mapping_stays_private },
 	CU_TEST_INFO_NULL,
 };
 

@@ -86,6 +86,19 @@ struct drvops_hfi_assign_ctxt {
  *   COMP       sdma_slots x struct drvops_hfi_comp, read-only.
  *   USER       one page, struct drvops_hfi_user_page, read-write: the
  *              consumer indices the user hands back.
+ *
+ * mmap errors:
+ *   ENXIO       no context assigned yet.
+ *   EINVAL      offset not the start of a region, length not exactly the
+ *               region's, or not MAP_SHARED.
+ *   EPERM       PROT_WRITE on a read-only region (RHQ, EAGER, COMP).
+ *   EACCES      mprotect(PROT_WRITE) later on a read-only region: the
+ *               mapping was made without VM_MAYWRITE.
+ *   EIO / EPERM the fd is dead / not the creator's (drvops_ioctl.h).
+ * The mappings are not inherited by fork() (and madvise(MADV_DOFORK) on
+ * them fails with EINVAL); nobody can pin their pages (get_user_pages
+ * fails). Once the fd is dead every page is unmapped and a touch raises
+ * SIGBUS.
  */
 enum drvops_hfi_mmap_region {
 	DRVOPS_HFI_MMAP_RHQ,
