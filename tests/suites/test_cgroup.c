@@ -24,18 +24,6 @@
 #define CG_TEST CG_ROOT "/drvops_test"
 #define LIMIT 3
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* hca_object of dev in rdma.current, or -1. */
 static long current_objects(const char *dev)
 {
@@ -64,7 +52,7 @@ static int setup_cgroup(void)
 		if (mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL) && errno != EBUSY)
 			return -1;
 	}
-	if (write_file(CG_ROOT "/cgroup.subtree_control", "+rdma"))
+	if (tl_write_file(CG_ROOT "/cgroup.subtree_control", "+rdma"))
 		return -1;
 	if (mkdir(CG_TEST, 0755) && errno != EEXIST)
 		return -1;
@@ -77,11 +65,11 @@ static int child_main(const struct drvops_device_info *dev)
 	int uverbs_fd, fds[LIMIT], fd, i;
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (write_file(CG_TEST "/cgroup.procs", pid))
+	if (tl_write_file(CG_TEST "/cgroup.procs", pid))
 		return 1;
 	snprintf(limit, sizeof(limit), "%s hca_handle=max hca_object=%d",
 		 dev->ibdev, LIMIT);
-	if (write_file(CG_TEST "/rdma.max", limit))
+	if (tl_write_file(CG_TEST "/rdma.max", limit))
 		return 2;
 
 	uverbs_fd = drvops_open_device(dev);
@@ -143,7 +131,7 @@ static void test_rdma_cgroup_limits_driver_ops_fds(void)
 	 */
 	snprintf(limit, sizeof(limit), "%s hca_handle=max hca_object=max",
 		 dev.ibdev);
-	CU_ASSERT(write_file(CG_TEST "/rdma.max", limit) == 0);
+	CU_ASSERT(tl_write_file(CG_TEST "/rdma.max", limit) == 0);
 	CU_ASSERT(rmdir(CG_TEST) == 0);
 }
 

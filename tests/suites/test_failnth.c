@@ -34,17 +34,6 @@
 
 static int nth_fd = -1;
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ok;
-
-	if (fd < 0)
-		return -errno;
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-	close(fd);
-	return ok ? 0 : -EIO;
-}
-
 /* Slab and user-copy faults count for fail-nth; nothing is printed. */
 static int setup_fault_injection(void)
 {
@@ -57,7 +46,7 @@ static int setup_fault_injection(void)
 	unsigned i;
 
 	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		if (write_str(settings[i][0], settings[i][1])) {
+		if (tl_write_file(settings[i][0], settings[i][1])) {
 			fprintf(stderr, "cannot set %s\n", settings[i][0]);
 			return -1;
 		}
@@ -70,7 +59,7 @@ static int cleanup_fault_injection(void)
 	if (nth_fd >= 0)
 		close(nth_fd);
 	nth_fd = -1;
-	return write_str("/sys/kernel/debug/failslab/ignore-gfp-wait", "Y") ? -1 : 0;
+	return tl_write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "Y") ? -1 : 0;
 }
 
 static void nth_arm(unsigned n)
@@ -113,26 +102,11 @@ struct snapshot {
 	long vm_pinned_kb;
 };
 
-static long vm_pinned_kb(void)
-{
-	char line[128];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 static void snap(struct snapshot *s)
 {
 	TL_ASSERT_OK(tl_read_stats(&s->stats));
 	s->fds = tl_count_open_fds();
-	s->vm_pinned_kb = vm_pinned_kb();
+	s->vm_pinned_kb = tl_vm_pinned_kb();
 }
 
 static bool same(const struct snapshot *a, const struct snapshot *b)

@@ -161,22 +161,6 @@ static int assigned_fd(const struct fd_kind *k, int *uverbs_fd)
 	return fd;
 }
 
-/* Pinned memory (VmPin: mm->pinned_vm, where MRs and HFI pins count) in KiB, or -errno. */
-static long vm_pinned_kb(void)
-{
-	char line[256];
-	long kb = -ENOENT;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* A page-sized read-only copy of a struct: reads work, writes fault. */
 static void *read_only_copy(const void *src, size_t len)
 {
@@ -303,7 +287,7 @@ static void test_tid_register_length(void)
 			uint8_t tail[8];
 		} buf;
 		uint8_t *mem = aligned_alloc(PAGE, 16 * PAGE);
-		long locked = vm_pinned_kb();
+		long locked = tl_vm_pinned_kb();
 		uint32_t t1;
 		int fd = assigned_fd(&fd_kinds[v - 1], NULL);
 
@@ -323,7 +307,7 @@ static void test_tid_register_length(void)
 		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf),
 			      E2BIG);
 		CU_ASSERT(buf.t.tid == 0xdeadbeef);
-		CU_ASSERT(vm_pinned_kb() == locked);
+		CU_ASSERT(tl_vm_pinned_kb() == locked);
 
 		buf.t.size = sizeof(buf.t);
 		TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf));
@@ -335,7 +319,7 @@ static void test_tid_register_length(void)
 		buf.t.tid = 0xdeadbeef;
 		TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf));
 		CU_ASSERT(buf.t.tid != t1 && buf.t.tid != 0xdeadbeef);
-		CU_ASSERT(vm_pinned_kb() == locked + 2 * 16 * (long)PAGE / 1024);
+		CU_ASSERT(tl_vm_pinned_kb() == locked + 2 * 16 * (long)PAGE / 1024);
 
 		{
 			struct drvops_hfi_tid_free f = { sizeof(f), t1 };
@@ -344,7 +328,7 @@ static void test_tid_register_length(void)
 			f.tid = buf.t.tid;
 			TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f));
 		}
-		CU_ASSERT(vm_pinned_kb() == locked);
+		CU_ASSERT(tl_vm_pinned_kb() == locked);
 		teardown();
 		free(mem);
 	}
@@ -584,7 +568,7 @@ static void test_ioctl_output_efault_undone(void)
 	struct drvops_hfi_assign_ctxt a = { .size = sizeof(a) };
 	struct drvops_hfi_ctxt_info info;
 	uint8_t *mem = aligned_alloc(PAGE, 4 * PAGE);
-	long locked = vm_pinned_kb();
+	long locked = tl_vm_pinned_kb();
 	void *ro;
 	int u = uverbs_open(TL_HFI_CURRENT, 0), fd;
 
@@ -613,7 +597,7 @@ static void test_ioctl_output_efault_undone(void)
 			      EFAULT);
 		munmap(ro, PAGE);
 		/* No tid left pinned: nothing locked, next tid is the first. */
-		CU_ASSERT(vm_pinned_kb() == locked);
+		CU_ASSERT(tl_vm_pinned_kb() == locked);
 		TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &t));
 		CU_ASSERT(t.tid == 1);
 		{
@@ -712,7 +696,7 @@ static void test_ioctl_flags_reserved_eopnotsupp(void)
 
 		if (kind_has_cmd(fk, DRVOPS_HFI_IOCTL_TID_REGISTER)) {
 			uint8_t *mem = aligned_alloc(PAGE, PAGE);
-			long locked = vm_pinned_kb();
+			long locked = tl_vm_pinned_kb();
 			struct drvops_hfi_tid_register t = {
 				.size = sizeof(t), .vaddr = (uintptr_t)mem,
 				.length = PAGE, .flags = 1, .tid = 0xdeadbeef };
@@ -724,7 +708,7 @@ static void test_ioctl_flags_reserved_eopnotsupp(void)
 			TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
 					       &t), EOPNOTSUPP);
 			CU_ASSERT(t.tid == 0xdeadbeef);
-			CU_ASSERT(vm_pinned_kb() == locked);
+			CU_ASSERT(tl_vm_pinned_kb() == locked);
 			t.__reserved = 0;
 			TL_ASSERT_OK(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
 					      &t));
@@ -798,7 +782,7 @@ static void test_ioctl_before_assign_enxio(void)
 		struct drvops_hfi_tid_register_mr tm = {
 			.size = sizeof(tm), .mr_handle = 1, .length = PAGE };
 		struct drvops_hfi_tid_free f = { sizeof(f), 1 };
-		long locked = vm_pinned_kb();
+		long locked = tl_vm_pinned_kb();
 		int u = uverbs_open(fk->kind, 0), fd;
 
 		TL_ASSERT_OK(u);
@@ -811,7 +795,7 @@ static void test_ioctl_before_assign_enxio(void)
 					       &t), ENXIO);
 			TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_FREE, &f),
 				      ENXIO);
-			CU_ASSERT(vm_pinned_kb() == locked);
+			CU_ASSERT(tl_vm_pinned_kb() == locked);
 		}
 		if (kind_has_cmd(fk, DRVOPS_HFI_IOCTL_TID_REGISTER_MR))
 			TL_ASSERT_ERR(tl_ioctl(fd,
@@ -1134,7 +1118,7 @@ static void tx_state_take(struct drvops_hfi_ctx *tx, struct drvops_hfi_ctx *rx,
 
 	CU_ASSERT(drvops_hfi_counters(tx, &s->tx) == 0);
 	CU_ASSERT(drvops_hfi_counters(rx, &s->rx) == 0);
-	s->locked = vm_pinned_kb();
+	s->locked = tl_vm_pinned_kb();
 	for (i = 0; i < 128 && i < tx->info.sdma_slots; i++)
 		s->status[i] = slot_status(tx, i);
 }
@@ -1605,7 +1589,7 @@ static void test_writev_before_assign_enxio(void)
 		char data[8] = "x";
 		struct iovec iov[2] = { { &r, sizeof(r) }, { data, 8 } };
 		int u = uverbs_open(fd_kinds[k].kind, 0), fd;
-		long locked = vm_pinned_kb();
+		long locked = tl_vm_pinned_kb();
 
 		TL_ASSERT_OK(u);
 		fd = ops_open(u, fd_kinds[k].name, fd_kinds[k].version);
@@ -1615,7 +1599,7 @@ static void test_writev_before_assign_enxio(void)
 		TL_ASSERT_ERR(xwritev(fd, iov, 2), ENXIO);
 		TL_ASSERT_ERR(write(fd, iov[0].iov_base, iov[0].iov_len) < 0 ?
 			      -errno : 0, ENXIO);
-		CU_ASSERT(vm_pinned_kb() == locked);
+		CU_ASSERT(tl_vm_pinned_kb() == locked);
 		teardown();
 	}
 }
@@ -2319,7 +2303,7 @@ static int drop_cap_ipc_lock(void)
 		if (!(cond)) {                                               \
 			fprintf(stderr, "\n  memlock child: step %d failed: "\
 				"%s (VmPin %ld kB)\n", step, #cond,          \
-				vm_pinned_kb());                             \
+				tl_vm_pinned_kb());                             \
 			return step;                                         \
 		}                                                            \
 	} while (0)
@@ -2330,7 +2314,7 @@ static int wait_vm_locked(long kb)
 	int i;
 
 	for (i = 0; i < 10000; i++) {
-		if (vm_pinned_kb() == kb)
+		if (tl_vm_pinned_kb() == kb)
 			return 0;
 		usleep(1000);
 	}
@@ -2353,13 +2337,13 @@ static int memlock_child(void)
 	CHILD_CHECK(drop_cap_ipc_lock() == 0, 2);
 	CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0, 3);
 	CHILD_CHECK(wpair_open(&p, 2) == 0, 4);
-	base = vm_pinned_kb();
+	base = tl_vm_pinned_kb();
 	CHILD_CHECK(base >= 0 && base < 16, 5);
 
 	/* 1 MiB tid: over the limit. */
 	ret = drvops_hfi_tid_register(&p.rx, buf, big_tid, &tid);
 	CHILD_CHECK(ret == -ENOMEM, 6);
-	CHILD_CHECK(vm_pinned_kb() == base, 7);
+	CHILD_CHECK(tl_vm_pinned_kb() == base, 7);
 
 	/* 256 KiB eager send: writev ENOMEM, slot not left QUEUED. */
 	{
@@ -2369,17 +2353,17 @@ static int memlock_child(void)
 		ret = xwritev(p.tx.fd, iov, 2);
 		CHILD_CHECK(ret == -ENOMEM, 8);
 		CHILD_CHECK(slot_status(&p.tx, 5) == DRVOPS_HFI_COMP_FREE, 9);
-		CHILD_CHECK(vm_pinned_kb() == base, 10);
+		CHILD_CHECK(tl_vm_pinned_kb() == base, 10);
 	}
 
 	/* Small ones work and are counted while they exist. */
 	CHILD_CHECK(drvops_hfi_tid_register(&p.rx, buf, small, &tid) == 0, 11);
-	CHILD_CHECK(vm_pinned_kb() == base + (long)(small >> 10), 12);
+	CHILD_CHECK(tl_vm_pinned_kb() == base + (long)(small >> 10), 12);
 	CHILD_CHECK(send_wait(&p, small, 7) == 0, 13);
 	CHILD_CHECK(recv_check(&p, small, 7) == 0, 14);
-	CHILD_CHECK(vm_pinned_kb() == base + (long)(small >> 10), 15);
+	CHILD_CHECK(tl_vm_pinned_kb() == base + (long)(small >> 10), 15);
 	CHILD_CHECK(drvops_hfi_tid_free(&p.rx, tid) == 0, 16);
-	CHILD_CHECK(vm_pinned_kb() == base, 17);
+	CHILD_CHECK(tl_vm_pinned_kb() == base, 17);
 
 	/*
 	 * One limit for MRs and HFI pins (both in pinned_vm, as ib_umem
@@ -2392,13 +2376,13 @@ static int memlock_child(void)
 		CHILD_CHECK(drvops_reg_mr(p.rx.uverbs_fd, pd, buf + small,
 					  48 << 10, IB_UVERBS_ACCESS_LOCAL_WRITE,
 					  &mr, &lkey, &rkey) == 0, 31);
-		CHILD_CHECK(vm_pinned_kb() == base + 48, 32);
+		CHILD_CHECK(tl_vm_pinned_kb() == base + 48, 32);
 		ret = drvops_hfi_tid_register(&p.rx, buf, 32 << 10, &tid);
 		CHILD_CHECK(ret == -ENOMEM, 33);
-		CHILD_CHECK(vm_pinned_kb() == base + 48, 34);
+		CHILD_CHECK(tl_vm_pinned_kb() == base + 48, 34);
 		CHILD_CHECK(drvops_dereg_mr(p.rx.uverbs_fd, mr) == 0, 35);
 		CHILD_CHECK(drvops_dealloc_pd(p.rx.uverbs_fd, pd) == 0, 36);
-		CHILD_CHECK(vm_pinned_kb() == base, 37);
+		CHILD_CHECK(tl_vm_pinned_kb() == base, 37);
 	}
 
 	/*
@@ -2414,7 +2398,7 @@ static int memlock_child(void)
 			continue;
 		}
 		CHILD_CHECK(slot == 0, 18);
-		if (vm_pinned_kb() != base)
+		if (tl_vm_pinned_kb() != base)
 			races++;
 		CHILD_CHECK(recv_check(&p, 48 << 10, (uint32_t)i) == 0, 19);
 	}
@@ -2441,7 +2425,7 @@ static int memlock_child(void)
 		fprintf(stderr, "\n  memlock child: %d times VmPin was not back "
 			"(or ENOMEM) right after a completion\n", races);
 	CHILD_CHECK(races == 0, 20);
-	CHILD_CHECK(vm_pinned_kb() == base, 21);
+	CHILD_CHECK(tl_vm_pinned_kb() == base, 21);
 	ctx_close(&p.tx);
 	ctx_close(&p.rx);
 	free(buf);
@@ -2494,7 +2478,7 @@ static void test_tid_register_bad_length_einval(void)
 
 	CU_ASSERT_FATAL(mem != NULL);
 	for (v = 1; v <= 2; v++) {
-		long locked = vm_pinned_kb();
+		long locked = tl_vm_pinned_kb();
 		int fd = assigned_fd(&fd_kinds[v - 1], NULL);
 
 		TL_ASSERT_OK(fd);
@@ -2516,7 +2500,7 @@ static void test_tid_register_bad_length_einval(void)
 			TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_TID_REGISTER,
 					       &t), EINVAL);
 		}
-		CU_ASSERT(vm_pinned_kb() == locked);
+		CU_ASSERT(tl_vm_pinned_kb() == locked);
 		{
 			uint32_t tid;
 			struct drvops_hfi_ctx h = { .fd = fd };
@@ -2543,7 +2527,7 @@ static void test_tid_register_unmapped_efault(void)
 	CU_ASSERT_FATAL(mprotect(two + PAGE, PAGE, PROT_NONE) == 0);
 	for (v = 1; v <= 2; v++) {
 		struct drvops_hfi_ctx h = { .fd = -1 };
-		long locked = vm_pinned_kb();
+		long locked = tl_vm_pinned_kb();
 		uint32_t tid = 0xdeadbeef;
 
 		h.fd = assigned_fd(&fd_kinds[v - 1], NULL);
@@ -2563,7 +2547,7 @@ static void test_tid_register_unmapped_efault(void)
 						      (void *)0xffff888000000000UL,
 						      PAGE, &tid), EFAULT);
 		CU_ASSERT(tid == 0xdeadbeef);
-		CU_ASSERT(vm_pinned_kb() == locked);
+		CU_ASSERT(tl_vm_pinned_kb() == locked);
 		TL_ASSERT_OK(drvops_hfi_tid_register(&h, two, PAGE, &tid));
 		CU_ASSERT(tid == 1);
 		TL_ASSERT_OK(drvops_hfi_tid_free(&h, tid));
@@ -2674,9 +2658,9 @@ static void test_tid_register_table_full_enospc(void)
 	while (n < 2000 && drvops_hfi_tid_register(&h, mem, PAGE, &tid) == 0)
 		n++;
 	CU_ASSERT(n == 1024);
-	locked = vm_pinned_kb();
+	locked = tl_vm_pinned_kb();
 	TL_ASSERT_ERR(drvops_hfi_tid_register(&h, mem, PAGE, &tid), ENOSPC);
-	CU_ASSERT(vm_pinned_kb() == locked);
+	CU_ASSERT(tl_vm_pinned_kb() == locked);
 	TL_ASSERT_OK(drvops_hfi_tid_free(&h, 500));
 	TL_ASSERT_OK(drvops_hfi_tid_register(&h, mem, PAGE, &tid));
 	CU_ASSERT(tid == 500);

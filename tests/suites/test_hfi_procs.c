@@ -79,22 +79,6 @@ static bool no_new_warn(unsigned long t0)
 	return (t0 & TAINT_WARN) || !(tainted() & TAINT_WARN);
 }
 
-/* VmPin of this process in kB (pinned_vm: MRs and HFI pins), or -1. */
-static long vm_pin_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 static uint64_t pat_next(uint64_t x)
 {
 	x ^= x << 13;
@@ -1259,7 +1243,7 @@ static void test_kill9_receiver_mid_stream(void)
 	uint8_t *buf = big_alloc(BIG), msg[64] = "anyone there?";
 	struct tl_stats base;
 	unsigned ok_before, i;
-	long lck0 = vm_pin_kb();
+	long lck0 = tl_vm_pinned_kb();
 	struct stream s;
 	struct peer p;
 	struct link l;
@@ -1315,7 +1299,7 @@ static void test_kill9_receiver_mid_stream(void)
 	CU_ASSERT(c.tx_packets == s.ok && c.tx_bytes == s.ok * BIG);
 	CU_ASSERT(c.tx_errors == s.unreach + 1);
 	/* Every payload page is unpinned again. */
-	CU_ASSERT(vm_pin_kb() == lck0);
+	CU_ASSERT(tl_vm_pinned_kb() == lck0);
 	link_close(&l);
 	big_free(buf, BIG);
 	CU_ASSERT(tl_wait_stats(&base, 5000) == 0);
@@ -1389,7 +1373,7 @@ static void test_close_sender_uverbs_fd_mid_stream(void)
 {
 	unsigned long t0 = tainted();
 	uint8_t *buf = big_alloc(BIG), *own = big_alloc(1 << 20);
-	long lck0 = vm_pin_kb(), lck1;
+	long lck0 = tl_vm_pinned_kb(), lck1;
 	struct tl_stats base;
 	uint32_t own_tid;
 	struct stream s;
@@ -1420,7 +1404,7 @@ static void test_close_sender_uverbs_fd_mid_stream(void)
 	CU_ASSERT_FATAL(s.other == 0 && s.unreach == 0);
 	TL_ASSERT_OK(stream_pump(&s, STREAM_DEPTH));
 	CU_ASSERT(s.count == STREAM_DEPTH);
-	lck1 = vm_pin_kb();
+	lck1 = tl_vm_pinned_kb();
 	/* At least the tid is pinned (and what is still queued). */
 	CU_ASSERT(lck1 >= lck0 + 1024);
 
@@ -1429,12 +1413,12 @@ static void test_close_sender_uverbs_fd_mid_stream(void)
 	l.h.uverbs_fd = -1;
 	CU_ASSERT(dead_checks(&l.h, "sender") == 0);
 	end = now_ms() + 5000;
-	while (vm_pin_kb() != lck0 && now_ms() < end)
+	while (tl_vm_pinned_kb() != lck0 && now_ms() < end)
 		usleep(10000);
-	if (vm_pin_kb() != lck0)
+	if (tl_vm_pinned_kb() != lck0)
 		fprintf(stderr, "\n  VmPin %ld kB, before %ld kB (%ld with traffic)",
-			vm_pin_kb(), lck0, lck1);
-	CU_ASSERT(vm_pin_kb() == lck0);
+			tl_vm_pinned_kb(), lck0, lck1);
+	CU_ASSERT(tl_vm_pinned_kb() == lck0);
 
 	/* The receiver saw whole messages only, and we are unreachable. */
 	TL_ASSERT_OK(ctl_send(p.sock, (struct ctl){ .type = CTL_GO }));
@@ -1450,7 +1434,7 @@ static void test_close_sender_uverbs_fd_mid_stream(void)
 	big_free(buf, BIG);
 	big_free(own, 1 << 20);
 	CU_ASSERT(tl_wait_stats(&base, 5000) == 0);
-	CU_ASSERT(vm_pin_kb() == lck0);
+	CU_ASSERT(tl_vm_pinned_kb() == lck0);
 	CU_ASSERT(no_new_warn(t0));
 }
 

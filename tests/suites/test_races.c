@@ -49,22 +49,6 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Pinned memory of this process in KiB (VmPin of /proc/self/status). */
-static long vm_pinned_kb(void)
-{
-	char line[128];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* A page holding *src, readable but not writable: reply copies fail. */
 static void *readonly_copy(const void *src, size_t len)
 {
@@ -145,7 +129,7 @@ static void test_assign_reply_fault(void)
 {
 	struct drvops_hfi_assign_ctxt a = { .size = sizeof(a) }, *ro;
 	struct users_arg ua = { 0 };
-	long vmlck = vm_pinned_kb(), attempts = 0, efault = 0, t_end;
+	long vmlck = tl_vm_pinned_kb(), attempts = 0, efault = 0, t_end;
 	pthread_t th;
 	int ufd;
 
@@ -167,7 +151,7 @@ static void test_assign_reply_fault(void)
 	       atomic_load(&ua.not_enxio), ua.last_bad);
 	CU_ASSERT(efault == attempts);
 	CU_ASSERT(atomic_load(&ua.not_enxio) == 0);
-	CU_ASSERT(vm_pinned_kb() == vmlck);
+	CU_ASSERT(tl_vm_pinned_kb() == vmlck);
 	/* The fd is as it was: a good ASSIGN now works. */
 	TL_ASSERT_OK(tl_ioctl(ua.fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a));
 	munmap(ro, PAGE);
@@ -213,7 +197,7 @@ static void test_tid_reply_fault(void)
 	fa.fd = hfi_ops_fd(&ufd);
 	memcpy(a.job_key, tl_hfi_job_a, sizeof(a.job_key));
 	TL_ASSERT_OK(tl_ioctl(fa.fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, &a));
-	vmlck = vm_pinned_kb();
+	vmlck = tl_vm_pinned_kb();
 	ro = readonly_copy(&t, sizeof(t));
 	CU_ASSERT_FATAL(pthread_create(&th, NULL, tid_freer, &fa) == 0);
 	t_end = now_ms() + RACE_MS;
@@ -228,10 +212,10 @@ static void test_tid_reply_fault(void)
 	       attempts, efault, atomic_load(&fa.freed));
 	CU_ASSERT(efault == attempts);
 	CU_ASSERT(atomic_load(&fa.freed) == 0);
-	CU_ASSERT(vm_pinned_kb() == vmlck);
+	CU_ASSERT(tl_vm_pinned_kb() == vmlck);
 	/* The ids were never used up: a good registration still works. */
 	TL_ASSERT_OK(tl_ioctl(fa.fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &t));
-	CU_ASSERT(vm_pinned_kb() == vmlck + (long)sizeof(buf) / 1024);
+	CU_ASSERT(tl_vm_pinned_kb() == vmlck + (long)sizeof(buf) / 1024);
 	munmap(ro, PAGE);
 	tl_close_tracked();
 }
@@ -243,19 +227,6 @@ struct dup_arg {
 	atomic_long seen;	/* driver-ops fds found */
 	atomic_long looks;
 };
-
-static bool is_drvops_fd(int fd)
-{
-	char path[64], target[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
-	return !strcmp(target, "anon_inode:[drvops]");
-}
 
 /* Dups every fd number GET_FD could pick, as another thread of a program may. */
 static void *fd_dupper(void *p)
@@ -269,7 +240,7 @@ static void *fd_dupper(void *p)
 			if (d < 0)
 				continue;
 			atomic_fetch_add(&a->looks, 1);
-			if (is_drvops_fd(d))
+			if (tl_is_drvops_fd(d))
 				atomic_fetch_add(&a->seen, 1);
 			close(d);
 		}

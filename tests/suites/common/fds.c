@@ -109,3 +109,16 @@ void *tl_page_end_ptr(size_t n)
 	memset(pages + psz - n, 0, n);
 	return pages + psz - n;
 }
+
+bool tl_is_drvops_fd(int fd)
+{
+	char path[64], target[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return !strcmp(target, "anon_inode:[drvops]");
+}

@@ -148,6 +148,11 @@ struct tl_stats {
 };
 
 int tl_read_stats(struct tl_stats *st);
+/* Pinned memory of this process in KiB: VmPin of /proc/self/status
+ * (mm->pinned_vm, where MRs and HFI pins count), or -errno. */
+long tl_vm_pinned_kb(void);
+/* Write s to a file (sysfs, debugfs, /proc): 0 or -errno. */
+int tl_write_file(const char *path, const char *s);
 /* Polls until the counters equal want; -ETIMEDOUT (and prints) if not. */
 int tl_wait_stats(const struct tl_stats *want, int timeout_ms);
 

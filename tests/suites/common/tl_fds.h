@@ -10,6 +10,7 @@
 #ifndef DRVOPS_TL_FDS_H
 #define DRVOPS_TL_FDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Entries of /proc/self/fd, not counting the one used to list it. */
@@ -41,5 +42,8 @@ void *tl_fault_ptr(void);
  * every call. NULL if mmap failed.
  */
 void *tl_page_end_ptr(size_t n);
+
+/* Does fd show in /proc as a driver-ops fd ("anon_inode:[drvops]")? */
+bool tl_is_drvops_fd(int fd);
 
 #endif /* DRVOPS_TL_FDS_H */

@@ -60,19 +60,6 @@ static int label_of_fd(int fd, char *buf, size_t len)
 	return 0;
 }
 
-static int is_drvops_fd(int fd)
-{
-	char path[64], target[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return 0;
-	target[n] = '\0';
-	return !strcmp(target, "anon_inode:[drvops]");
-}
-
 static uint8_t *pattern_buf(size_t len, unsigned seed)
 {
 	uint8_t *p = malloc(len);
@@ -302,13 +289,13 @@ static int case_recv(int sock, int expect_fd)
 		TL_CHILD_CHECK(3, !cm || cm->cmsg_len < CMSG_LEN(sizeof(int)));
 		/* No drvops fd appeared anywhere in this process. */
 		for (fd = 0; fd < 64; fd++)
-			TL_CHILD_CHECK(4, !is_drvops_fd(fd));
+			TL_CHILD_CHECK(4, !tl_is_drvops_fd(fd));
 		return 0;
 	}
 	TL_CHILD_CHECK(5, !(msg.msg_flags & MSG_CTRUNC));
 	TL_CHILD_CHECK(6, cm && cm->cmsg_type == SCM_RIGHTS);
 	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	TL_CHILD_CHECK(7, is_drvops_fd(fd));
+	TL_CHILD_CHECK(7, tl_is_drvops_fd(fd));
 	TL_CHILD_CHECK(8, ioctl_errno(fd, DRVOPS_GENERIC_IOCTL_NOOP, &noop) == EPERM);
 	TL_CHILD_CHECK(9, close(fd) == 0);
 	return 0;
@@ -325,10 +312,10 @@ static int case_inherit(int fd, int expect_fd)
 	struct drvops_generic_noop noop = { .size = sizeof(noop) };
 
 	if (!expect_fd) {
-		TL_CHILD_CHECK(1, !is_drvops_fd(fd));
+		TL_CHILD_CHECK(1, !tl_is_drvops_fd(fd));
 		return 0;
 	}
-	TL_CHILD_CHECK(2, is_drvops_fd(fd));
+	TL_CHILD_CHECK(2, tl_is_drvops_fd(fd));
 	TL_CHILD_CHECK(3, ioctl_errno(fd, DRVOPS_GENERIC_IOCTL_NOOP, &noop) == EPERM);
 	TL_CHILD_CHECK(4, close(fd) == 0);
 	return 0;
