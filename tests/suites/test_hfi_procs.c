@@ -1635,7 +1635,54 @@ static void test_rmmod_while_both_stream(void)
 	CU_ASSERT(no_new_warn(t0));
 }
 
+/*
+ * Tenants do not wait for each other: context A keeps one engine busy
+ * with 64 MiB expected transfers into itself; context B, idle, closes.
+ * B's release waits only for its own requests and for deliveries into
+ * it, so it returns while A's last transfer is still queued (it used to
+ * flush every engine, waiting for all of A's traffic).
+ */
+static void test_release_does_not_wait_for_other_tenants(void)
+{
+	const size_t len = 64 << 20;
+	const int nsend = 8;
+	uint8_t *src = aligned_alloc(4096, len), *dst = aligned_alloc(4096, len);
+	struct drvops_hfi_ctx a, b;
+	struct iovec iov;
+	int slots[8], i, last_state;
+	uint32_t tid;
+
+	CU_ASSERT_FATAL(src && dst);
+	memset(src, 0x6d, len);
+	memset(dst, 0, len);
+	TL_ASSERT_OK(tl_hfi_open(&a, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0));
+	TL_ASSERT_OK(tl_hfi_open(&b, TL_HFI_CURRENT, 1, tl_hfi_job_b, 0));
+	TL_ASSERT_OK(drvops_hfi_tid_register(&a, dst, len, &tid));
+	iov = (struct iovec){ src, len };
+	for (i = 0; i < nsend; i++) {
+		slots[i] = drvops_hfi_send(&a, DRVOPS_HFI_OP_EXPECTED,
+					   (uint16_t)a.info.lid,
+					   (uint16_t)a.info.ctxt, tid, 0, NULL,
+					   &iov, 1);
+		TL_ASSERT_OK(slots[i]);
+	}
+	tl_hfi_close(&b);
+	last_state = drvops_hfi_slot_status(&a, slots[nsend - 1]);
+	if (last_state != 1)
+		fprintf(stderr, "\n  B's close waited for A's traffic\n");
+	CU_ASSERT_EQUAL(last_state, 1);		/* still queued */
+	for (i = 0; i < nsend; i++)
+		CU_ASSERT_EQUAL(drvops_hfi_wait_slot(&a, slots[i]), 0);
+	CU_ASSERT(dst[0] == 0x6d && dst[len - 1] == 0x6d);
+	TL_ASSERT_OK(drvops_hfi_tid_free(&a, tid));
+	tl_hfi_close(&a);
+	free(src);
+	free(dst);
+}
+
 static CU_TestInfo traffic_tests[] = {
+	{ "release does not wait for another context's traffic",
+	  test_release_does_not_wait_for_other_tenants },
 	{ "eager and expected, both directions",
 	  test_eager_and_expected_both_directions },
 	{ "1000 messages arrive in order", test_1000_messages_arrive_in_order },
