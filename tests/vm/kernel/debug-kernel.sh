@@ -18,7 +18,7 @@
 # The key is the linux-source package version + the sha256 of the config
 # fragment + RECIPE: a new Debian source, a changed config or a changed
 # build recipe (bump RECIPE) gives a new key (older ones are removed).
-# Measured on a 2-core machine: ~5 minutes (see README, "Kernel matrix").
+# Measured on a 2-core machine: 832 s (see README, "The kernel matrix").
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
