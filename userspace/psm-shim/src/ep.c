@@ -15,6 +15,8 @@
  *   PSM2_SHIM_RESEND_MAX_US     longest backoff between resends
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +33,9 @@
 #include "mq.h"
 #include "shim.h"
 
+/* Open endpoints; the list (not the endpoints) under open_eps_lock. */
 static struct shim_list open_eps = { &open_eps, &open_eps };
+static pthread_mutex_t open_eps_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uint64_t mono_ns(void)
 {
@@ -94,9 +98,22 @@ static int dev_tid_free(void *dev, uint32_t tid)
 	return drvops_hfi_tid_free(dev, tid);
 }
 
+/*
+ * poll() alone: the device reports POLLIN while the RHQ entry at the head
+ * we published is valid, and this runs without the endpoint's lock, so it
+ * must not read the context's state (drvops_hfi_wait_recv peeks first).
+ */
 static int dev_wait_recv(void *dev, int timeout_ms)
 {
-	return drvops_hfi_wait_recv(dev, timeout_ms);
+	struct drvops_hfi_ctx *h = dev;
+	struct pollfd p = { .fd = h->fd, .events = POLLIN };
+	int n = poll(&p, 1, timeout_ms);
+
+	if (n < 0)
+		return -errno;
+	if (n && (p.revents & (POLLERR | POLLHUP)))
+		return -EIO;
+	return n;
 }
 
 static uint64_t dev_now_ns(void *dev)
@@ -263,6 +280,10 @@ SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 	ep = calloc(1, sizeof(*ep));
 	if (!ep)
 		return shim_report(NULL, PSM2_NO_MEMORY, "ep_open: no memory");
+	if (shim_lock_init(&ep->lock)) {
+		free(ep);
+		return shim_report(NULL, PSM2_NO_MEMORY, "ep_open: no memory");
+	}
 	ep->errhandler = shim_global_errhandler();
 	ep->uverbs_fd = -1;
 	/* The job key keeps jobs apart on the fabric: the job's uuid. */
@@ -271,6 +292,7 @@ SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 	memcpy(ep->uuid, unique_job_key, sizeof(ep->uuid));
 	err = ep_attach(ep, unit, opts.timeout);
 	if (err) {
+		shim_lock_destroy(&ep->lock);
 		free(ep);
 		return err;
 	}
@@ -286,17 +308,23 @@ SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 	if (!ep->tp) {
 		drvops_hfi_close(&ep->hfi);
 		close(ep->uverbs_fd);
+		shim_lock_destroy(&ep->lock);
 		free(ep);
 		return shim_report(NULL, PSM2_NO_MEMORY, "ep_open: no memory");
 	}
 	ep->epid = shim_hfi_epid(ep->unit, params.lid, params.ctxt);
+	pthread_mutex_lock(&open_eps_lock);
 	shim_list_append(&open_eps, &ep->node);
+	pthread_mutex_unlock(&open_eps_lock);
 	*epo = ep;
 	*epid = ep->epid;
 	return PSM2_OK;
 }
 
-/* Progress until no send is pending or the deadline (0: none) passes. */
+/*
+ * Progress until no send is pending or the deadline (0: none) passes.
+ * With ep->lock held (released while yielding).
+ */
 static bool drain_sends(struct psm2_ep *ep, int64_t timeout)
 {
 	uint64_t deadline = timeout > 0 ? mono_ns() + (uint64_t)timeout : 0;
@@ -308,7 +336,7 @@ static bool drain_sends(struct psm2_ep *ep, int64_t timeout)
 		if (r < 0 || (deadline && mono_ns() >= deadline))
 			return false;
 		if (r == 0)
-			sched_yield();
+			shim_lock_yield(&ep->lock);
 	}
 	return true;
 }
@@ -319,6 +347,11 @@ SHIM_API psm2_error_t psm2_ep_close(psm2_ep_t ep, int mode, int64_t timeout)
 
 	if (!ep)
 		return shim_report(NULL, PSM2_PARAM_ERR, "ep_close: NULL");
+	pthread_mutex_lock(&open_eps_lock);
+	shim_list_del(&ep->node);
+	pthread_mutex_unlock(&open_eps_lock);
+	/* No other thread may use ep any more; those inside finish first. */
+	shim_lock(&ep->lock);
 	if (mode == PSM2_EP_CLOSE_GRACEFUL)
 		drained = drain_sends(ep, timeout);
 	if (ep->mq) {
@@ -331,7 +364,8 @@ SHIM_API psm2_error_t psm2_ep_close(psm2_ep_t ep, int mode, int64_t timeout)
 	/* Closing the fd ends what is still in flight (with EIO). */
 	drvops_hfi_close(&ep->hfi);
 	close(ep->uverbs_fd);
-	shim_list_del(&ep->node);
+	shim_unlock(&ep->lock);
+	shim_lock_destroy(&ep->lock);
 	free(ep);
 	return drained ? PSM2_OK :
 			 shim_report(NULL, PSM2_EP_CLOSE_TIMEOUT,
@@ -340,7 +374,7 @@ SHIM_API psm2_error_t psm2_ep_close(psm2_ep_t ep, int mode, int64_t timeout)
 
 /* ----------------------------------------------------------- connect */
 
-SHIM_API psm2_error_t psm2_ep_connect(psm2_ep_t ep, int num_of_epid,
+static psm2_error_t ep_connect_locked(psm2_ep_t ep, int num_of_epid,
 				      const psm2_epid_t *array_of_epid,
 				      const int *array_of_epid_mask,
 				      psm2_error_t *array_of_errors,
@@ -417,7 +451,7 @@ SHIM_API psm2_error_t psm2_ep_connect(psm2_ep_t ep, int num_of_epid,
 		for (i = 0; i < num_of_epid; i++)
 			waiting |= peers[i] && peers[i]->probe == 0;
 		if (waiting && r == 0)
-			sched_yield();
+			shim_lock_yield(&ep->lock);
 	} while (waiting && (!deadline || mono_ns() < deadline));
 
 	for (i = 0; i < num_of_epid; i++) {
@@ -443,7 +477,25 @@ SHIM_API psm2_error_t psm2_ep_connect(psm2_ep_t ep, int num_of_epid,
 	return PSM2_OK;
 }
 
-SHIM_API psm2_error_t psm2_ep_disconnect2(psm2_ep_t ep, int num_of_epaddr,
+SHIM_API psm2_error_t psm2_ep_connect(psm2_ep_t ep, int num_of_epid,
+				      const psm2_epid_t *array_of_epid,
+				      const int *array_of_epid_mask,
+				      psm2_error_t *array_of_errors,
+				      psm2_epaddr_t *array_of_epaddr,
+				      int64_t timeout)
+{
+	psm2_error_t err;
+
+	if (!ep)
+		return shim_report(ep, PSM2_PARAM_ERR, "ep_connect: bad args");
+	shim_lock(&ep->lock);
+	err = ep_connect_locked(ep, num_of_epid, array_of_epid, array_of_epid_mask,
+			     array_of_errors, array_of_epaddr, timeout);
+	shim_unlock(&ep->lock);
+	return err;
+}
+
+static psm2_error_t ep_disconnect2_locked(psm2_ep_t ep, int num_of_epaddr,
 					  psm2_epaddr_t *array_of_epaddr,
 					  const int *array_of_epaddr_mask,
 					  psm2_error_t *array_of_errors,
@@ -476,6 +528,24 @@ SHIM_API psm2_error_t psm2_ep_disconnect2(psm2_ep_t ep, int num_of_epaddr,
 	return PSM2_OK;
 }
 
+SHIM_API psm2_error_t psm2_ep_disconnect2(psm2_ep_t ep, int num_of_epaddr,
+					  psm2_epaddr_t *array_of_epaddr,
+					  const int *array_of_epaddr_mask,
+					  psm2_error_t *array_of_errors,
+					  int mode, int64_t timeout)
+{
+	psm2_error_t err;
+
+	if (!ep)
+		return shim_report(ep, PSM2_PARAM_ERR, "ep_disconnect: bad args");
+	shim_lock(&ep->lock);
+	err = ep_disconnect2_locked(ep, num_of_epaddr, array_of_epaddr,
+				 array_of_epaddr_mask, array_of_errors, mode,
+				 timeout);
+	shim_unlock(&ep->lock);
+	return err;
+}
+
 SHIM_API psm2_error_t psm2_ep_disconnect(psm2_ep_t ep, int num_of_epaddr,
 					 psm2_epaddr_t *array_of_epaddr,
 					 const int *array_of_epaddr_mask,
@@ -497,6 +567,7 @@ SHIM_API psm2_error_t psm2_ep_query(int *num_of_epinfo,
 
 	if (!num_of_epinfo || *num_of_epinfo < 0)
 		return shim_report(NULL, PSM2_PARAM_ERR, "ep_query: bad args");
+	pthread_mutex_lock(&open_eps_lock);
 	for (pos = open_eps.next; pos != &open_eps; pos = pos->next) {
 		struct psm2_ep *ep = shim_container_of(pos, struct psm2_ep,
 						       node);
@@ -516,13 +587,14 @@ SHIM_API psm2_error_t psm2_ep_query(int *num_of_epinfo,
 		}
 		n++;
 	}
+	pthread_mutex_unlock(&open_eps_lock);
 	if (array_of_epinfo && n > *num_of_epinfo)
 		n = *num_of_epinfo;
 	*num_of_epinfo = n;
 	return PSM2_OK;
 }
 
-SHIM_API psm2_error_t psm2_ep_epid_lookup2(psm2_ep_t ep, psm2_epid_t epid,
+static psm2_error_t ep_epid_lookup2_locked(psm2_ep_t ep, psm2_epid_t epid,
 					   psm2_epconn_t *epconn)
 {
 	struct hfi_peer *p;
@@ -539,24 +611,40 @@ SHIM_API psm2_error_t psm2_ep_epid_lookup2(psm2_ep_t ep, psm2_epid_t epid,
 	return PSM2_OK;
 }
 
+SHIM_API psm2_error_t psm2_ep_epid_lookup2(psm2_ep_t ep, psm2_epid_t epid,
+					   psm2_epconn_t *epconn)
+{
+	psm2_error_t err;
+
+	if (!ep)
+		return shim_report(ep, PSM2_PARAM_ERR, "epid_lookup: NULL");
+	shim_lock(&ep->lock);
+	err = ep_epid_lookup2_locked(ep, epid, epconn);
+	shim_unlock(&ep->lock);
+	return err;
+}
+
 SHIM_API psm2_error_t psm2_ep_epid_lookup(psm2_epid_t epid,
 					  psm2_epconn_t *epconn)
 {
 	struct shim_list *pos;
 
+	psm2_error_t err = PSM2_EPID_UNKNOWN;
+
 	if (!epconn)
 		return shim_report(NULL, PSM2_PARAM_ERR, "epid_lookup: NULL");
-	for (pos = open_eps.next; pos != &open_eps; pos = pos->next)
-		if (psm2_ep_epid_lookup2(shim_container_of(pos, struct psm2_ep,
-							   node),
-					 epid, epconn) == PSM2_OK)
-			return PSM2_OK;
-	return PSM2_EPID_UNKNOWN;
+	pthread_mutex_lock(&open_eps_lock);
+	for (pos = open_eps.next; pos != &open_eps && err; pos = pos->next)
+		err = psm2_ep_epid_lookup2(shim_container_of(pos, struct psm2_ep,
+							     node),
+					   epid, epconn);
+	pthread_mutex_unlock(&open_eps_lock);
+	return err;
 }
 
 /* ---------------------------------------------------------------- MQ */
 
-SHIM_API psm2_error_t psm2_mq_init(psm2_ep_t ep, uint64_t ignored,
+static psm2_error_t mq_init_locked(psm2_ep_t ep, uint64_t ignored,
 				   const struct psm2_optkey *opts, int numopts,
 				   psm2_mq_t *mq)
 {
@@ -572,7 +660,8 @@ SHIM_API psm2_error_t psm2_mq_init(psm2_ep_t ep, uint64_t ignored,
 	}
 	shim_mq_config_defaults(&cfg);
 	shim_mq_config_from_env(&cfg);
-	err = shim_mq_create(ep, hfi_transport_ops(ep->tp), ep->tp, &cfg, mq);
+	err = shim_mq_create(ep, &ep->lock, hfi_transport_ops(ep->tp), ep->tp,
+			     &cfg, mq);
 	if (err)
 		return shim_report(ep, err, "mq_init");
 	ep->mq = *mq;
@@ -586,6 +675,20 @@ SHIM_API psm2_error_t psm2_mq_init(psm2_ep_t ep, uint64_t ignored,
 	return PSM2_OK;
 }
 
+SHIM_API psm2_error_t psm2_mq_init(psm2_ep_t ep, uint64_t ignored,
+				   const struct psm2_optkey *opts, int numopts,
+				   psm2_mq_t *mq)
+{
+	psm2_error_t err;
+
+	if (!ep)
+		return shim_report(ep, PSM2_PARAM_ERR, "mq_init: bad args");
+	shim_lock(&ep->lock);
+	err = mq_init_locked(ep, ignored, opts, numopts, mq);
+	shim_unlock(&ep->lock);
+	return err;
+}
+
 SHIM_API psm2_error_t psm2_mq_finalize(psm2_mq_t mq)
 {
 	struct psm2_ep *ep;
@@ -594,16 +697,19 @@ SHIM_API psm2_error_t psm2_mq_finalize(psm2_mq_t mq)
 		return shim_report(NULL, PSM2_PARAM_ERR, "mq_finalize: NULL");
 	ep = shim_mq_ep(mq);
 	if (ep) {
+		shim_lock(&ep->lock);
 		/* Sends already handed over must not report to a freed MQ. */
 		drain_sends(ep, 0);
 		hfi_transport_set_mq(ep->tp, NULL);
 		ep->mq = NULL;
 	}
 	shim_mq_destroy(mq);
+	if (ep)
+		shim_unlock(&ep->lock);
 	return PSM2_OK;
 }
 
-SHIM_API psm2_error_t psm2_poll(psm2_ep_t ep)
+static psm2_error_t poll_locked(psm2_ep_t ep)
 {
 	int r;
 
@@ -613,6 +719,18 @@ SHIM_API psm2_error_t psm2_poll(psm2_ep_t ep)
 	if (r < 0)
 		return shim_report(ep, shim_error_from_errno(r), "poll: device");
 	return r ? PSM2_OK : PSM2_OK_NO_PROGRESS;
+}
+
+SHIM_API psm2_error_t psm2_poll(psm2_ep_t ep)
+{
+	psm2_error_t err;
+
+	if (!ep)
+		return shim_report(NULL, PSM2_PARAM_ERR, "poll: NULL");
+	shim_lock(&ep->lock);
+	err = poll_locked(ep);
+	shim_unlock(&ep->lock);
+	return err;
 }
 
 SHIM_API psm2_error_t psm2_info_query(psm2_info_query_t q, void *out,

@@ -12,10 +12,12 @@
 
 #include "hfictx.h"
 #include "list.h"
+#include "lock.h"
 
 struct hfi_transport;
 
 struct psm2_ep {
+	struct shim_lock lock;			/* lock.h: ep, MQ, transport */
 	psm2_epid_t epid;
 	psm2_ep_errhandler_t errhandler;	/* inherited at open */
 	psm2_mq_t mq;

@@ -607,9 +607,17 @@ static void recv_one(struct hfi_transport *t,
 	}
 }
 
+static int hfi_transport_wait_time(struct hfi_transport *t, int timeout_ms);
+static int hfi_transport_sleep(struct hfi_transport *t, int timeout_ms);
+
+static int op_wait_time(void *tp, int timeout_ms)
+{
+	return hfi_transport_wait_time(tp, timeout_ms);
+}
+
 static int op_wait(void *tp, int timeout_ms)
 {
-	return hfi_transport_wait(tp, timeout_ms);
+	return hfi_transport_sleep(tp, timeout_ms);
 }
 
 int hfi_transport_probe(struct hfi_transport *t, struct hfi_peer *p)
@@ -688,6 +696,7 @@ struct hfi_transport *hfi_transport_create(const struct hfi_dev_ops *dops,
 
 	t->ops.send_eager = op_send_eager;
 	t->ops.poll = op_poll;
+	t->ops.wait_time = op_wait_time;
 	t->ops.wait = op_wait;
 	t->ops.eager_max = params->eager_max;
 	if (!params->legacy && dops->tid_register) {
@@ -748,19 +757,16 @@ unsigned hfi_transport_pending(struct hfi_transport *t)
 	return t->inflight + t->nretry;
 }
 
-int hfi_transport_wait(struct hfi_transport *t, int timeout_ms)
+/* How long the engine may sleep in wait_recv(): 0 to only yield. */
+static int hfi_transport_wait_time(struct hfi_transport *t, int timeout_ms)
 {
-	int r;
-
 	/*
 	 * The device wakes poll() for packets only, not for completions,
 	 * and its engines complete within microseconds: with sends in
 	 * flight, only yield.
 	 */
-	if (t->inflight) {
-		sched_yield();
+	if (t->inflight)
 		return 0;
-	}
 	if (t->nretry) {
 		struct hfi_send *s = shim_container_of(t->retry.next,
 						       struct hfi_send, node);
@@ -772,9 +778,14 @@ int hfi_transport_wait(struct hfi_transport *t, int timeout_ms)
 		if (ms < timeout_ms || timeout_ms < 0)
 			timeout_ms = (int)ms;
 	}
-	if (timeout_ms == 0)
-		return 0;
-	r = t->dops->wait_recv(t->dev, timeout_ms);
+	return timeout_ms;
+}
+
+/* Without the engine's lock: touch nothing but the device. */
+static int hfi_transport_sleep(struct hfi_transport *t, int timeout_ms)
+{
+	int r = t->dops->wait_recv(t->dev, timeout_ms);
+
 	if (r == -EINTR)
 		return 0;
 	return r < 0 ? r : 0;

@@ -63,7 +63,11 @@ struct hfi_dev_ops {
 	/* NULL on a legacy unit. */
 	int (*tid_register)(void *dev, void *buf, size_t len, uint32_t *tid);
 	int (*tid_free)(void *dev, uint32_t tid);
-	/* Block until a packet may be there: 1, 0 (timeout) or -errno. */
+	/*
+	 * Block until a packet may be there: 1, 0 (timeout) or -errno.
+	 * Called without the endpoint's lock while other threads use the
+	 * context: it may only wait on the device (poll() on its fd).
+	 */
 	int (*wait_recv)(void *dev, int timeout_ms);
 	/* Monotonic clock in ns (a fake may run its own). */
 	uint64_t (*now_ns)(void *dev);
@@ -194,11 +198,6 @@ int hfi_transport_progress(struct hfi_transport *t);
 
 /* Sends not yet completed (in the device or waiting to be resent). */
 unsigned hfi_transport_pending(struct hfi_transport *t);
-/*
- * Sleep until something may have happened: a packet, a completion or a
- * resend falling due, at most timeout_ms. 0 or a negative errno.
- */
-int hfi_transport_wait(struct hfi_transport *t, int timeout_ms);
 const struct hfi_transport_stats *hfi_transport_stats(struct hfi_transport *t);
 
 #endif /* PSM_SHIM_HFI_TRANSPORT_H */

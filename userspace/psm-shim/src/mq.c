@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lock.h"
 #include "mq.h"
 #include "shim.h"
 
@@ -123,6 +124,7 @@ struct psm2_mq_req {
 	bool on_txq;
 	bool rndv;
 	bool dequeued;		/* taken by ipeek_dequeue: not on a queue */
+	bool internal;		/* of a blocking call: never on completed */
 
 	psm2_epaddr_t peer;	/* send: destination; recv: source/filter */
 	psm2_mq_tag_t tag;	/* send: tag; recv: filter, then message's */
@@ -170,6 +172,8 @@ struct early_msg {
 };
 
 struct psm2_mq {
+	struct shim_lock *lock;		/* the endpoint's, or own_lock */
+	struct shim_lock own_lock;
 	struct psm2_ep *ep;
 	const struct shim_transport_ops *ops;
 	void *tp;
@@ -299,7 +303,9 @@ static void req_complete(struct psm2_mq_req *req)
 		req->has_handle = false;
 	}
 	req->state = REQ_COMPLETE;
-	shim_list_append(&mq->completed, &req->qnode);
+	/* A blocking call's own request is nobody else's to see. */
+	if (!req->internal)
+		shim_list_append(&mq->completed, &req->qnode);
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -601,12 +607,24 @@ int shim_mq_progress(psm2_mq_t mq)
 {
 	int moved = 0, err;
 
+	shim_lock(mq->lock);
 	err = mq->ops->poll(mq->tp);
-	if (err < 0)
-		return err;
-	moved |= err > 0;
-	moved |= tx_progress(mq);
-	return moved;
+	if (err >= 0) {
+		moved |= err > 0;
+		moved |= tx_progress(mq);
+	}
+	shim_unlock(mq->lock);
+	return err < 0 ? err : moved;
+}
+
+void shim_mq_lock(psm2_mq_t mq)
+{
+	shim_lock(mq->lock);
+}
+
+void shim_mq_unlock(psm2_mq_t mq)
+{
+	shim_unlock(mq->lock);
 }
 
 void shim_mq_send_done(psm2_mq_t mq, void *cookie, int err)
@@ -959,7 +977,7 @@ void shim_mq_config_from_env(struct shim_mq_config *cfg)
 	env_u32("PSM2_MQ_RNDV_HFI_WINDOW", &cfg->rndv_window, 4096);
 }
 
-psm2_error_t shim_mq_create(struct psm2_ep *ep,
+psm2_error_t shim_mq_create(struct psm2_ep *ep, struct shim_lock *lock,
 			    const struct shim_transport_ops *ops, void *tp,
 			    const struct shim_mq_config *cfg, psm2_mq_t *mqo)
 {
@@ -972,6 +990,11 @@ psm2_error_t shim_mq_create(struct psm2_ep *ep,
 	mq = calloc(1, sizeof(*mq));
 	if (!mq)
 		return PSM2_NO_MEMORY;
+	if (shim_lock_init(&mq->own_lock)) {
+		free(mq);
+		return PSM2_NO_MEMORY;
+	}
+	mq->lock = lock ? lock : &mq->own_lock;
 	mq->ep = ep;
 	mq->ops = ops;
 	mq->tp = tp;
@@ -1004,6 +1027,7 @@ void shim_mq_destroy(psm2_mq_t mq)
 	free(mq->ids);
 	free(mq->gens);
 	free(mq->free_ids);
+	shim_lock_destroy(&mq->own_lock);
 	free(mq);
 }
 
@@ -1034,18 +1058,18 @@ static psm2_error_t param_err(psm2_mq_t mq, const char *what)
 	return shim_report(mq ? mq->ep : NULL, PSM2_PARAM_ERR, "%s", what);
 }
 
-SHIM_API psm2_error_t psm2_mq_isend2(psm2_mq_t mq, psm2_epaddr_t dest,
-				     uint32_t flags, psm2_mq_tag_t *stag,
-				     const void *buf, uint32_t len,
-				     void *context, psm2_mq_req_t *reqo)
+/* isend with the lock held; internal: a blocking send's own request. */
+static psm2_error_t isend_locked(psm2_mq_t mq, psm2_epaddr_t dest,
+				 uint32_t flags, const psm2_mq_tag_t *stag,
+				 const void *buf, uint32_t len, void *context,
+				 bool internal, psm2_mq_req_t *reqo)
 {
 	struct psm2_mq_req *req;
 
-	if (!mq || !dest || !stag || !reqo || (len && !buf))
-		return param_err(mq, "isend: NULL argument");
 	req = req_alloc(mq, REQ_SEND);
 	if (!req)
 		return shim_report(mq->ep, PSM2_NO_MEMORY, "isend: no memory");
+	req->internal = internal;
 	req->state = REQ_ACTIVE;
 	req->peer = dest;
 	req->tag = *stag;
@@ -1075,6 +1099,22 @@ SHIM_API psm2_error_t psm2_mq_isend2(psm2_mq_t mq, psm2_epaddr_t dest,
 	return PSM2_OK;
 }
 
+SHIM_API psm2_error_t psm2_mq_isend2(psm2_mq_t mq, psm2_epaddr_t dest,
+				     uint32_t flags, psm2_mq_tag_t *stag,
+				     const void *buf, uint32_t len,
+				     void *context, psm2_mq_req_t *reqo)
+{
+	psm2_error_t err;
+
+	if (!mq || !dest || !stag || !reqo || (len && !buf))
+		return param_err(mq, "isend: NULL argument");
+	shim_lock(mq->lock);
+	err = isend_locked(mq, dest, flags, stag, buf, len, context, false,
+			   reqo);
+	shim_unlock(mq->lock);
+	return err;
+}
+
 SHIM_API psm2_error_t psm2_mq_isend(psm2_mq_t mq, psm2_epaddr_t dest,
 				    uint32_t flags, uint64_t stag,
 				    const void *buf, uint32_t len,
@@ -1094,10 +1134,14 @@ SHIM_API psm2_error_t psm2_mq_send2(psm2_mq_t mq, psm2_epaddr_t dest,
 	psm2_mq_status2_t st;
 	psm2_error_t err;
 
-	err = psm2_mq_isend2(mq, dest, flags, stag, buf, len, NULL, &req);
-	if (err)
-		return err;
-	err = psm2_mq_wait2(&req, &st);
+	if (!mq || !dest || !stag || (len && !buf))
+		return param_err(mq, "send: NULL argument");
+	shim_lock(mq->lock);
+	err = isend_locked(mq, dest, flags, stag, buf, len, NULL, true, &req);
+	shim_unlock(mq->lock);
+	/* Internal: no other thread can see or take it while we wait. */
+	if (!err)
+		err = psm2_mq_wait2(&req, &st);
 	return err ? err : st.error_code;
 }
 
@@ -1142,7 +1186,7 @@ static void claim_unexpected(struct psm2_mq_req *req, void *buf,
 	recv_matched(req, req->sysbuf, true);
 }
 
-SHIM_API psm2_error_t psm2_mq_irecv2(psm2_mq_t mq, psm2_epaddr_t src,
+static psm2_error_t irecv2_locked(psm2_mq_t mq, psm2_epaddr_t src,
 				     psm2_mq_tag_t *rtag,
 				     psm2_mq_tag_t *rtagsel, uint32_t flags,
 				     void *buf, uint32_t len, void *context,
@@ -1172,6 +1216,22 @@ SHIM_API psm2_error_t psm2_mq_irecv2(psm2_mq_t mq, psm2_epaddr_t src,
 	shim_list_append(&mq->posted, &req->qnode);
 	*reqo = req;
 	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_irecv2(psm2_mq_t mq, psm2_epaddr_t src,
+				     psm2_mq_tag_t *rtag,
+				     psm2_mq_tag_t *rtagsel, uint32_t flags,
+				     void *buf, uint32_t len, void *context,
+				     psm2_mq_req_t *reqo)
+{
+	if (!mq)
+		return param_err(mq, "irecv: NULL argument");
+	psm2_error_t err;
+
+	shim_lock(mq->lock);
+	err = irecv2_locked(mq, src, rtag, rtagsel, flags, buf, len, context, reqo);
+	shim_unlock(mq->lock);
+	return err;
 }
 
 SHIM_API psm2_error_t psm2_mq_irecv(psm2_mq_t mq, uint64_t rtag,
@@ -1204,7 +1264,7 @@ SHIM_API psm2_error_t psm2_mq_fp_msg(psm2_ep_t ep, psm2_mq_t mq,
 	return param_err(mq, "fp_msg: unknown operation");
 }
 
-SHIM_API psm2_error_t psm2_mq_imrecv(psm2_mq_t mq, uint32_t flags, void *buf,
+static psm2_error_t imrecv_locked(psm2_mq_t mq, uint32_t flags, void *buf,
 				     uint32_t len, void *context,
 				     psm2_mq_req_t *reqo)
 {
@@ -1220,6 +1280,20 @@ SHIM_API psm2_error_t psm2_mq_imrecv(psm2_mq_t mq, uint32_t flags, void *buf,
 	return PSM2_OK;
 }
 
+SHIM_API psm2_error_t psm2_mq_imrecv(psm2_mq_t mq, uint32_t flags, void *buf,
+				     uint32_t len, void *context,
+				     psm2_mq_req_t *reqo)
+{
+	if (!mq)
+		return param_err(mq, "imrecv: NULL argument");
+	psm2_error_t err;
+
+	shim_lock(mq->lock);
+	err = imrecv_locked(mq, flags, buf, len, context, reqo);
+	shim_unlock(mq->lock);
+	return err;
+}
+
 /* Probe: look for a match, polling the wire once if there is none yet. */
 static struct psm2_mq_req *probe(psm2_mq_t mq, psm2_epaddr_t src,
 				 const psm2_mq_tag_t *tag,
@@ -1232,7 +1306,7 @@ static struct psm2_mq_req *probe(psm2_mq_t mq, psm2_epaddr_t src,
 	return req;
 }
 
-SHIM_API psm2_error_t psm2_mq_iprobe2(psm2_mq_t mq, psm2_epaddr_t src,
+static psm2_error_t iprobe2_locked(psm2_mq_t mq, psm2_epaddr_t src,
 				      psm2_mq_tag_t *rtag,
 				      psm2_mq_tag_t *rtagsel,
 				      psm2_mq_status2_t *status)
@@ -1249,6 +1323,21 @@ SHIM_API psm2_error_t psm2_mq_iprobe2(psm2_mq_t mq, psm2_epaddr_t src,
 		status->nbytes = req->msg_len;	/* what a receive would get */
 	}
 	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_iprobe2(psm2_mq_t mq, psm2_epaddr_t src,
+				      psm2_mq_tag_t *rtag,
+				      psm2_mq_tag_t *rtagsel,
+				      psm2_mq_status2_t *status)
+{
+	if (!mq)
+		return param_err(mq, "iprobe: NULL argument");
+	psm2_error_t err;
+
+	shim_lock(mq->lock);
+	err = iprobe2_locked(mq, src, rtag, rtagsel, status);
+	shim_unlock(mq->lock);
+	return err;
 }
 
 /* The 64-bit status of a call made through its 96-bit twin. */
@@ -1280,7 +1369,7 @@ SHIM_API psm2_error_t psm2_mq_iprobe(psm2_mq_t mq, uint64_t rtag,
 	return err;
 }
 
-SHIM_API psm2_error_t psm2_mq_improbe2(psm2_mq_t mq, psm2_epaddr_t src,
+static psm2_error_t improbe2_locked(psm2_mq_t mq, psm2_epaddr_t src,
 				       psm2_mq_tag_t *rtag,
 				       psm2_mq_tag_t *rtagsel,
 				       psm2_mq_req_t *reqo,
@@ -1302,6 +1391,22 @@ SHIM_API psm2_error_t psm2_mq_improbe2(psm2_mq_t mq, psm2_epaddr_t src,
 	}
 	*reqo = req;
 	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_improbe2(psm2_mq_t mq, psm2_epaddr_t src,
+				       psm2_mq_tag_t *rtag,
+				       psm2_mq_tag_t *rtagsel,
+				       psm2_mq_req_t *reqo,
+				       psm2_mq_status2_t *status)
+{
+	if (!mq)
+		return param_err(mq, "improbe: NULL argument");
+	psm2_error_t err;
+
+	shim_lock(mq->lock);
+	err = improbe2_locked(mq, src, rtag, rtagsel, reqo, status);
+	shim_unlock(mq->lock);
+	return err;
 }
 
 SHIM_API psm2_error_t psm2_mq_improbe(psm2_mq_t mq, uint64_t rtag,
@@ -1343,7 +1448,7 @@ static psm2_error_t ipeek_common(psm2_mq_t mq, psm2_mq_req_t *reqo)
 	return PSM2_OK;
 }
 
-SHIM_API psm2_error_t psm2_mq_ipeek2(psm2_mq_t mq, psm2_mq_req_t *reqo,
+static psm2_error_t ipeek2_locked(psm2_mq_t mq, psm2_mq_req_t *reqo,
 				     psm2_mq_status2_t *status)
 {
 	psm2_error_t err = ipeek_common(mq, reqo);
@@ -1353,7 +1458,20 @@ SHIM_API psm2_error_t psm2_mq_ipeek2(psm2_mq_t mq, psm2_mq_req_t *reqo,
 	return err;
 }
 
-SHIM_API psm2_error_t psm2_mq_ipeek(psm2_mq_t mq, psm2_mq_req_t *reqo,
+SHIM_API psm2_error_t psm2_mq_ipeek2(psm2_mq_t mq, psm2_mq_req_t *reqo,
+				     psm2_mq_status2_t *status)
+{
+	if (!mq)
+		return param_err(mq, "ipeek: NULL argument");
+	psm2_error_t err;
+
+	shim_lock(mq->lock);
+	err = ipeek2_locked(mq, reqo, status);
+	shim_unlock(mq->lock);
+	return err;
+}
+
+static psm2_error_t ipeek_locked(psm2_mq_t mq, psm2_mq_req_t *reqo,
 				    psm2_mq_status_t *status)
 {
 	psm2_error_t err = ipeek_common(mq, reqo);
@@ -1363,7 +1481,20 @@ SHIM_API psm2_error_t psm2_mq_ipeek(psm2_mq_t mq, psm2_mq_req_t *reqo,
 	return err;
 }
 
-SHIM_API psm2_error_t psm2_mq_ipeek_dequeue(psm2_mq_t mq, psm2_mq_req_t *reqo)
+SHIM_API psm2_error_t psm2_mq_ipeek(psm2_mq_t mq, psm2_mq_req_t *reqo,
+				    psm2_mq_status_t *status)
+{
+	if (!mq)
+		return param_err(mq, "ipeek: NULL argument");
+	psm2_error_t err;
+
+	shim_lock(mq->lock);
+	err = ipeek_locked(mq, reqo, status);
+	shim_unlock(mq->lock);
+	return err;
+}
+
+static psm2_error_t ipeek_dequeue_locked(psm2_mq_t mq, psm2_mq_req_t *reqo)
 {
 	struct psm2_mq_req *req;
 
@@ -1378,47 +1509,86 @@ SHIM_API psm2_error_t psm2_mq_ipeek_dequeue(psm2_mq_t mq, psm2_mq_req_t *reqo)
 	return PSM2_OK;
 }
 
+SHIM_API psm2_error_t psm2_mq_ipeek_dequeue(psm2_mq_t mq, psm2_mq_req_t *reqo)
+{
+	if (!mq)
+		return param_err(mq, "ipeek_dequeue: NULL argument");
+	psm2_error_t err;
+
+	shim_lock(mq->lock);
+	err = ipeek_dequeue_locked(mq, reqo);
+	shim_unlock(mq->lock);
+	return err;
+}
+
+/*
+ * Intel's contract: up to *count completed requests, each dequeued, handed
+ * to status_copy(req, status_array, index) with the lock released, then
+ * freed. status_copy returns 0 (PSM2_OK) to go on; anything else stops the
+ * call with PSM2_INTERNAL_ERR and *count set to that value. No completion
+ * at all is PSM2_OK with *count 0.
+ */
 SHIM_API psm2_error_t psm2_mq_ipeek_dequeue_multi(
 	psm2_mq_t mq, void *status_array,
 	psmi_mq_status_copy_user_t status_copy, int *count)
 {
-	int n = 0;
+	int want;
 
 	if (!mq || !status_copy || !count || *count < 0)
 		return param_err(mq, "ipeek_dequeue_multi: bad argument");
-	while (n < *count) {
-		struct psm2_mq_req *req = peek(mq);
+	want = *count;
+	*count = 0;
+	while (*count < want) {
 		struct psm2_mq_req_user u;
+		struct psm2_mq_req *req;
+		int ret;
 
+		shim_lock(mq->lock);
+		req = peek(mq);
+		if (req) {
+			memset(&u, 0, sizeof(u));
+			u.peer = req->peer;
+			u.tag = req->tag;
+			u.tagsel = req->tagsel;
+			u.buf = req->buf;
+			u.buf_len = req->buf_len;
+			u.error_code = req->error;
+			u.recv_msglen = req->nbytes;
+			u.send_msglen = req->msg_len;
+			u.context = req->context;
+			req_free(req);
+		}
+		shim_unlock(mq->lock);
 		if (!req)
 			break;
-		memset(&u, 0, sizeof(u));
-		u.peer = req->peer;
-		u.tag = req->tag;
-		u.tagsel = req->tagsel;
-		u.buf = req->buf;
-		u.buf_len = req->buf_len;
-		u.error_code = req->error;
-		u.recv_msglen = req->nbytes;
-		u.send_msglen = req->msg_len;
-		u.context = req->context;
-		/* The callback says whether to go on (0) or stop. */
-		int stop = status_copy(&u, status_array, n);
-		req_free(req);
-		n++;
-		if (stop)
-			break;
+		ret = status_copy(&u, status_array, *count);
+		if (ret != PSM2_OK) {
+			*count = ret;
+			return PSM2_INTERNAL_ERR;
+		}
+		(*count)++;
 	}
-	*count = n;
-	return n ? PSM2_OK : PSM2_MQ_NO_COMPLETIONS;
+	return PSM2_OK;
 }
 
-SHIM_API psm2_error_t psm2_mq_req_free(psm2_mq_t mq, psm2_mq_req_t req)
+static psm2_error_t req_free_locked(psm2_mq_t mq, psm2_mq_req_t req)
 {
 	if (!mq || !req || req->mq != mq || req->state != REQ_COMPLETE)
 		return param_err(mq, "req_free: request not complete");
 	req_free(req);
 	return PSM2_OK;
+}
+
+SHIM_API psm2_error_t psm2_mq_req_free(psm2_mq_t mq, psm2_mq_req_t req)
+{
+	if (!mq)
+		return param_err(mq, "req_free: request not complete");
+	psm2_error_t err;
+
+	shim_lock(mq->lock);
+	err = req_free_locked(mq, req);
+	shim_unlock(mq->lock);
+	return err;
 }
 
 static psm2_error_t test_common(psm2_mq_req_t *reqp, bool progress)
@@ -1434,22 +1604,26 @@ static psm2_error_t test_common(psm2_mq_req_t *reqp, bool progress)
 static psm2_error_t test_and_free(psm2_mq_req_t *reqp, psm2_mq_status_t *st,
 				  psm2_mq_status2_t *st2)
 {
+	struct shim_lock *lock;
 	psm2_error_t err;
 
 	if (!reqp)
 		return param_err(NULL, "test: NULL argument");
 	if (*reqp == PSM2_MQ_REQINVALID)
 		return PSM2_OK;
+	lock = (*reqp)->mq->lock;
+	shim_lock(lock);
 	err = test_common(reqp, true);
-	if (err)
-		return err;
-	if (st2)
-		fill_status2(*reqp, st2);
-	else
-		fill_status(*reqp, st);
-	req_free(*reqp);
-	*reqp = PSM2_MQ_REQINVALID;
-	return PSM2_OK;
+	if (!err) {
+		if (st2)
+			fill_status2(*reqp, st2);
+		else
+			fill_status(*reqp, st);
+		req_free(*reqp);
+		*reqp = PSM2_MQ_REQINVALID;
+	}
+	shim_unlock(lock);
+	return err;
 }
 
 SHIM_API psm2_error_t psm2_mq_test2(psm2_mq_req_t *reqp,
@@ -1464,27 +1638,50 @@ SHIM_API psm2_error_t psm2_mq_test(psm2_mq_req_t *reqp,
 	return test_and_free(reqp, status, NULL);
 }
 
+static int transport_wait(void *arg, int timeout_ms)
+{
+	psm2_mq_t mq = arg;
+
+	return mq->ops->wait(mq->tp, timeout_ms);
+}
+
 /*
  * Drive the engine until req completes; a dead wire ends the wait. When a
  * round moved nothing, sleep in the transport (a real device: poll() on
- * its fd) instead of spinning.
+ * its fd) with the lock released, instead of spinning (lock.h).
  */
 static psm2_error_t wait_common(struct psm2_mq_req *req)
 {
 	psm2_mq_t mq = req->mq;
+	int r = 0;
 
+	shim_lock(mq->lock);
 	while (req->state != REQ_COMPLETE) {
-		int r = shim_mq_progress(mq);
+		r = shim_mq_progress(mq);
+		if (r < 0 || req->state == REQ_COMPLETE)
+			break;
+		if (r == 0 && mq->ops->wait && shim_list_empty(&mq->txq)) {
+			int ms = mq->ops->wait_time ?
+				 mq->ops->wait_time(mq->tp, 1000) : 1000;
 
-		if (r == 0 && mq->ops->wait && shim_list_empty(&mq->txq))
-			r = mq->ops->wait(mq->tp, 1000);
-		if (r < 0)
-			return shim_report(req->mq->ep,
-					   shim_error_from_errno(r),
-					   "wait: the device failed (%s)",
-					   strerror(-r));
+			if (ms)
+				r = shim_lock_sleep(mq->lock, transport_wait,
+						    mq, ms);
+			else
+				shim_lock_yield(mq->lock);
+			if (r < 0)
+				break;
+		} else if (r == 0) {
+			/* Nothing to sleep on: let the other threads in. */
+			shim_lock_yield(mq->lock);
+		}
 	}
-	return req->state == REQ_COMPLETE ? PSM2_OK : PSM2_INTERNAL_ERR;
+	shim_unlock(mq->lock);
+	if (r < 0)
+		return shim_report(mq->ep, shim_error_from_errno(r),
+				   "wait: the device failed (%s)",
+				   strerror(-r));
+	return PSM2_OK;
 }
 
 /* Until *reqp completes (or the wire dies); then test it to free it. */
@@ -1515,27 +1712,42 @@ SHIM_API psm2_error_t psm2_mq_wait(psm2_mq_req_t *reqp,
 
 SHIM_API psm2_error_t psm2_mq_cancel(psm2_mq_req_t *reqp)
 {
+	struct shim_lock *lock;
 	struct psm2_mq_req *req;
 
 	if (!reqp || !*reqp)
 		return param_err(NULL, "cancel: NULL argument");
 	req = *reqp;
+	lock = req->mq->lock;
+	shim_lock(lock);
 	/* Only a receive still waiting in the posted queue can go back. */
-	if (req->kind != REQ_RECV || req->state != REQ_POSTED)
+	if (req->kind != REQ_RECV || req->state != REQ_POSTED) {
+		shim_unlock(lock);
 		return PSM2_MQ_NO_COMPLETIONS;
+	}
 	req->nbytes = 0;
 	req->msg_len = 0;
 	req_complete(req);
+	shim_unlock(lock);
 	return PSM2_OK;
 }
 
-SHIM_API void psm2_mq_get_stats(psm2_mq_t mq, psm2_mq_stats_t *stats)
+static void get_stats_locked(psm2_mq_t mq, psm2_mq_stats_t *stats)
 {
 	if (mq && stats)
 		*stats = mq->stats;
 }
 
-SHIM_API psm2_error_t psm2_mq_getopt(psm2_mq_t mq, int option, void *value)
+SHIM_API void psm2_mq_get_stats(psm2_mq_t mq, psm2_mq_stats_t *stats)
+{
+	if (!mq)
+		return;
+	shim_lock(mq->lock);
+	get_stats_locked(mq, stats);
+	shim_unlock(mq->lock);
+}
+
+static psm2_error_t getopt_locked(psm2_mq_t mq, int option, void *value)
 {
 	if (!mq || !value)
 		return param_err(mq, "mq_getopt: NULL argument");
@@ -1551,7 +1763,19 @@ SHIM_API psm2_error_t psm2_mq_getopt(psm2_mq_t mq, int option, void *value)
 	}
 }
 
-SHIM_API psm2_error_t psm2_mq_setopt(psm2_mq_t mq, int option,
+SHIM_API psm2_error_t psm2_mq_getopt(psm2_mq_t mq, int option, void *value)
+{
+	if (!mq)
+		return param_err(mq, "mq_getopt: NULL argument");
+	psm2_error_t err;
+
+	shim_lock(mq->lock);
+	err = getopt_locked(mq, option, value);
+	shim_unlock(mq->lock);
+	return err;
+}
+
+static psm2_error_t setopt_locked(psm2_mq_t mq, int option,
 				     const void *value)
 {
 	uint32_t v;
@@ -1569,4 +1793,17 @@ SHIM_API psm2_error_t psm2_mq_setopt(psm2_mq_t mq, int option,
 	default:
 		return param_err(mq, "mq_setopt: unknown option");
 	}
+}
+
+SHIM_API psm2_error_t psm2_mq_setopt(psm2_mq_t mq, int option,
+				     const void *value)
+{
+	if (!mq)
+		return param_err(mq, "mq_setopt: NULL argument");
+	psm2_error_t err;
+
+	shim_lock(mq->lock);
+	err = setopt_locked(mq, option, value);
+	shim_unlock(mq->lock);
+	return err;
 }

@@ -5,8 +5,10 @@
  * implements the psm2_mq_* calls of psm2_mq.h; this header is what the
  * endpoint layer and the transports see besides them.
  *
- * Single-threaded: one caller per MQ at a time (PSM2 allows concurrent
- * calls only on different MQs, which share nothing here).
+ * Thread-safe as Intel's PSM2 is (lock.h): every psm2_mq_* call and
+ * shim_mq_progress() hold the MQ's lock (its endpoint's), so the engine
+ * and the transport below it run in one thread at a time; transports are
+ * called with it held, except for their wait().
  */
 #ifndef PSM_SHIM_MQ_H
 #define PSM_SHIM_MQ_H
@@ -19,6 +21,7 @@
 #include <psm2_mq.h>
 
 #include "list.h"
+#include "lock.h"
 #include "transport.h"
 
 /*
@@ -55,9 +58,10 @@ void shim_mq_config_from_env(struct shim_mq_config *cfg);
 
 /*
  * A new MQ sending and receiving through ops/tp. ep may be NULL (tests).
+ * lock: the endpoint's, which the MQ then shares; NULL: its own.
  * Returns PSM2_OK, PSM2_PARAM_ERR or PSM2_NO_MEMORY.
  */
-psm2_error_t shim_mq_create(struct psm2_ep *ep,
+psm2_error_t shim_mq_create(struct psm2_ep *ep, struct shim_lock *lock,
 			    const struct shim_transport_ops *ops, void *tp,
 			    const struct shim_mq_config *cfg, psm2_mq_t *mq);
 /* Frees the MQ and every request still in it. */
@@ -70,6 +74,9 @@ void shim_peer_fini(struct psm2_epaddr *peer);
 
 /* One round of the progress engine: >0 if something moved, <0 errno. */
 int shim_mq_progress(psm2_mq_t mq);
+/* The MQ's lock, for callers outside the psm2_mq_* calls. */
+void shim_mq_lock(psm2_mq_t mq);
+void shim_mq_unlock(psm2_mq_t mq);
 
 /* --- called by transports from their poll() --- */
 

@@ -12,6 +12,9 @@
  * the payload stays the caller's until the transport reports the cookie
  * through shim_mq_send_done() (SDMA reads user pages while in flight).
  *
+ * The engine calls every function with its lock held (mq.h), one thread
+ * at a time, except wait(), which it calls with the lock released.
+ *
  * All functions return 0 or a negative errno. -EAGAIN (or -ENOSPC,
  * -ENOBUFS) from a send means "not now": nothing was sent, the engine
  * tries again from its progress loop. A transport that resends on
@@ -54,9 +57,17 @@ struct shim_transport_ops {
 	 */
 	int (*poll)(void *tp);
 	/*
+	 * Optional, with wait(): how long wait() may sleep now, at most
+	 * timeout_ms (-1: no limit); 0: it must not (say, sends complete
+	 * without waking the device), the engine yields instead.
+	 */
+	int (*wait_time)(void *tp, int timeout_ms);
+	/*
 	 * Optional: sleep until poll() may find something, at most
-	 * timeout_ms (-1: no limit). 0 or a negative errno. Without it the
-	 * engine's blocking calls spin on poll().
+	 * timeout_ms (-1: no limit). 0 or a negative errno. Called WITHOUT
+	 * the engine's lock while other threads may use the transport: it
+	 * may only wait on the device. Without it the engine's blocking
+	 * calls spin on poll().
 	 */
 	int (*wait)(void *tp, int timeout_ms);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 /* The in-memory fabric of loopback.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +39,13 @@ struct lb_ep {
 	unsigned sends;
 };
 
+/*
+ * Each endpoint's MQ has its own lock; the fabric's queues and registered
+ * buffers are shared between endpoints, under the fabric's lock (taken
+ * inside the MQ's, never held while calling into an MQ).
+ */
 struct lb_fabric {
+	pthread_mutex_t lock;
 	int n;
 	struct lb_options opt;
 	struct lb_ep eps[LB_MAX_EPS];
@@ -92,14 +99,17 @@ static int lb_send_eager(void *tp, psm2_epaddr_t dest, const void *hdr,
 	struct lb_ep *e = tp;
 	size_t len = 0;
 	unsigned i;
+	int r;
 
-	if (lb_busy(e))
-		return -EAGAIN;
 	for (i = 0; i < niov; i++)
 		len += iov[i].iov_len;
 	if (len > e->ops.eager_max)
 		return -EMSGSIZE;
-	return lb_enqueue(e, dest, hdr, iov, niov, false, cookie);
+	pthread_mutex_lock(&e->fab->lock);
+	r = lb_busy(e) ? -EAGAIN :
+			 lb_enqueue(e, dest, hdr, iov, niov, false, cookie);
+	pthread_mutex_unlock(&e->fab->lock);
+	return r;
 }
 
 /* The "DMA": straight into the receiver's registered buffer. */
@@ -113,49 +123,68 @@ static int lb_send_expected(void *tp, psm2_epaddr_t dest, uint64_t handle,
 	unsigned max = e->fab->opt.max_handles;
 	struct lb_reg *r;
 	unsigned i;
+	int ret = 0;
 
-	if (lb_busy(e))
-		return -EAGAIN;
-	if (handle == 0 || handle > max || !d->regs[handle - 1].used)
-		return -ENOENT;
+	pthread_mutex_lock(&e->fab->lock);
+	if (lb_busy(e)) {
+		ret = -EAGAIN;
+		goto out;
+	}
+	if (handle == 0 || handle > max || !d->regs[handle - 1].used) {
+		ret = -ENOENT;
+		goto out;
+	}
 	r = &d->regs[handle - 1];
 	for (i = 0; i < niov; i++) {
-		if (offset + iov[i].iov_len > r->len)
-			return -ERANGE;
+		if (offset + iov[i].iov_len > r->len) {
+			ret = -ERANGE;
+			goto out;
+		}
 		memcpy(r->buf + offset, iov[i].iov_base, iov[i].iov_len);
 		offset += iov[i].iov_len;
 	}
-	return lb_enqueue(e, dest, hdr, NULL, 0, true, cookie);
+	ret = lb_enqueue(e, dest, hdr, NULL, 0, true, cookie);
+out:
+	pthread_mutex_unlock(&e->fab->lock);
+	return ret;
 }
 
 static int lb_register(void *tp, void *buf, size_t len, uint64_t *handle)
 {
 	struct lb_ep *e = tp;
 	unsigned i;
+	int r = -ENOSPC;
 
 	if (!len || len > e->ops.register_max)
 		return -EINVAL;
+	pthread_mutex_lock(&e->fab->lock);
 	for (i = 0; i < e->fab->opt.max_handles; i++) {
 		if (!e->regs[i].used) {
 			e->regs[i].used = true;
 			e->regs[i].buf = buf;
 			e->regs[i].len = len;
 			*handle = i + 1;
-			return 0;
+			r = 0;
+			break;
 		}
 	}
-	return -ENOSPC;
+	pthread_mutex_unlock(&e->fab->lock);
+	return r;
 }
 
 static int lb_release(void *tp, uint64_t handle)
 {
 	struct lb_ep *e = tp;
+	int r = -ENOENT;
 
-	if (handle == 0 || handle > e->fab->opt.max_handles ||
-	    !e->regs[handle - 1].used)
-		return -ENOENT;
-	e->regs[handle - 1].used = false;
-	return 0;
+	pthread_mutex_lock(&e->fab->lock);
+	if (handle && handle <= e->fab->opt.max_handles &&
+	    e->regs[handle - 1].used) {
+		e->regs[handle - 1].used = false;
+		r = 0;
+	}
+	pthread_mutex_unlock(&e->fab->lock);
+	return r;
 }
 
 static int lb_poll(void *tp)
@@ -166,12 +195,14 @@ static int lb_poll(void *tp)
 
 	/* Sends first: their completions were "written" before now. */
 	shim_list_init(&batch);
+	pthread_mutex_lock(&e->fab->lock);
 	if (!shim_list_empty(&e->done)) {
 		batch = e->done;
 		batch.next->prev = &batch;
 		batch.prev->next = &batch;
 		shim_list_init(&e->done);
 	}
+	pthread_mutex_unlock(&e->fab->lock);
 	shim_list_for_each_safe(pos, tmp, &batch) {
 		struct lb_done *c = shim_container_of(pos, struct lb_done,
 						      node);
@@ -183,12 +214,14 @@ static int lb_poll(void *tp)
 
 	/* Then what arrived until now (not what our handlers send). */
 	shim_list_init(&batch);
+	pthread_mutex_lock(&e->fab->lock);
 	if (!shim_list_empty(&e->rxq)) {
 		batch = e->rxq;
 		batch.next->prev = &batch;
 		batch.prev->next = &batch;
 		shim_list_init(&e->rxq);
 	}
+	pthread_mutex_unlock(&e->fab->lock);
 	if (e->fab->opt.reorder) {
 		/* swap each pair: the engine must restore the order */
 		struct shim_list *a = batch.next;
@@ -227,6 +260,7 @@ struct lb_fabric *lb_create(int n, const struct lb_options *opt,
 	fab = calloc(1, sizeof(*fab));
 	if (!fab)
 		return NULL;
+	pthread_mutex_init(&fab->lock, NULL);
 	fab->n = n;
 	if (opt)
 		fab->opt = *opt;
@@ -255,7 +289,7 @@ struct lb_fabric *lb_create(int n, const struct lb_options *opt,
 		e->ops.register_max = fab->opt.register_max;
 		for (j = 0; j < n; j++)
 			shim_peer_init(&e->peers[j], NULL, 0x100 + j, j);
-		if (!e->regs || shim_mq_create(NULL, &e->ops, e, cfg, &e->mq)) {
+		if (!e->regs || shim_mq_create(NULL, NULL, &e->ops, e, cfg, &e->mq)) {
 			lb_destroy(fab);
 			return NULL;
 		}
@@ -290,6 +324,7 @@ void lb_destroy(struct lb_fabric *fab)
 			shim_peer_fini(&e->peers[j]);
 		free(e->regs);
 	}
+	pthread_mutex_destroy(&fab->lock);
 	free(fab);
 }
 
@@ -317,7 +352,9 @@ unsigned lb_handles_in_use(struct lb_fabric *fab, int ep)
 {
 	unsigned i, n = 0;
 
+	pthread_mutex_lock(&fab->lock);
 	for (i = 0; i < fab->opt.max_handles; i++)
 		n += fab->eps[ep].regs[i].used;
+	pthread_mutex_unlock(&fab->lock);
 	return n;
 }

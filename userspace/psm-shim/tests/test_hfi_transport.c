@@ -38,7 +38,7 @@ static void side_open(struct side *s, uint16_t lid, bool legacy,
 	fake_hfi_params(s->dev, &p);
 	s->tp = hfi_transport_create(&fake_hfi_ops, s->dev, &p, pol);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s->tp);
-	CU_ASSERT_EQUAL_FATAL(shim_mq_create(NULL, hfi_transport_ops(s->tp),
+	CU_ASSERT_EQUAL_FATAL(shim_mq_create(NULL, NULL, hfi_transport_ops(s->tp),
 					     s->tp, NULL, &s->mq), PSM2_OK);
 	hfi_transport_set_mq(s->tp, s->mq);
 }
