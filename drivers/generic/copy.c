@@ -260,8 +260,13 @@ static int generic_ioctl_ring_setup(struct drvops_ucmd *ucmd)
 		ret = -EBUSY;
 		goto unlock;
 	}
-	/* A failure is the caller's ENOMEM, not a kernel warning. */
-	ring = __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
+	/*
+	 * Charged to the caller's memory cgroup; a failure, or a cgroup at
+	 * its memory.max, is the caller's ENOMEM, not a warning or an OOM
+	 * kill.
+	 */
+	ring = __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
+			 __GFP_RETRY_MAYFAIL);
 	if (!ring) {
 		ret = -ENOMEM;
 		goto unlock;

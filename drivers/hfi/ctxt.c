@@ -2,7 +2,7 @@
 /*
  * Receive contexts: assignment, the four shared regions, release.
  *
- * Every region is vmalloc_user memory handed to userspace page by page by
+ * Every region is vmalloc memory handed to userspace page by page by
  * the broker's fault path (never mapped at mmap time), so the broker can
  * take every page away at teardown.
  */
@@ -49,12 +49,14 @@ u64 hfi_eager_max(void)
 
 /*
  * Zeroed, charged to the caller's memory cgroup, mapped page by page. A
- * failure is ASSIGN_CTXT's ENOMEM, not a kernel warning.
+ * failure, or a cgroup at its memory.max, is ASSIGN_CTXT's ENOMEM, not a
+ * kernel warning or an OOM kill.
  */
 static void *hfi_region_alloc(enum drvops_hfi_mmap_region r)
 {
 	return __vmalloc(hfi_region_length(r),
-			 GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
+			 GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
+			 __GFP_RETRY_MAYFAIL);
 }
 
 static void hfi_ctxt_free(struct hfi_ctxt *c)

@@ -3,6 +3,9 @@
  * The rdma cgroup limits driver-ops fds like any other RDMA object: each
  * fd is one hca_object of the caller's cgroup, charged at GET_FD and
  * returned at close, so a container's rdma.max applies to them too.
+ * The memory a driver-ops fd makes the kernel hold (an HFI context's
+ * rings: a MiB each) is charged to the caller's memory cgroup, so
+ * memory.max holds with ENOMEM, not with the OOM killer.
  *
  * The work happens in a child moved into a fresh cgroup; it reports
  * through its exit code (0, or the number of the failed check).
@@ -18,10 +21,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testlib.h"
+#include "tl_hfi.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
 #define CG_TEST CG_ROOT "/drvops_test"
+#define CG_MEM CG_ROOT "/drvops_mem"
 #define LIMIT 3
 
 /* hca_object of dev in rdma.current, or -1. */
@@ -43,7 +47,7 @@ static long current_objects(const char *dev)
 	return objects;
 }
 
-static int setup_cgroup(void)
+static int setup_cgroup(const char *controller, const char *dir)
 {
 	struct stat st;
 
@@ -52,9 +56,9 @@ static int setup_cgroup(void)
 		if (mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL) && errno != EBUSY)
 			return -1;
 	}
-	if (tl_write_file(CG_ROOT "/cgroup.subtree_control", "+rdma"))
+	if (tl_write_file(CG_ROOT "/cgroup.subtree_control", controller))
 		return -1;
-	if (mkdir(CG_TEST, 0755) && errno != EEXIST)
+	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -1;
 	return 0;
 }
@@ -110,7 +114,7 @@ static void test_rdma_cgroup_limits_driver_ops_fds(void)
 	pid_t pid;
 
 	TL_ASSERT_OK(tl_find_device(TL_DEVICE_CURRENT, &dev));
-	CU_ASSERT_FATAL(setup_cgroup() == 0);
+	CU_ASSERT_FATAL(setup_cgroup("+rdma", CG_TEST) == 0);
 	pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (!pid)
@@ -135,14 +139,114 @@ static void test_rdma_cgroup_limits_driver_ops_fds(void)
 	CU_ASSERT(rmdir(CG_TEST) == 0);
 }
 
+/* memory.current of CG_MEM in bytes, or -1. */
+static long mem_current(void)
+{
+	long v = -1;
+	FILE *f = fopen(CG_MEM "/memory.current", "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static int set_mem_max(long bytes)
+{
+	char s[32];
+
+	if (bytes < 0)
+		return tl_write_file(CG_MEM "/memory.max", "max");
+	snprintf(s, sizeof(s), "%ld", bytes);
+	return tl_write_file(CG_MEM "/memory.max", s);
+}
+
+enum { MEM_CTXTS = 3 };
+
+static int mem_child_main(void)
+{
+	struct drvops_hfi_ctx h[MEM_CTXTS], extra;
+	long base, held, per_ctxt = 0, after;
+	char pid[32];
+	int i, r, ret;
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (tl_write_file(CG_MEM "/cgroup.procs", pid))
+		return 1;
+	base = mem_current();
+	if (base < 0)
+		return 2;
+	for (i = 0; i < MEM_CTXTS; i++)
+		if (tl_hfi_open(&h[i], TL_HFI_CURRENT, 0, tl_hfi_job_a, 0))
+			return 3;
+	for (r = 0; r < DRVOPS_HFI_MMAP_NR; r++)
+		per_ctxt += h[0].info.mmap_length[r];
+	/* Every context's regions are in this cgroup's memory. */
+	held = mem_current() - base;
+	printf("  %d contexts of %ld KiB each: memory.current +%ld KiB\n",
+	       MEM_CTXTS, per_ctxt >> 10, held >> 10);
+	/* (less the part a per-CPU charge cache already held) */
+	if (held < MEM_CTXTS * per_ctxt * 9 / 10)
+		return 4;
+
+	/* Room for the small things, not for another context's rings. */
+	if (set_mem_max(mem_current() + per_ctxt / 2))
+		return 5;
+	ret = tl_hfi_open(&extra, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0);
+	if (!ret)
+		tl_hfi_close(&extra);
+	printf("  over memory.max: %d (%s)\n", ret, strerror(-ret));
+	if (ret != -ENOMEM)
+		return 6;
+	/* The failure held nothing, and the limit lifted, all works. */
+	if (set_mem_max(-1))
+		return 7;
+	if (tl_hfi_open(&extra, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0))
+		return 8;
+	tl_hfi_close(&extra);
+	for (i = 0; i < MEM_CTXTS; i++)
+		tl_hfi_close(&h[i]);
+	/* Closing gives it all back (a page table or two may stay). */
+	after = mem_current() - base;
+	printf("  after close: memory.current %+ld KiB\n", after >> 10);
+	if (after > per_ctxt / 4)
+		return 9;
+	return 0;
+}
+
+static void test_memory_cgroup_holds_contexts(void)
+{
+	int status;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(setup_cgroup("+memory", CG_MEM) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (!pid)
+		_exit(mem_child_main());
+	CU_ASSERT(waitpid(pid, &status, 0) == pid);
+	/* Killed (by the OOM killer) is a failure too. */
+	CU_ASSERT(WIFEXITED(status));
+	if (WIFEXITED(status) && WEXITSTATUS(status))
+		fprintf(stderr, "memory cgroup child failed check %d\n",
+			WEXITSTATUS(status));
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CU_ASSERT(rmdir(CG_MEM) == 0);
+}
+
 static CU_TestInfo cgroup_tests[] = {
 	{ "rdma cgroup limits driver-ops fds",
 	  test_rdma_cgroup_limits_driver_ops_fds },
+	{ "memory cgroup holds HFI contexts (ENOMEM, no OOM kill)",
+	  test_memory_cgroup_holds_contexts },
 	CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {
-	{ "rdma cgroup", NULL, NULL, NULL, NULL, cgroup_tests },
+	{ "cgroups", NULL, NULL, NULL, NULL, cgroup_tests },
 	CU_SUITE_INFO_NULL,
 };
 

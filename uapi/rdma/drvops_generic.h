@@ -121,7 +121,8 @@ struct drvops_generic_completion {
  *   EINVAL      entries not a power of two in range.
  *   EEXIST      the ring exists already.
  *   EBUSY       completions are waiting for read(): read them first.
- *   ENOMEM      no memory.
+ *   ENOMEM      no memory, or the ring would take the caller's memory
+ *               cgroup past memory.max (it is charged there).
  *   EFAULT      the answer could not be written; no ring was made.
  * mmap errors: EINVAL wrong offset or length, or not MAP_SHARED;
  *   ENODEV      no ring yet.

@@ -67,6 +67,9 @@ enum {
  * Errors (beyond the common ones of drvops_ioctl.h):
  *   EBUSY       this fd has a context already.
  *   ENOSPC      every context of the unit is taken.
+ *   ENOMEM      no memory for the context's regions, or they would take
+ *               the caller's memory cgroup past memory.max (they are
+ *               charged to it, about eager_count * eager_size each).
  *   EOPNOTSUPP  flags or __reserved not 0.
  */
 struct drvops_hfi_assign_ctxt {
