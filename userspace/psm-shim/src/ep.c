@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -212,6 +213,17 @@ static int env_unit(void)
 	return *end || v < 0 || v > 0xffff ? -1 : (int)v;
 }
 
+/* Random, non-zero: the same context reopened is another endpoint. */
+static uint16_t new_generation(void)
+{
+	uint16_t g = 0;
+
+	while (!g)
+		if (getrandom(&g, sizeof(g), 0) != sizeof(g))
+			g = (uint16_t)(mono_ns() ^ (uint64_t)getpid() << 4);
+	return g;
+}
+
 /*
  * Take a context: on the unit asked for, or the first unit with a free
  * one. While every context is taken, try again until the deadline.
@@ -312,7 +324,8 @@ SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 		free(ep);
 		return shim_report(NULL, PSM2_NO_MEMORY, "ep_open: no memory");
 	}
-	ep->epid = shim_hfi_epid(ep->unit, params.lid, params.ctxt);
+	ep->gen = new_generation();
+	ep->epid = shim_hfi_epid(ep->unit, params.lid, params.ctxt, ep->gen);
 	pthread_mutex_lock(&open_eps_lock);
 	shim_list_append(&open_eps, &ep->node);
 	pthread_mutex_unlock(&open_eps_lock);
@@ -414,7 +427,16 @@ static psm2_error_t ep_connect_locked(psm2_ep_t ep, int num_of_epid,
 			array_of_errors[i] = PSM2_NO_MEMORY;
 			continue;
 		}
-		/* Known from its messages (or an old connection): now named. */
+		/*
+		 * Known from its messages (or an old connection): now named.
+		 * Another generation on that context is a new endpoint: probe
+		 * it again, and start its sequences afresh (mq.h).
+		 */
+		if (p->addr.gen && p->addr.gen != shim_epid_gen(epid)) {
+			p->connected = false;
+			p->error = 0;
+		}
+		shim_peer_set_generation(ep->mq, &p->addr, shim_epid_gen(epid));
 		p->addr.epid = epid;
 		if (p->connected && !p->error) {
 			array_of_epaddr[i] = &p->addr;
@@ -665,6 +687,7 @@ static psm2_error_t mq_init_locked(psm2_ep_t ep, uint64_t ignored,
 	if (err)
 		return shim_report(ep, err, "mq_init");
 	ep->mq = *mq;
+	shim_mq_set_generation(*mq, ep->gen);
 	hfi_transport_set_mq(ep->tp, *mq);
 	/* Options: the same as psm2_mq_setopt, in order. */
 	for (int i = 0; i < numopts; i++) {

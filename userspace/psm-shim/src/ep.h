@@ -24,6 +24,7 @@ struct psm2_ep {
 	struct shim_list node;			/* open endpoints */
 	psm2_uuid_t uuid;
 	unsigned unit;				/* our devunit index */
+	uint16_t gen;				/* epid's generation */
 	int uverbs_fd;
 	struct drvops_hfi_ctx hfi;
 	struct hfi_transport *tp;
@@ -31,17 +32,26 @@ struct psm2_ep {
 
 /*
  * epid layout (ours; peers only need to agree with each other):
- * bits 0-15 context, 16-31 LID, 32-47 unit, 56-63 format version (1),
- * so that no valid epid is 0. A peer first heard from (not connected
- * yet) gets unit 0xffff: its unit is not on the wire.
+ * bits 0-15 context, 16-31 LID, 32-39 unit, 40-55 generation, 56-63
+ * format version (2), so that no valid epid is 0. The generation is
+ * random and non-zero per psm2_ep_open: an endpoint reopened on the same
+ * context is another epid, a new peer (mq.h). A peer first heard from
+ * (not connected yet) gets unit 0xff and generation 0: neither is known
+ * from the wire address alone.
  */
-#define SHIM_EPID_VERSION 1ull
+#define SHIM_EPID_VERSION 2ull
+#define SHIM_EPID_UNIT_UNKNOWN 0xffu
 
 static inline psm2_epid_t shim_hfi_epid(unsigned unit, uint16_t lid,
-					uint16_t ctxt)
+					uint16_t ctxt, uint16_t gen)
 {
-	return SHIM_EPID_VERSION << 56 | (uint64_t)(unit & 0xffff) << 32 |
-	       (uint64_t)lid << 16 | ctxt;
+	return SHIM_EPID_VERSION << 56 | (uint64_t)gen << 40 |
+	       (uint64_t)(unit & 0xff) << 32 | (uint64_t)lid << 16 | ctxt;
+}
+
+static inline uint16_t shim_epid_gen(psm2_epid_t epid)
+{
+	return (uint16_t)(epid >> 40);
 }
 
 static inline unsigned shim_epid_version(psm2_epid_t epid)

@@ -575,7 +575,8 @@ static void recv_one(struct hfi_transport *t,
 		return;
 	}
 	if (!p->addr.epid)
-		p->addr.epid = shim_hfi_epid(0xffff, p->lid, p->ctxt);
+		p->addr.epid = shim_hfi_epid(SHIM_EPID_UNIT_UNKNOWN, p->lid,
+					     p->ctxt, 0);
 	if (flags & DRVOPS_HFI_RHQ_EXPECTED) {
 		/* The payload is in place; the header says which window. */
 		if (last)

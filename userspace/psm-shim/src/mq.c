@@ -47,11 +47,22 @@ enum wire_cts_flags {
 	WIRE_CTS_HANDLE = 1 << 0,	/* handle is valid: send expected */
 };
 
+/*
+ * What every header starts with. gen is the sender endpoint's generation
+ * (its epid's, ep.h): a peer reopened on the same context is a new
+ * incarnation whose sequence numbers start again (0: not stamped).
+ */
+struct wire_common {
+	uint8_t type;
+	uint8_t flags;
+	uint16_t gen;
+};
+
 /* EAGER and RTS: what matching needs. */
 struct wire_match {
 	uint8_t type;
 	uint8_t flags;
-	uint16_t reserved;
+	uint16_t gen;
 	uint32_t seq;			/* per sender-receiver pair */
 	uint32_t tag[3];
 	uint32_t msg_len;
@@ -62,7 +73,7 @@ struct wire_match {
 struct wire_cts {
 	uint8_t type;
 	uint8_t flags;			/* enum wire_cts_flags */
-	uint16_t reserved;
+	uint16_t gen;
 	uint32_t sreq_id;
 	uint32_t rreq_id;
 	uint32_t offset;		/* of this window in the message */
@@ -74,7 +85,7 @@ struct wire_cts {
 struct wire_data {
 	uint8_t type;
 	uint8_t flags;
-	uint16_t reserved;
+	uint16_t gen;
 	uint32_t rreq_id;
 	uint32_t offset;
 	uint32_t len;
@@ -83,6 +94,7 @@ struct wire_data {
 
 union wire_hdr {
 	uint8_t type;
+	struct wire_common common;
 	struct wire_match match;
 	struct wire_cts cts;
 	struct wire_data data;
@@ -178,6 +190,7 @@ struct psm2_mq {
 	const struct shim_transport_ops *ops;
 	void *tp;
 	struct shim_mq_config cfg;
+	uint16_t gen;			/* stamped on what we send */
 	struct shim_list posted;
 	struct shim_list unexpected;
 	struct shim_list completed;
@@ -414,6 +427,7 @@ static int tx_eager_or_rts(struct psm2_mq_req *req)
 	bool rts = req->tx == TX_RTS;
 
 	memset(&h, 0, sizeof(h));
+	h.common.gen = mq->gen;
 	h.match.type = rts ? WIRE_RTS : WIRE_EAGER;
 	h.match.seq = req->seq;
 	h.match.tag[0] = req->tag.tag0;
@@ -438,6 +452,7 @@ static int tx_cts(struct psm2_mq_req *req)
 	union wire_hdr h;
 
 	memset(&h, 0, sizeof(h));
+	h.common.gen = mq->gen;
 	h.cts.type = WIRE_CTS;
 	h.cts.flags = req->has_handle ? WIRE_CTS_HANDLE : 0;
 	h.cts.sreq_id = req->remote_id;
@@ -468,6 +483,7 @@ static int tx_data(struct psm2_mq_req *req)
 		if (chunk > chunk_max)
 			chunk = chunk_max;
 		memset(&h, 0, sizeof(h));
+		h.common.gen = mq->gen;
 		h.data.type = WIRE_DATA;
 		h.data.rreq_id = req->remote_id;
 		h.data.offset = off;
@@ -885,6 +901,49 @@ static void recv_data(psm2_mq_t mq, const struct wire_data *d,
 	req_complete(req);
 }
 
+/*
+ * A peer's generation changed: the endpoint we talked to is gone and a new
+ * one has the same address. What we had under way with the old one ends
+ * with an error (its sequence numbers mean nothing to the new one), and
+ * both directions start again at sequence 0.
+ */
+static void peer_new_generation(psm2_mq_t mq, psm2_epaddr_t peer,
+				uint16_t gen)
+{
+	struct shim_list *pos, *tmp;
+
+	if (!gen || peer->gen == gen)
+		return;
+	if (peer->gen) {
+		if (mq)
+			shim_mq_peer_failed(mq, peer, -ECONNRESET);
+		shim_list_for_each_safe(pos, tmp, &peer->rx_early) {
+			shim_list_del(pos);
+			free(shim_container_of(pos, struct early_msg, node));
+		}
+		peer->tx_seq = 0;
+		peer->rx_seq = 0;
+		peer->restarts++;
+	}
+	peer->gen = gen;
+}
+
+void shim_mq_set_generation(psm2_mq_t mq, uint16_t gen)
+{
+	shim_lock(mq->lock);
+	mq->gen = gen;
+	shim_unlock(mq->lock);
+}
+
+void shim_peer_set_generation(psm2_mq_t mq, psm2_epaddr_t peer, uint16_t gen)
+{
+	if (mq)
+		shim_lock(mq->lock);
+	peer_new_generation(mq, peer, gen);
+	if (mq)
+		shim_unlock(mq->lock);
+}
+
 void shim_mq_recv(psm2_mq_t mq, psm2_epaddr_t src, const void *hdr,
 		  const void *payload, size_t len)
 {
@@ -893,6 +952,8 @@ void shim_mq_recv(psm2_mq_t mq, psm2_epaddr_t src, const void *hdr,
 	if (!src)
 		return;
 	memcpy(&h, hdr, sizeof(h));
+	if (h.type >= WIRE_EAGER && h.type <= WIRE_DATA)
+		peer_new_generation(mq, src, h.common.gen);
 	switch (h.type) {
 	case WIRE_EAGER:
 	case WIRE_RTS:
@@ -913,10 +974,12 @@ void shim_mq_recv_expected(psm2_mq_t mq, psm2_epaddr_t src, const void *hdr)
 {
 	union wire_hdr h;
 
-	(void)src;
 	memcpy(&h, hdr, sizeof(h));
-	if (h.type == WIRE_DATA)
-		recv_data(mq, &h.data, NULL, 0);
+	if (h.type != WIRE_DATA)
+		return;
+	if (src)
+		peer_new_generation(mq, src, h.common.gen);
+	recv_data(mq, &h.data, NULL, 0);
 }
 
 void shim_mq_peer_failed(psm2_mq_t mq, psm2_epaddr_t peer, int err)

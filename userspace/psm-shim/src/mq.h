@@ -34,6 +34,8 @@ struct psm2_epaddr {
 	struct psm2_ep *ep;
 	uint64_t tp_addr;
 	void *user_ctxt;		/* psm2_epaddr_setctxt() */
+	uint16_t gen;			/* its generation (0: not known yet) */
+	uint32_t restarts;		/* new generations seen */
 	uint32_t tx_seq;		/* next matchable message we send */
 	uint32_t rx_seq;		/* next matchable message we accept */
 	struct shim_list rx_early;	/* arrived before their turn, by seq */
@@ -71,6 +73,16 @@ void shim_peer_init(struct psm2_epaddr *peer, struct psm2_ep *ep,
 		    psm2_epid_t epid, uint64_t tp_addr);
 /* Frees messages held for ordering (the peer is going away). */
 void shim_peer_fini(struct psm2_epaddr *peer);
+
+/*
+ * Generations (ep.h): ours, stamped on every header we send, and a
+ * peer's as learned from its epid at connect. A peer heard from (or
+ * connected to) with a new generation is a new incarnation: requests
+ * under way with the old one end with PSM2_EPID_NETWORK_ERROR and the
+ * sequence numbers restart. mq may be NULL (no MQ yet: no requests).
+ */
+void shim_mq_set_generation(psm2_mq_t mq, uint16_t gen);
+void shim_peer_set_generation(psm2_mq_t mq, psm2_epaddr_t peer, uint16_t gen);
 
 /* One round of the progress engine: >0 if something moved, <0 errno. */
 int shim_mq_progress(psm2_mq_t mq);

@@ -48,6 +48,8 @@ struct lb_fabric {
 	pthread_mutex_t lock;
 	int n;
 	struct lb_options opt;
+	struct shim_mq_config cfg;
+	bool have_cfg;
 	struct lb_ep eps[LB_MAX_EPS];
 };
 
@@ -262,6 +264,10 @@ struct lb_fabric *lb_create(int n, const struct lb_options *opt,
 		return NULL;
 	pthread_mutex_init(&fab->lock, NULL);
 	fab->n = n;
+	if (cfg) {
+		fab->cfg = *cfg;
+		fab->have_cfg = true;
+	}
 	if (opt)
 		fab->opt = *opt;
 	if (!fab->opt.eager_max)
@@ -326,6 +332,29 @@ void lb_destroy(struct lb_fabric *fab)
 	}
 	pthread_mutex_destroy(&fab->lock);
 	free(fab);
+}
+
+int lb_restart(struct lb_fabric *fab, int ep, uint16_t gen)
+{
+	struct lb_ep *e = &fab->eps[ep];
+	int j;
+
+	shim_mq_destroy(e->mq);
+	e->mq = NULL;
+	pthread_mutex_lock(&fab->lock);
+	free_list(&e->rxq, offsetof(struct lb_pkt, node));
+	free_list(&e->done, offsetof(struct lb_done, node));
+	memset(e->regs, 0, fab->opt.max_handles * sizeof(*e->regs));
+	pthread_mutex_unlock(&fab->lock);
+	for (j = 0; j < fab->n; j++) {
+		shim_peer_fini(&e->peers[j]);
+		shim_peer_init(&e->peers[j], NULL, 0x100 + j, j);
+	}
+	if (shim_mq_create(NULL, NULL, &e->ops, e,
+			   fab->have_cfg ? &fab->cfg : NULL, &e->mq))
+		return -1;
+	shim_mq_set_generation(e->mq, gen);
+	return 0;
 }
 
 psm2_mq_t lb_mq(struct lb_fabric *fab, int ep)

@@ -32,6 +32,12 @@ struct lb_fabric *lb_create(int n, const struct lb_options *opt,
 			    const struct shim_mq_config *cfg);
 void lb_destroy(struct lb_fabric *fab);
 psm2_mq_t lb_mq(struct lb_fabric *fab, int ep);
+/*
+ * Endpoint ep closed and reopened at the same address: a new MQ stamping
+ * generation gen, knowing nothing of its peers; what it had sent is still
+ * on the wire. 0 or -1.
+ */
+int lb_restart(struct lb_fabric *fab, int ep, uint16_t gen);
 /* Endpoint ep's address of endpoint peer. */
 psm2_epaddr_t lb_peer(struct lb_fabric *fab, int ep, int peer);
 /* Progress every endpoint once; >0 if anything moved. */

@@ -512,6 +512,73 @@ static void test_order_per_peer(void)
 	}
 }
 
+/* One u32 from `from` at `to` with tag t; ~0 if it never arrives. */
+static uint32_t recv_u32(int to, int from, psm2_mq_tag_t t)
+{
+	psm2_mq_status2_t st;
+	psm2_mq_req_t r;
+	uint32_t v = ~0u;
+
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_irecv2(lb_mq(fab, to), lb_peer(fab, to, from),
+					     &t, (psm2_mq_tag_t *)&all_bits, 0,
+					     &v, sizeof(v), NULL, &r), PSM2_OK);
+	if (finish(&r, &st) != PSM2_OK) {
+		psm2_mq_cancel(&r);
+		return ~0u;
+	}
+	return v;
+}
+
+/*
+ * A peer closed and reopened on the same address is a new endpoint: its
+ * messages (sequence 0 again) are not duplicates, ours to it start at 0,
+ * and what was under way with the old one ends with an error. Learned
+ * from its first message, or from its epid at connect.
+ */
+static void test_restarted_peer(void)
+{
+	struct shim_mq_config cfg = { .rndv_threshold = 1024,
+				      .rndv_window = 4096 };
+	static uint8_t big[8192];
+	psm2_mq_tag_t t = tag3(7, 7, 7);
+	psm2_mq_status2_t st;
+	psm2_mq_req_t pending;
+	uint32_t i;
+
+	fabric(2, NULL, &cfg);
+	shim_mq_set_generation(lb_mq(fab, 0), 0x10);
+	shim_mq_set_generation(lb_mq(fab, 1), 0x20);
+	for (i = 0; i < 3; i++) {
+		send_u32(0, 1, t, i);
+		CU_ASSERT_EQUAL(recv_u32(1, 0, t), i);
+		send_u32(1, 0, t, 100 + i);
+		CU_ASSERT_EQUAL(recv_u32(0, 1, t), 100 + i);
+	}
+	/* A rendezvous the old endpoint never matches. */
+	CU_ASSERT_EQUAL(psm2_mq_isend2(lb_mq(fab, 0), lb_peer(fab, 0, 1), 0, &t,
+				       big, sizeof(big), NULL, &pending),
+			PSM2_OK);
+	drain();
+	CU_ASSERT_EQUAL_FATAL(lb_restart(fab, 1, 0x21), 0);
+
+	/* The new one speaks first. */
+	send_u32(1, 0, t, 200);
+	CU_ASSERT_EQUAL(recv_u32(0, 1, t), 200);
+	CU_ASSERT_EQUAL(finish(&pending, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_EPID_NETWORK_ERROR);
+	send_u32(0, 1, t, 201);
+	CU_ASSERT_EQUAL(recv_u32(1, 0, t), 201);
+
+	/* Connect names the next one before it says anything. */
+	CU_ASSERT_EQUAL_FATAL(lb_restart(fab, 1, 0x22), 0);
+	shim_peer_set_generation(lb_mq(fab, 0), lb_peer(fab, 0, 1), 0x22);
+	send_u32(0, 1, t, 300);
+	CU_ASSERT_EQUAL(recv_u32(1, 0, t), 300);
+	send_u32(1, 0, t, 301);
+	CU_ASSERT_EQUAL(recv_u32(0, 1, t), 301);
+	CU_ASSERT_EQUAL(lb_peer(fab, 0, 1)->restarts, 2);
+}
+
 static void test_sendsync(void)
 {
 	psm2_mq_req_t s, r;
@@ -665,6 +732,7 @@ int main(void)
 	CU_add_test(p, "busy wire, one handle", test_busy_wire);
 	CU_add_test(p, "truncation", test_truncation);
 	CU_add_test(p, "order per sender, reordered wire", test_order_per_peer);
+	CU_add_test(p, "restarted peer: new generation", test_restarted_peer);
 	CU_add_test(p, "synchronous send", test_sendsync);
 	CU_add_test(p, "stats", test_stats);
 	CU_add_test(a, "errors, handler, 64-bit tags", test_errors_and_u64);
