@@ -155,6 +155,7 @@ void drvops_unbind_all(struct drvops_file *f)
 		spin_unlock(&f->bind_lock);
 		if (!b)
 			return;
+		drvops_inject_unbind_all_delay();
 		drvops_binding_finish(b);
 	}
 }

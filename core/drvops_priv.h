@@ -113,6 +113,16 @@ long drvops_dispatch_ioctl(struct drvops_file *f, unsigned int cmd,
 			   unsigned long arg);
 int drvops_check_ioctl_table(const struct drvops_version_ops *ops);
 
+/* inject.c: delays that widen race windows for the tests (debug kernels) */
+struct dentry;
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+void drvops_inject_init(struct dentry *dir);
+void drvops_inject_unbind_all_delay(void);
+#else
+static inline void drvops_inject_init(struct dentry *dir) {}
+static inline void drvops_inject_unbind_all_delay(void) {}
+#endif
+
 /* bind.c */
 int drvops_bind(struct drvops_file *f, struct drvops_binding_obj *b,
 		enum drvops_obj_type type, struct ib_uobject *target);

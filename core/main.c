@@ -3,7 +3,8 @@
  * ib_drvops: driver-specific fds brokered by RDMA uverbs.
  *
  * Module glue and debugfs counters (ib_drvops/stats) that the leak tests
- * read: allocated files, live files, bound objects.
+ * read: allocated files, live files, bound objects; on debug kernels the
+ * race tests' fault injection (inject.c).
  */
 #include <linux/debugfs.h>
 #include <linux/module.h>
@@ -31,6 +32,7 @@ static int __init drvops_init(void)
 	drvops_debugfs = debugfs_create_dir("ib_drvops", NULL);
 	debugfs_create_file("stats", 0444, drvops_debugfs, NULL,
 			    &drvops_stats_fops);
+	drvops_inject_init(drvops_debugfs);
 	return 0;
 }
 

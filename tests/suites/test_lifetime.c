@@ -3,7 +3,9 @@
  * Lifetime of driver-ops fds: the uverbs fd closed first, the device
  * unregistered (rmmod of the driver) while fds are open and in use by
  * sleeping and busy threads, kill -9 of a process in the middle of work,
- * and get/close cycles that must leave nothing behind.
+ * and get/close cycles that must leave nothing behind; on a debug kernel
+ * also UNBIND racing the fd's teardown with the window held open by the
+ * broker's fault injection (ib_drvops/delay_unbind_all).
  *
  * Dead means: ioctl/read/write/mmap fail with EIO, poll reports
  * POLLERR|POLLHUP, mapped pages fault with SIGBUS, close works, and the
@@ -460,6 +462,88 @@ static void test_kill9_mid_copy(void)
 	kill_child_at_work(1 << 20);
 }
 
+/* ---- UNBIND vs. the teardown of the fd, window held open */
+
+#define DELAY_ATTR "/sys/kernel/debug/ib_drvops/delay_unbind_all"
+
+static int delay_attr_set(const char *file, const char *value)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), DELAY_ATTR "/%s", file);
+	return tl_write_file(path, value);
+}
+
+struct closer {
+	int fd;
+	atomic_bool done;
+};
+
+static void *close_fd(void *p)
+{
+	struct closer *c = p;
+
+	close(c->fd);
+	atomic_store(&c->done, true);
+	return NULL;
+}
+
+/*
+ * drvops_unbind_all() (the fd's teardown) takes the binding off the list,
+ * then sleeps 200 ms (injected) before it drops the MR. An UNBIND in that
+ * window finds the binding already off the list: it must still wait for
+ * the teardown to let go of the MR before it returns, since uverbs frees
+ * the binding then and the caller may destroy the MR. Before that was
+ * fixed UNBIND returned at once: DEREG_MR got EBUSY, and the teardown
+ * resumed on the freed binding (a KASAN use-after-free).
+ */
+static void test_unbind_in_teardown_window(void)
+{
+	struct closer c = { 0 };
+	struct tl_ctx ctx;
+	struct timespec t0, t1;
+	pthread_t th;
+	long waited_ms;
+	int ret;
+
+	if (access(DELAY_ATTR "/probability", W_OK)) {
+		printf("  no %s (not a debug kernel): skipped\n", DELAY_ATTR);
+		return;
+	}
+	TL_ASSERT_OK(tl_ctx_open(&ctx, TL_DEVICE_CURRENT, "copy.generic", 2,
+				 4096));
+	TL_ASSERT_OK(delay_attr_set("verbose", "0"));
+	TL_ASSERT_OK(delay_attr_set("interval", "1"));
+	TL_ASSERT_OK(delay_attr_set("times", "1"));
+	TL_ASSERT_OK(delay_attr_set("probability", "100"));
+	c.fd = ctx.ops_fd;
+	ctx.ops_fd = -1;
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, close_fd, &c) == 0);
+	usleep(50 * 1000);		/* into the 200 ms window */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = drvops_unbind(ctx.uverbs_fd, ctx.binding);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* Unbound means free: nothing holds the MR any more. */
+	CU_ASSERT(ret == 0);
+	TL_ASSERT_OK(drvops_dereg_mr(ctx.uverbs_fd, ctx.mr));
+	waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	printf("  UNBIND returned after %ld ms, the teardown %s then\n",
+	       waited_ms, atomic_load(&c.done) ? "had ended" : "still ran");
+	pthread_join(th, NULL);
+	delay_attr_set("probability", "0");
+	ctx.have_binding = false;
+	ctx.have_mr = false;
+	TL_ASSERT_OK(tl_ctx_close(&ctx));
+	assert_back_to_baseline();
+}
+
+static CU_TestInfo inject_tests[] = {
+	{ "UNBIND in the teardown's window waits for it",
+	  test_unbind_in_teardown_window },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo uverbs_close_tests[] = {
 	{ "uverbs close kills fd and mapping",
 	  test_uverbs_close_kills_fd_and_mapping },
@@ -494,6 +578,7 @@ static CU_SuiteInfo suites[] = {
 	{ "leaks", read_baseline, NULL, NULL, NULL, leak_tests },
 	{ "kill -9", read_baseline, NULL, NULL, NULL, kill_tests },
 	{ "unregister", read_baseline, NULL, NULL, NULL, unregister_tests },
+	{ "fault injection", read_baseline, NULL, NULL, NULL, inject_tests },
 	CU_SUITE_INFO_NULL,
 };
 
