@@ -5,7 +5,8 @@
  * exchanged through pipes; psm2_init, ep_open, connect, mq_init; tagged
  * isend/irecv with data checks from 0 B to 16 MiB (eager and
  * rendezvous), iprobe/improbe/imrecv, cancel, close; both ranks sending
- * to each other at once (rendezvous crossing). The per-unit debugfs
+ * to each other at once (rendezvous crossing); an endpoint closed and
+ * reopened on the same context is a new peer. The per-unit debugfs
  * counters show the traffic went through the driver.
  */
 #define _GNU_SOURCE
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <psm2.h>
@@ -501,6 +503,162 @@ static void test_connect_unreachable(void)
 	psm2_finalize();
 }
 
+/* ---- reopen: a new endpoint on an old context */
+
+struct end {
+	psm2_ep_t ep;
+	psm2_epid_t epid;
+	psm2_mq_t mq;
+	psm2_epaddr_t peer;		/* the other end, as this one sees it */
+};
+
+static int end_open(struct end *e, int unit, const psm2_uuid_t uuid)
+{
+	struct psm2_ep_open_opts opts;
+
+	psm2_ep_open_opts_get_defaults(&opts);
+	opts.unit = unit;
+	if (psm2_ep_open(uuid, &opts, &e->ep, &e->epid) != PSM2_OK ||
+	    psm2_mq_init(e->ep, PSM2_MQ_ORDERMASK_ALL, NULL, 0, &e->mq) !=
+	    PSM2_OK)
+		return -1;
+	return 0;
+}
+
+static int end_connect(struct end *e, const struct end *to)
+{
+	psm2_error_t perr;
+
+	return psm2_ep_connect(e->ep, 1, &to->epid, NULL, &perr, &e->peer,
+			       CONNECT_TIMEOUT_NS) == PSM2_OK ? 0 : -1;
+}
+
+/* One 8-byte message from a to b (one process drives both): its value,
+ * or ~0 if it never arrives. */
+static uint64_t end_xfer(struct end *a, struct end *b, uint64_t v)
+{
+	psm2_mq_tag_t t = tag_of(TAG_DATA, 7), sel = all_bits();
+	psm2_mq_req_t s, r;
+	psm2_mq_status2_t st;
+	uint64_t got = ~0ull;
+	long i;
+	int done = 0;
+
+	if (psm2_mq_irecv2(b->mq, b->peer, &t, &sel, 0, &got, sizeof(got),
+			   NULL, &r) != PSM2_OK ||
+	    psm2_mq_isend2(a->mq, a->peer, 0, &t, &v, sizeof(v), NULL, &s) !=
+	    PSM2_OK)
+		return ~0ull;
+	for (i = 0; i < 2000000 && done != 3; i++) {
+		if (!(done & 1) && psm2_mq_test2(&s, &st) == PSM2_OK)
+			done |= 1;
+		if (!(done & 2) && psm2_mq_test2(&r, &st) == PSM2_OK)
+			done |= 2;
+		psm2_poll(a->ep);
+		psm2_poll(b->ep);
+	}
+	if (!(done & 2)) {
+		psm2_mq_cancel(&r);
+		return ~0ull;
+	}
+	return got;
+}
+
+/*
+ * Close an endpoint, reopen it on the same unit: it gets the same context
+ * back (the lowest free one) but another epid. Connected again, both
+ * directions work although the old one had advanced the sequence numbers
+ * the other end keeps for that context: without a generation in the epid
+ * and on the wire, the new one's messages were dropped as duplicates.
+ */
+static void test_reopened_endpoint(void)
+{
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	struct end a = { 0 }, b = { 0 };
+	psm2_epid_t old;
+	psm2_uuid_t uuid;
+	uint64_t i;
+
+	CU_ASSERT_FATAL(psm2_init(&major, &minor) == PSM2_OK);
+	psm2_uuid_generate(uuid);
+	CU_ASSERT_FATAL(end_open(&a, 0, uuid) == 0 && end_open(&b, 1, uuid) == 0);
+	CU_ASSERT_FATAL(end_connect(&a, &b) == 0 && end_connect(&b, &a) == 0);
+	for (i = 0; i < 5; i++) {
+		CU_ASSERT_EQUAL(end_xfer(&a, &b, i), i);
+		CU_ASSERT_EQUAL(end_xfer(&b, &a, 100 + i), 100 + i);
+	}
+	old = b.epid;
+	CU_ASSERT(psm2_mq_finalize(b.mq) == PSM2_OK);
+	CU_ASSERT(psm2_ep_close(b.ep, PSM2_EP_CLOSE_GRACEFUL, 0) == PSM2_OK);
+	CU_ASSERT_FATAL(end_open(&b, 1, uuid) == 0);
+	printf("\n    epid %#llx reopened as %#llx ", (unsigned long long)old,
+	       (unsigned long long)b.epid);
+	CU_ASSERT(b.epid != old);
+	CU_ASSERT(psm2_epid_context(b.epid) == psm2_epid_context(old) &&
+		  psm2_epid_nid(b.epid) == psm2_epid_nid(old));
+	CU_ASSERT_FATAL(end_connect(&a, &b) == 0 && end_connect(&b, &a) == 0);
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(end_xfer(&b, &a, 200 + i), 200 + i);
+		CU_ASSERT_EQUAL(end_xfer(&a, &b, 300 + i), 300 + i);
+	}
+	psm2_mq_finalize(a.mq);
+	psm2_mq_finalize(b.mq);
+	psm2_ep_close(a.ep, PSM2_EP_CLOSE_GRACEFUL, 0);
+	psm2_ep_close(b.ep, PSM2_EP_CLOSE_GRACEFUL, 0);
+	psm2_finalize();
+}
+
+/*
+ * Every context of a unit taken: ep_open fails at once with
+ * PSM2_EP_NO_RESOURCES (it used to retry until opts.timeout, past an
+ * MPI's own connect timeout), and a context given back is usable.
+ */
+static void test_contexts_exhausted(void)
+{
+	enum { MAX_EPS = 64 };
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	struct psm2_ep_open_opts opts;
+	psm2_ep_t eps[MAX_EPS], extra;
+	psm2_epid_t epid;
+	psm2_error_t err = PSM2_OK;
+	struct timespec t0, t1;
+	psm2_uuid_t uuid;
+	long ms;
+	int n = 0, i;
+
+	CU_ASSERT_FATAL(psm2_init(&major, &minor) == PSM2_OK);
+	psm2_error_register_handler(NULL, PSM2_ERRHANDLER_NO_HANDLER);
+	psm2_uuid_generate(uuid);
+	psm2_ep_open_opts_get_defaults(&opts);
+	opts.unit = 0;
+	opts.timeout = 60ll * 1000 * 1000 * 1000;
+	while (n < MAX_EPS) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		err = psm2_ep_open(uuid, &opts, &eps[n], &epid);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (err)
+			break;
+		n++;
+	}
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	printf("\n    %d contexts, then %s after %ld ms ", n,
+	       psm2_error_get_string(err), ms);
+	CU_ASSERT(n > 0 && n < MAX_EPS);
+	CU_ASSERT_EQUAL(err, PSM2_EP_NO_RESOURCES);
+	CU_ASSERT(ms < 10000);		/* not the 60 s timeout */
+	if (n) {
+		CU_ASSERT(psm2_ep_close(eps[--n], PSM2_EP_CLOSE_GRACEFUL, 0) ==
+			  PSM2_OK);
+		CU_ASSERT_EQUAL(psm2_ep_open(uuid, &opts, &extra, &epid),
+				PSM2_OK);
+		eps[n++] = extra;
+	}
+	for (i = 0; i < n; i++)
+		psm2_ep_close(eps[i], PSM2_EP_CLOSE_GRACEFUL, 0);
+	psm2_error_register_handler(NULL, PSM2_ERRHANDLER_DEFAULT);
+	psm2_finalize();
+}
+
 static CU_TestInfo psm2_tests[] = {
 	{ "rank pair on two current units, 0 B .. 16 MiB",
 	  test_two_current_units },
@@ -508,6 +666,10 @@ static CU_TestInfo psm2_tests[] = {
 	  test_two_way_exchange },
 	{ "rank pair legacy unit <-> current unit", test_legacy_unit_pair },
 	{ "connect to a missing endpoint", test_connect_unreachable },
+	{ "reopened endpoint on the same context is a new peer",
+	  test_reopened_endpoint },
+	{ "every context taken: ep_open fails at once",
+	  test_contexts_exhausted },
 	CU_TEST_INFO_NULL,
 };
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -213,6 +214,40 @@ static int env_unit(void)
 	return *end || v < 0 || v > 0xffff ? -1 : (int)v;
 }
 
+/* CAP_IPC_LOCK in our effective set (pinning is then not limited). */
+static bool can_lock_memory(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	unsigned long long eff = 0;
+	char line[256];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	return found && (eff & (1ull << 14));	/* CAP_IPC_LOCK */
+}
+
+/*
+ * Largest receive window to pin (hfi_dev_params.register_max): without
+ * CAP_IPC_LOCK a quarter of RLIMIT_MEMLOCK, since sends in flight and
+ * other receives pin too; 0 (the device's limit) when pinning is not
+ * limited. Debian's default 8 MiB gives 2 MiB windows.
+ */
+static uint64_t pin_budget_window(void)
+{
+	struct rlimit rl;
+	uint64_t w;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY ||
+	    can_lock_memory())
+		return 0;
+	w = (uint64_t)(rl.rlim_cur / 4) & ~4095ull;
+	return w < 65536 ? 65536 : w;
+}
+
 /* Random, non-zero: the same context reopened is another endpoint. */
 static uint16_t new_generation(void)
 {
@@ -224,15 +259,30 @@ static uint16_t new_generation(void)
 	return g;
 }
 
+/* The driver's contexts per unit (its module parameter), or -1. */
+static long contexts_per_unit(void)
+{
+	FILE *f = fopen("/sys/module/drvops_hfi/parameters/num_contexts", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
 /*
  * Take a context: on the unit asked for, or the first unit with a free
- * one. While every context is taken, try again until the deadline.
+ * one. Every context taken fails at once, saying which unit and what to
+ * raise: waiting would only run into the MPI's own connect timeout.
  */
-static psm2_error_t ep_attach(struct psm2_ep *ep, int want, int64_t timeout)
+static psm2_error_t ep_attach(struct psm2_ep *ep, int want)
 {
 	struct drvops_device_info units[DRVOPS_MAX_DEVICES];
-	uint64_t deadline = mono_ns() + (timeout > 0 ? (uint64_t)timeout : 0);
 	int n = list_units(units, DRVOPS_MAX_DEVICES), i, ret = -ENODEV;
+	long per_unit;
 
 	if (n < 0)
 		return shim_report(NULL, PSM2_EP_NO_DEVICE,
@@ -245,23 +295,24 @@ static psm2_error_t ep_attach(struct psm2_ep *ep, int want, int64_t timeout)
 	if (want >= n)
 		return shim_report(NULL, PSM2_EP_NO_DEVICE,
 				   "ep_open: unit %d of %d", want, n);
-	for (;;) {
-		for (i = want >= 0 ? want : 0; i < n; i++) {
-			ret = open_on(ep, &units[i]);
-			if (!ret) {
-				ep->unit = (unsigned)i;
-				return PSM2_OK;
-			}
-			if (want >= 0 || ret != -ENOSPC)
-				break;
+	for (i = want >= 0 ? want : 0; i < n; i++) {
+		ret = open_on(ep, &units[i]);
+		if (!ret) {
+			ep->unit = (unsigned)i;
+			return PSM2_OK;
 		}
-		if (ret != -ENOSPC || mono_ns() >= deadline)
+		if (want >= 0 || ret != -ENOSPC)
 			break;
-		usleep(10000);
 	}
+	per_unit = contexts_per_unit();
+	if (ret == -ENOSPC && want >= 0)
+		return shim_report(NULL, PSM2_EP_NO_RESOURCES,
+				   "ep_open: all %ld contexts of unit %d (%s) are taken; raise the drvops_hfi module parameter num_contexts (max 64)",
+				   per_unit, want, units[want].ibdev);
 	if (ret == -ENOSPC)
 		return shim_report(NULL, PSM2_EP_NO_RESOURCES,
-				   "ep_open: every context is taken");
+				   "ep_open: all %ld contexts of each of the %d units are taken; raise the drvops_hfi module parameter num_contexts (max 64), or set HFI_UNIT",
+				   per_unit, n);
 	return shim_report(NULL, PSM2_EP_DEVICE_FAILURE,
 			   "ep_open: cannot open a context (%s)",
 			   strerror(-ret));
@@ -302,7 +353,7 @@ SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 	_Static_assert(sizeof(psm2_uuid_t) == DRVOPS_HFI_JOB_KEY_LEN,
 		       "the uuid is the job key");
 	memcpy(ep->uuid, unique_job_key, sizeof(ep->uuid));
-	err = ep_attach(ep, unit, opts.timeout);
+	err = ep_attach(ep, unit);
 	if (err) {
 		shim_lock_destroy(&ep->lock);
 		free(ep);
@@ -314,6 +365,7 @@ SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 	params.max_iovs = ep->hfi.info.max_iovs;
 	params.eager_max = ep->hfi.info.eager_max;
 	params.legacy = ep->hfi.legacy;
+	params.register_max = pin_budget_window();
 	hfi_resend_policy_defaults(&pol);
 	hfi_resend_policy_from_env(&pol);
 	ep->tp = hfi_transport_create(&hfictx_dev_ops, &ep->hfi, &params, &pol);

@@ -706,6 +706,9 @@ struct hfi_transport *hfi_transport_create(const struct hfi_dev_ops *dops,
 		t->ops.release_recv_buffer = op_release;
 		/* The device's largest tid (drvops_hfi.h, EMSGSIZE). */
 		t->ops.register_max = 64u << 20;
+		if (params->register_max &&
+		    params->register_max < t->ops.register_max)
+			t->ops.register_max = params->register_max;
 	}
 	return t;
 }

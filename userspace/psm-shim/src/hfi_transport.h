@@ -79,6 +79,13 @@ struct hfi_dev_params {
 	uint32_t sdma_slots;		/* a power of two */
 	uint32_t max_iovs;
 	uint64_t eager_max;
+	/*
+	 * Largest receive window to register (0: the device's largest tid).
+	 * Without CAP_IPC_LOCK the endpoint caps it to a share of
+	 * RLIMIT_MEMLOCK, so a large receive goes in several windows
+	 * instead of failing to pin and falling back to two copies.
+	 */
+	uint64_t register_max;
 	bool legacy;			/* eager only */
 };
 

@@ -27,8 +27,11 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "lock.h"
 #include "mq.h"
@@ -665,6 +668,28 @@ void shim_mq_send_done(psm2_mq_t mq, void *cookie, int err)
  * Register the next window of a matched rendezvous and set its CTS to go:
  * 0, or -EAGAIN when no handle is free now (need_register stays set).
  */
+/*
+ * Once per process, always (not only with PSM2_SHIM_DEBUG): a receive
+ * that could not be pinned still works, but with two copies, and the
+ * user should know why it is slow.
+ */
+static void warn_eager_fallback(uint32_t len, int err)
+{
+	static atomic_flag warned = ATOMIC_FLAG_INIT;
+	struct rlimit rl;
+
+	if (atomic_flag_test_and_set(&warned))
+		return;
+	if (getrlimit(RLIMIT_MEMLOCK, &rl))
+		rl.rlim_cur = RLIM_INFINITY;
+	fprintf(stderr,
+		"psm-shim: a %u-byte receive window could not be pinned (%s); such receives take the eager path (two copies). RLIMIT_MEMLOCK is %s%llu KiB: raise it (ulimit -l, limits.conf) or lower PSM2_MQ_RNDV_HFI_WINDOW. (shown once)\n",
+		len, strerror(-err),
+		rl.rlim_cur == RLIM_INFINITY ? "unlimited, " : "",
+		rl.rlim_cur == RLIM_INFINITY ? 0ull :
+		(unsigned long long)rl.rlim_cur >> 10);
+}
+
 static int rndv_recv_window(struct psm2_mq_req *req)
 {
 	psm2_mq_t mq = req->mq;
@@ -692,6 +717,7 @@ static int rndv_recv_window(struct psm2_mq_req *req)
 			/* any other failure: the payload comes the eager way */
 			debug_req(req, "registration failed, eager instead",
 				  err);
+			warn_eager_fallback(len, err);
 		}
 	}
 	req->win_len = len;

@@ -27,6 +27,8 @@ struct fake_hfi {
 	struct fake_tid tids[FAKE_TIDS];
 	uint64_t dropped;
 	unsigned refuse_pinning;	/* next n pin attempts: -ENOMEM */
+	unsigned tid_registrations;
+	size_t tid_max_len;
 };
 
 static struct fake_hfi *fakes[FAKE_MAX];
@@ -200,6 +202,9 @@ static int f_tid_register(void *dev, void *buf, size_t len, uint32_t *tid)
 		if (!f->tids[i].used) {
 			f->tids[i] = (struct fake_tid){ true, buf, len };
 			*tid = i;
+			f->tid_registrations++;
+			if (len > f->tid_max_len)
+				f->tid_max_len = len;
 			return 0;
 		}
 	return -ENOSPC;
@@ -304,6 +309,12 @@ unsigned fake_hfi_tids_in_use(struct fake_hfi *f)
 	for (int i = 0; i < FAKE_TIDS; i++)
 		n += f->tids[i].used;
 	return n;
+}
+
+unsigned fake_hfi_tid_registrations(struct fake_hfi *f, size_t *max_len)
+{
+	*max_len = f->tid_max_len;
+	return f->tid_registrations;
 }
 
 void fake_hfi_refuse_pinning(struct fake_hfi *f, unsigned n)

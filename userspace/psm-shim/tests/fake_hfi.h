@@ -24,6 +24,8 @@ void fake_hfi_params(struct fake_hfi *f, struct hfi_dev_params *p);
 void fake_hfi_advance_ns(uint64_t ns);
 uint64_t fake_hfi_dropped(struct fake_hfi *f);
 unsigned fake_hfi_tids_in_use(struct fake_hfi *f);
+/* Tids registered so far, and the longest. */
+unsigned fake_hfi_tid_registrations(struct fake_hfi *f, size_t *max_len);
 /* The next n sends or tid registrations fail as over RLIMIT_MEMLOCK. */
 void fake_hfi_refuse_pinning(struct fake_hfi *f, unsigned n);
 

@@ -28,6 +28,9 @@ struct side {
 static struct side A, B;
 static const psm2_mq_tag_t all_bits = { .tag = { ~0u, ~0u, ~0u, 0 } };
 
+/* Receive windows registered at most this long (0: no cap). */
+static uint64_t register_cap;
+
 static void side_open(struct side *s, uint16_t lid, bool legacy,
 		      uint32_t rhq, const struct hfi_resend_policy *pol)
 {
@@ -36,6 +39,7 @@ static void side_open(struct side *s, uint16_t lid, bool legacy,
 	s->dev = fake_hfi_create(lid, 1, rhq, 4096, legacy);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s->dev);
 	fake_hfi_params(s->dev, &p);
+	p.register_max = register_cap;
 	s->tp = hfi_transport_create(&fake_hfi_ops, s->dev, &p, pol);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s->tp);
 	CU_ASSERT_EQUAL_FATAL(shim_mq_create(NULL, NULL, hfi_transport_ops(s->tp),
@@ -124,6 +128,27 @@ static void test_sizes(void)
 	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(B.dev), 0);
 	CU_ASSERT_EQUAL(hfi_transport_stats(B.tp)->dropped_rx, 0);
 	pair_close();
+}
+
+/*
+ * Without CAP_IPC_LOCK the endpoint caps receive windows to a share of
+ * RLIMIT_MEMLOCK: a receive larger than that arrives in several windows,
+ * each a tid no longer than the cap, all in place (no eager fallback).
+ */
+static void test_register_cap(void)
+{
+	size_t longest;
+	unsigned n;
+
+	register_cap = 256 << 10;
+	pair_open(false, 16, NULL);
+	exchange((3 << 20) + 5, 1);
+	n = fake_hfi_tid_registrations(B.dev, &longest);
+	CU_ASSERT(longest <= register_cap);
+	CU_ASSERT(n >= ((3u << 20) + 5) / (256u << 10));
+	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(B.dev), 0);
+	pair_close();
+	register_cap = 0;
 }
 
 /*
@@ -494,6 +519,8 @@ int main(void)
 	CU_add_test(s, "resend policy", test_policy);
 	CU_add_test(s, "reassembly", test_reasm);
 	CU_add_test(s, "eager and rendezvous, 0 B .. 3 MiB", test_sizes);
+	CU_add_test(s, "receive windows capped by the pinning budget",
+		    test_register_cap);
 	CU_add_test(s, "both directions at once, eager and rendezvous",
 		    test_both_directions);
 	CU_add_test(s, "crossing rendezvous: a send leaves our tids alone",
