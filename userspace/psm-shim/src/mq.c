@@ -1611,11 +1611,14 @@ SHIM_API psm2_error_t psm2_mq_ipeek_dequeue(psm2_mq_t mq, psm2_mq_req_t *reqo)
 }
 
 /*
- * Intel's contract: up to *count completed requests, each dequeued, handed
- * to status_copy(req, status_array, index) with the lock released, then
- * freed. status_copy returns 0 (PSM2_OK) to go on; anything else stops the
- * call with PSM2_INTERNAL_ERR and *count set to that value. No completion
- * at all is PSM2_OK with *count 0.
+ * Intel's contract (opa-psm2's psm_mq.c): completed requests are dequeued
+ * one by one, each handed to status_copy(req, status_array, index) with
+ * the lock released, then freed. status_copy returns 1: counted, go on;
+ * 0: not counted (skipped), go on; more than 1: counted, stop; negative:
+ * stop with PSM2_INTERNAL_ERR and *count set to that value. The call
+ * returns PSM2_OK once *count requests were counted (or a callback
+ * stopped it), PSM2_MQ_NO_COMPLETIONS when the queue ran empty first,
+ * with *count saying how many were counted before.
  */
 SHIM_API psm2_error_t psm2_mq_ipeek_dequeue_multi(
 	psm2_mq_t mq, void *status_array,
@@ -1649,13 +1652,17 @@ SHIM_API psm2_error_t psm2_mq_ipeek_dequeue_multi(
 		}
 		shim_unlock(mq->lock);
 		if (!req)
-			break;
+			return PSM2_MQ_NO_COMPLETIONS;
 		ret = status_copy(&u, status_array, *count);
-		if (ret != PSM2_OK) {
+		if (ret < 0) {
 			*count = ret;
 			return PSM2_INTERNAL_ERR;
 		}
+		if (ret == 0)
+			continue;
 		(*count)++;
+		if (ret > 1)
+			break;
 	}
 	return PSM2_OK;
 }

@@ -198,7 +198,7 @@ static int copy_done(struct psm2_mq_req_user *u, void *array, int index)
 
 	(void)index;
 	op_done(u->context, u->error_code, u->recv_msglen, internal_seen);
-	return 0;
+	return 1;
 }
 
 /*
@@ -216,11 +216,11 @@ static void poll_completions(psm2_mq_t mq, bool dequeue,
 	int count;
 
 	if (dequeue) {
-		do {
+		do
 			count = 16;
-			psm2_mq_ipeek_dequeue_multi(mq, internal_seen,
-						    copy_done, &count);
-		} while (count == 16);
+		while (psm2_mq_ipeek_dequeue_multi(mq, internal_seen,
+						   copy_done, &count) ==
+		       PSM2_OK);
 		return;
 	}
 	pthread_mutex_lock(&app_mutex);
@@ -350,67 +350,100 @@ struct copied {
 	uint32_t len;
 };
 
-static int copy_all(struct psm2_mq_req_user *u, void *array, int index)
+/* Returns what the context says: its first byte, as an int. */
+static int copy_and_answer(struct psm2_mq_req_user *u, void *array,
+			   int index)
 {
 	struct copied *c = array;
 
 	c[index].context = u->context;
 	c[index].len = u->recv_msglen;
-	return 0;
+	return *(const signed char *)u->context;
 }
 
-static int copy_then_fail(struct psm2_mq_req_user *u, void *array, int index)
+/* n receives, context[i] = answers[i]; all completed before returning. */
+static void post_completed(const signed char *answers, int n)
 {
-	copy_all(u, array, index);
-	return index == 1 ? 42 : 0;
-}
-
-static void test_dequeue_multi_contract(void)
-{
+	static signed char ctx[16];
 	psm2_mq_t tx = lb_mq(fab, 0), rx = lb_mq(fab, 1);
-	psm2_epaddr_t to_rx = lb_peer(fab, 0, 1);
 	psm2_mq_tag_t t = tag3(9, 9, 9);
-	struct copied c[8];
-	char bufs[4][8];
+	static char bufs[16][8];
 	psm2_mq_req_t req;
-	int i, count, spins;
+	int i;
 
-	/* Nothing completed: PSM2_OK and a count of 0. */
-	count = 8;
-	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_all, &count),
-			PSM2_OK);
-	CU_ASSERT_EQUAL(count, 0);
-
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < n; i++) {
+		ctx[i] = answers[i];
 		CU_ASSERT_EQUAL(psm2_mq_irecv2(rx, PSM2_MQ_ANY_ADDR, &t,
 					       (psm2_mq_tag_t *)&all_bits, 0,
-					       bufs[i], 8, &bufs[i], &req),
+					       bufs[i], 8, &ctx[i], &req),
 				PSM2_OK);
-		CU_ASSERT_EQUAL(psm2_mq_send2(tx, to_rx, 0, &t, "abcdefg", 8),
-				PSM2_OK);
+		CU_ASSERT_EQUAL(psm2_mq_send2(tx, lb_peer(fab, 0, 1), 0, &t,
+					      "abcdefg", 8), PSM2_OK);
 	}
-	/* A callback returning non-zero stops: PSM2_INTERNAL_ERR, *count
-	 * is its value, and the requests handed out so far are gone. */
-	for (spins = 0, count = 0; spins < 1000 && count == 0; spins++) {
-		count = 8;
-		CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c,
-							    copy_then_fail,
-							    &count),
-				count ? PSM2_INTERNAL_ERR : PSM2_OK);
-		if (count == 0)
-			lb_progress(fab);
-	}
-	CU_ASSERT_EQUAL(count, 42);
-	CU_ASSERT_PTR_EQUAL(c[0].context, &bufs[0]);
-	CU_ASSERT_PTR_EQUAL(c[1].context, &bufs[1]);
-	/* The other two come next, in order. */
+	for (i = 0; i < 100; i++)
+		lb_progress(fab);
+}
+
+/* Intel's contract (opa-psm2): 1 counts, 0 skips, >1 counts and stops,
+ * <0 stops with PSM2_INTERNAL_ERR; an empty queue is NO_COMPLETIONS. */
+static void test_dequeue_multi_contract(void)
+{
+	psm2_mq_t rx = lb_mq(fab, 1);
+	struct copied c[16];
+	int count;
+
 	count = 8;
-	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_all, &count),
-			PSM2_OK);
+	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
+						    &count),
+			PSM2_MQ_NO_COMPLETIONS);
+	CU_ASSERT_EQUAL(count, 0);
+
+	/* 1, 0 (skipped), 1: the queue runs empty before 8 */
+	post_completed((const signed char[]){ 1, 0, 1 }, 3);
+	count = 8;
+	memset(c, 0, sizeof(c));
+	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
+						    &count),
+			PSM2_MQ_NO_COMPLETIONS);
 	CU_ASSERT_EQUAL(count, 2);
-	CU_ASSERT_PTR_EQUAL(c[0].context, &bufs[2]);
-	CU_ASSERT_PTR_EQUAL(c[1].context, &bufs[3]);
 	CU_ASSERT_EQUAL(c[1].len, 8);
+
+	/* exactly *count: PSM2_OK, the rest stays queued */
+	post_completed((const signed char[]){ 1, 1, 1 }, 3);
+	count = 2;
+	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
+						    &count), PSM2_OK);
+	CU_ASSERT_EQUAL(count, 2);
+	count = 8;
+	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
+						    &count),
+			PSM2_MQ_NO_COMPLETIONS);
+	CU_ASSERT_EQUAL(count, 1);
+
+	/* >1: counted, stop */
+	post_completed((const signed char[]){ 1, 2, 1 }, 3);
+	count = 8;
+	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
+						    &count), PSM2_OK);
+	CU_ASSERT_EQUAL(count, 2);
+	count = 8;
+	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
+						    &count),
+			PSM2_MQ_NO_COMPLETIONS);
+	CU_ASSERT_EQUAL(count, 1);
+
+	/* <0: stop, *count is the value */
+	post_completed((const signed char[]){ 1, -5, 1 }, 3);
+	count = 8;
+	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
+						    &count),
+			PSM2_INTERNAL_ERR);
+	CU_ASSERT_EQUAL(count, -5);
+	count = 8;
+	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
+						    &count),
+			PSM2_MQ_NO_COMPLETIONS);
+	CU_ASSERT_EQUAL(count, 1);
 }
 
 int main(void)
