@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "am.h"
 #include "lock.h"
 #include "mq.h"
 #include "shim.h"
@@ -44,6 +45,8 @@ enum wire_type {
 	WIRE_RTS = 2,
 	WIRE_CTS = 3,
 	WIRE_DATA = 4,
+	WIRE_AM_REQUEST = 5,
+	WIRE_AM_REPLY = 6,
 };
 
 enum wire_cts_flags {
@@ -95,9 +98,24 @@ struct wire_data {
 	uint8_t reserved2[16];
 };
 
+/*
+ * Active message (am.h): sequenced with EAGER/RTS (one order per sender),
+ * payload = nargs 8-byte arguments, then the data.
+ */
+struct wire_am {
+	uint8_t type;
+	uint8_t flags;
+	uint16_t gen;
+	uint32_t seq;			/* same place as wire_match's */
+	uint32_t handler;
+	uint32_t nargs;
+	uint8_t reserved[16];
+};
+
 union wire_hdr {
 	uint8_t type;
 	struct wire_common common;
+	struct wire_am am;
 	struct wire_match match;
 	struct wire_cts cts;
 	struct wire_data data;
@@ -109,7 +127,7 @@ _Static_assert(sizeof(union wire_hdr) == SHIM_WIRE_HDR_BYTES,
 
 /* ------------------------------------------------------------ requests */
 
-enum req_kind { REQ_SEND, REQ_RECV };
+enum req_kind { REQ_SEND, REQ_RECV, REQ_AM };
 
 enum req_state {
 	REQ_POSTED,		/* receive waiting for a message */
@@ -122,6 +140,7 @@ enum req_state {
 /* What the request still has to put on the wire. */
 enum req_tx {
 	TX_NONE,
+	TX_AM,
 	TX_EAGER,
 	TX_RTS,
 	TX_CTS,
@@ -175,6 +194,11 @@ struct psm2_mq_req {
 	bool cts_seen;		/* send: the receiver has matched */
 	uint32_t inflight;	/* send: payload sends not yet done */
 	uint32_t seq;		/* send: sequence number of the RTS/EAGER */
+
+	/* active message: sysbuf holds its arguments and data */
+	uint8_t am_type;	/* WIRE_AM_REQUEST or WIRE_AM_REPLY */
+	uint32_t am_handler;
+	uint32_t am_nargs;
 };
 
 /* A matchable message that arrived before its predecessors. */
@@ -194,6 +218,8 @@ struct psm2_mq {
 	void *tp;
 	struct shim_mq_config cfg;
 	uint16_t gen;			/* stamped on what we send */
+	void *am;			/* am.c's handler table */
+	void (*am_free)(void *am);
 	struct shim_list posted;
 	struct shim_list unexpected;
 	struct shim_list completed;
@@ -449,6 +475,27 @@ static int tx_eager_or_rts(struct psm2_mq_req *req)
 	return err;
 }
 
+static int tx_am(struct psm2_mq_req *req)
+{
+	psm2_mq_t mq = req->mq;
+	struct iovec iov = { .iov_base = req->sysbuf, .iov_len = req->buf_len };
+	union wire_hdr h;
+	int err;
+
+	memset(&h, 0, sizeof(h));
+	h.common.gen = mq->gen;
+	h.am.type = req->am_type;
+	h.am.seq = req->seq;
+	h.am.handler = req->am_handler;
+	h.am.nargs = req->am_nargs;
+	req->inflight++;
+	err = mq->ops->send_eager(mq->tp, req->peer, &h, &iov,
+				  req->buf_len ? 1 : 0, req);
+	if (err)
+		req->inflight--;
+	return err;
+}
+
 static int tx_cts(struct psm2_mq_req *req)
 {
 	psm2_mq_t mq = req->mq;
@@ -516,6 +563,12 @@ static void send_maybe_complete(struct psm2_mq_req *req)
 {
 	if (req->inflight || req->state == REQ_COMPLETE)
 		return;
+	/* An active message is nobody's to wait for: gone once sent. */
+	if (req->kind == REQ_AM) {
+		if (req->tx == TX_NONE)
+			req_free(req);
+		return;
+	}
 	if (!req->rndv || req->error != PSM2_OK) {
 		/* eager: its one send is done (or a rendezvous failed) */
 		if (!req->rndv && req->tx == TX_NONE)
@@ -541,6 +594,9 @@ static int tx_push(struct psm2_mq_req *req)
 	switch (req->tx) {
 	case TX_NONE:
 		return 0;
+	case TX_AM:
+		err = tx_am(req);
+		break;
 	case TX_EAGER:
 	case TX_RTS:
 		err = tx_eager_or_rts(req);
@@ -561,13 +617,14 @@ static int tx_push(struct psm2_mq_req *req)
 		debug_req(req, "submission failed", err);
 		req->tx = TX_NONE;
 		req->error = shim_error_from_errno(err);
-		if (req->kind == REQ_SEND)
+		if (req->kind != REQ_RECV)
 			send_maybe_complete(req);
 		else
 			req_complete(req);
 		return 0;
 	}
 	switch (req->tx) {
+	case TX_AM:
 	case TX_EAGER:
 		req->tx = TX_NONE;
 		send_maybe_complete(req);
@@ -634,6 +691,62 @@ int shim_mq_progress(psm2_mq_t mq)
 	}
 	shim_unlock(mq->lock);
 	return err < 0 ? err : moved;
+}
+
+int shim_mq_am_send(psm2_mq_t mq, psm2_epaddr_t peer, bool reply,
+		    uint32_t handler, const psm2_amarg_t *args, uint32_t nargs,
+		    const void *src, size_t len)
+{
+	size_t alen = (size_t)nargs * sizeof(*args);
+	struct psm2_mq_req *req;
+
+	if (alen + len > shim_mq_am_max_bytes(mq))
+		return -EMSGSIZE;
+	shim_lock(mq->lock);
+	req = req_alloc(mq, REQ_AM);
+	if (req && alen + len) {
+		req->sysbuf = malloc(alen + len);
+		if (!req->sysbuf) {
+			req_free(req);
+			req = NULL;
+		}
+	}
+	if (!req) {
+		shim_unlock(mq->lock);
+		return -ENOMEM;
+	}
+	if (alen)
+		memcpy(req->sysbuf, args, alen);
+	if (len)
+		memcpy((uint8_t *)req->sysbuf + alen, src, len);
+	req->internal = true;
+	req->state = REQ_ACTIVE;
+	req->peer = peer;
+	req->buf_len = (uint32_t)(alen + len);
+	req->am_type = reply ? WIRE_AM_REPLY : WIRE_AM_REQUEST;
+	req->am_handler = handler;
+	req->am_nargs = nargs;
+	req->seq = peer->tx_seq++;
+	req->tx = TX_AM;
+	tx_kick(req);
+	shim_unlock(mq->lock);
+	return 0;
+}
+
+size_t shim_mq_am_max_bytes(psm2_mq_t mq)
+{
+	return mq->ops->eager_max < 65536 ? mq->ops->eager_max : 65536;
+}
+
+void *shim_mq_am(psm2_mq_t mq)
+{
+	return mq->am;
+}
+
+void shim_mq_set_am(psm2_mq_t mq, void *am, void (*am_free)(void *am))
+{
+	mq->am = am;
+	mq->am_free = am_free;
 }
 
 void shim_mq_lock(psm2_mq_t mq)
@@ -819,6 +932,18 @@ static bool seq_after(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) > 0;
 }
 
+/* A sequenced message whose turn it is: matched, or an active message. */
+static void recv_sequenced(psm2_mq_t mq, psm2_epaddr_t src,
+			   const union wire_hdr *h, const void *payload,
+			   size_t len)
+{
+	if (h->type == WIRE_AM_REQUEST || h->type == WIRE_AM_REPLY)
+		shim_am_deliver(mq, src, h->type == WIRE_AM_REQUEST,
+				h->am.handler, h->am.nargs, payload, len);
+	else
+		recv_match_msg(mq, src, h, payload, len);
+}
+
 static void recv_in_order(psm2_mq_t mq, psm2_epaddr_t src,
 			  const union wire_hdr *h, const void *payload,
 			  size_t len)
@@ -828,8 +953,8 @@ static void recv_in_order(psm2_mq_t mq, psm2_epaddr_t src,
 	struct shim_list *pos;
 
 	if (seq == src->rx_seq) {
-		recv_match_msg(mq, src, h, payload, len);
 		src->rx_seq++;
+		recv_sequenced(mq, src, h, payload, len);
 		/* Whatever waited for this one may go now. */
 		while (!shim_list_empty(&src->rx_early)) {
 			m = shim_container_of(src->rx_early.next,
@@ -837,8 +962,8 @@ static void recv_in_order(psm2_mq_t mq, psm2_epaddr_t src,
 			if (m->seq != src->rx_seq)
 				break;
 			shim_list_del(&m->node);
-			recv_match_msg(mq, src, &m->hdr, m->payload, m->len);
 			src->rx_seq++;
+			recv_sequenced(mq, src, &m->hdr, m->payload, m->len);
 			free(m);
 		}
 		return;
@@ -978,11 +1103,13 @@ void shim_mq_recv(psm2_mq_t mq, psm2_epaddr_t src, const void *hdr,
 	if (!src)
 		return;
 	memcpy(&h, hdr, sizeof(h));
-	if (h.type >= WIRE_EAGER && h.type <= WIRE_DATA)
+	if (h.type >= WIRE_EAGER && h.type <= WIRE_AM_REPLY)
 		peer_new_generation(mq, src, h.common.gen);
 	switch (h.type) {
 	case WIRE_EAGER:
 	case WIRE_RTS:
+	case WIRE_AM_REQUEST:
+	case WIRE_AM_REPLY:
 		recv_in_order(mq, src, &h, payload, len);
 		break;
 	case WIRE_CTS:
@@ -1024,7 +1151,7 @@ void shim_mq_peer_failed(psm2_mq_t mq, psm2_epaddr_t peer, int err)
 		req->tx = TX_NONE;
 		req->on_txq = false;
 		shim_list_del(&req->txnode);
-		if (req->kind == REQ_SEND)
+		if (req->kind != REQ_RECV)
 			send_maybe_complete(req);	/* once inflight is 0 */
 		else
 			req_complete(req);
@@ -1116,6 +1243,8 @@ void shim_mq_destroy(psm2_mq_t mq)
 	free(mq->ids);
 	free(mq->gens);
 	free(mq->free_ids);
+	if (mq->am_free)
+		mq->am_free(mq->am);
 	shim_lock_destroy(&mq->own_lock);
 	free(mq);
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <psm2.h>
+#include <psm2_am.h>
 #include <psm2_mq.h>
 
 #include "list.h"
@@ -86,6 +87,19 @@ void shim_peer_set_generation(psm2_mq_t mq, psm2_epaddr_t peer, uint16_t gen);
 
 /* One round of the progress engine: >0 if something moved, <0 errno. */
 int shim_mq_progress(psm2_mq_t mq);
+/*
+ * Active messages (am.c) ride the MQ's wire, in the same per-sender order
+ * as matched messages: nargs arguments and len bytes of src, copied, then
+ * sent when the wire takes them. 0, -ENOMEM or -EMSGSIZE (more than
+ * shim_mq_am_max_bytes() in all). am.c keeps its handler table in the MQ.
+ */
+int shim_mq_am_send(psm2_mq_t mq, psm2_epaddr_t peer, bool reply,
+		    uint32_t handler, const psm2_amarg_t *args, uint32_t nargs,
+		    const void *src, size_t len);
+size_t shim_mq_am_max_bytes(psm2_mq_t mq);
+void *shim_mq_am(psm2_mq_t mq);
+void shim_mq_set_am(psm2_mq_t mq, void *am, void (*am_free)(void *am));
+
 /* The MQ's lock, for callers outside the psm2_mq_* calls. */
 void shim_mq_lock(psm2_mq_t mq);
 void shim_mq_unlock(psm2_mq_t mq);
