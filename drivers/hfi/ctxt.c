@@ -72,6 +72,18 @@ static void hfi_ctxt_free(struct hfi_ctxt *c)
 	kfree(c);
 }
 
+/* Contexts nobody holds or is assigning right now (UNIT_INFO). */
+unsigned int hfi_unit_free_contexts(struct hfi_unit *unit)
+{
+	unsigned int i, n = 0;
+
+	spin_lock(&hfi_fabric_lock);
+	for (i = 0; i < hfi_params.num_contexts; i++)
+		n += !unit->ctxts[i];
+	spin_unlock(&hfi_fabric_lock);
+	return n;
+}
+
 static struct hfi_ctxt *hfi_ctxt_alloc(struct hfi_file *hf, const u8 *job_key)
 {
 	struct hfi_ctxt *c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);

@@ -164,6 +164,7 @@ void hfi_stats_add(struct hfi_stats *s, struct hfi_stats *unit_s,
 
 /* ctxt.c */
 struct hfi_ctxt *hfi_ctxt_create(struct hfi_file *hf, const u8 *job_key);
+unsigned int hfi_unit_free_contexts(struct hfi_unit *unit);
 void hfi_ctxt_finalize(struct hfi_file *hf, struct hfi_ctxt *c);
 void hfi_ctxt_abort(struct hfi_ctxt *c);
 void hfi_ctxt_release(struct hfi_ctxt *ctxt);

@@ -164,6 +164,22 @@ static int hfi_ioctl_counters(struct drvops_ucmd *ucmd)
 	return drvops_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
+static int hfi_ioctl_unit_info(struct drvops_ucmd *ucmd)
+{
+	struct drvops_hfi_unit_info *cmd = ucmd->cmd;
+	struct hfi_unit *unit = to_hfi_unit(drvops_file_ibdev(ucmd->file));
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	cmd->num_contexts = hfi_params.num_contexts;
+	cmd->free_contexts = hfi_unit_free_contexts(unit);
+	cmd->lid = unit->sdev.lid;
+	cmd->port_state = DRVOPS_HFI_PORT_ACTIVE;	/* an emulated link */
+	cmd->eager_size = hfi_params.eager_size;
+	cmd->sdma_slots = hfi_params.sdma_slots;
+	return drvops_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
 static int hfi_open(struct drvops_file *file, bool legacy_abi)
 {
 	struct hfi_file *hf = kzalloc(sizeof(*hf), GFP_KERNEL_ACCOUNT);
@@ -319,6 +335,8 @@ static const struct drvops_ioctl_op hfi_ioctls[] = {
 		  struct drvops_hfi_tid_register, __reserved),
 	HFI_IOCTL(DRVOPS_HFI_CMD_TID_FREE, hfi_ioctl_tid_free,
 		  struct drvops_hfi_tid_free, tid),
+	HFI_IOCTL(DRVOPS_HFI_CMD_UNIT_INFO, hfi_ioctl_unit_info,
+		  struct drvops_hfi_unit_info, sdma_slots),
 	DRVOPS_IOCTL_OP_SINCE(2, _IO(DRVOPS_IOCTL_TYPE,
 				     DRVOPS_HFI_CMD_TID_REGISTER_MR),
 			      hfi_ioctl_tid_register_mr,
@@ -333,6 +351,8 @@ static const struct drvops_ioctl_op hfi_psm2_ioctls[] = {
 			 struct drvops_hfi_ctxt_info, mmap_length),
 	HFI_LEGACY_IOCTL(DRVOPS_HFI_CMD_COUNTERS, hfi_ioctl_counters,
 			 struct drvops_hfi_counters, tx_errors),
+	HFI_LEGACY_IOCTL(DRVOPS_HFI_CMD_UNIT_INFO, hfi_ioctl_unit_info,
+			 struct drvops_hfi_unit_info, sdma_slots),
 };
 
 #define HFI_COMMON_OPS					\

@@ -272,6 +272,68 @@ static void test_counters_length(void)
 	}
 }
 
+static void test_unit_info_length(void)
+{
+	unsigned k;
+
+	for (k = 0; k < NUM_FD_KINDS; k++) {
+		struct drvops_hfi_unit_info u = { .size = sizeof(u) };
+		int fd = assigned_fd(&fd_kinds[k], NULL);
+
+		TL_ASSERT_OK(fd);
+		CU_ASSERT(TL_CHECK_LENGTH(fd, tl_hfi_nr(fd, DRVOPS_HFI_IOCTL_UNIT_INFO),
+					  &u, sdma_slots));
+		teardown();
+	}
+}
+
+static int unit_info(int fd, struct drvops_hfi_unit_info *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->size = sizeof(*u);
+	return tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_UNIT_INFO, u);
+}
+
+/*
+ * UNIT_INFO works without a context, counts the contexts taken (by any
+ * fd of the unit), agrees with CTXT_INFO on the LID, and refuses a
+ * non-zero __reserved without writing anything.
+ */
+static void test_unit_info(void)
+{
+	unsigned k;
+
+	for (k = 0; k < NUM_FD_KINDS; k++) {
+		const struct fd_kind *fk = &fd_kinds[k];
+		struct drvops_hfi_unit_info before, after, bad;
+		struct drvops_hfi_ctxt_info info;
+		int u = uverbs_open(fk->kind, 0), fd, other;
+
+		TL_ASSERT_OK(u);
+		fd = ops_open(u, fk->name, fk->version);
+		TL_ASSERT_OK(fd);
+		TL_ASSERT_OK(unit_info(fd, &before));
+		CU_ASSERT(before.num_contexts == 8);
+		CU_ASSERT(before.free_contexts <= before.num_contexts);
+		CU_ASSERT(before.port_state == DRVOPS_HFI_PORT_ACTIVE);
+		CU_ASSERT(before.eager_size == 8192 && before.sdma_slots == 128);
+		other = ops_open(u, fk->name, fk->version);
+		TL_ASSERT_OK(other);
+		TL_ASSERT_OK(assign(other, tl_hfi_job_a, NULL));
+		TL_ASSERT_OK(unit_info(fd, &after));
+		CU_ASSERT(after.free_contexts + 1 == before.free_contexts);
+		TL_ASSERT_OK(ctxt_info(other, &info));
+		CU_ASSERT(after.lid == info.lid);
+		bad = before;
+		bad.__reserved = 1;
+		bad.num_contexts = 0xdeadbeef;
+		TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_UNIT_INFO, &bad),
+			      EOPNOTSUPP);
+		CU_ASSERT(bad.num_contexts == 0xdeadbeef);
+		teardown();
+	}
+}
+
 /*
  * TID_REGISTER: every successful call makes a tid, so by hand: short and
  * E2BIG make none (and pin nothing), exact and size + 1 with a zero tail
@@ -492,6 +554,7 @@ static const unsigned long hfi_cmds[] = {
 	DRVOPS_HFI_IOCTL_ASSIGN_CTXT, DRVOPS_HFI_IOCTL_CTXT_INFO,
 	DRVOPS_HFI_IOCTL_TID_REGISTER, DRVOPS_HFI_IOCTL_TID_FREE,
 	DRVOPS_HFI_IOCTL_COUNTERS, DRVOPS_HFI_IOCTL_TID_REGISTER_MR,
+	DRVOPS_HFI_IOCTL_UNIT_INFO,
 };
 
 static size_t cmd_size(unsigned long cmd)
@@ -507,6 +570,8 @@ static size_t cmd_size(unsigned long cmd)
 		return sizeof(struct drvops_hfi_tid_free);
 	case DRVOPS_HFI_IOCTL_COUNTERS:
 		return sizeof(struct drvops_hfi_counters);
+	case DRVOPS_HFI_IOCTL_UNIT_INFO:
+		return sizeof(struct drvops_hfi_unit_info);
 	default:
 		return sizeof(struct drvops_hfi_tid_register_mr);
 	}
@@ -518,7 +583,8 @@ static bool kind_has_cmd(const struct fd_kind *k, unsigned long cmd)
 	if (k->kind == TL_HFI_LEGACY)
 		return cmd == DRVOPS_HFI_IOCTL_ASSIGN_CTXT ||
 		       cmd == DRVOPS_HFI_IOCTL_CTXT_INFO ||
-		       cmd == DRVOPS_HFI_IOCTL_COUNTERS;
+		       cmd == DRVOPS_HFI_IOCTL_COUNTERS ||
+		       cmd == DRVOPS_HFI_IOCTL_UNIT_INFO;
 	return cmd != DRVOPS_HFI_IOCTL_TID_REGISTER_MR || k->version >= 2;
 }
 
@@ -619,7 +685,7 @@ static void test_ioctl_output_efault_undone(void)
 static void test_ioctl_unknown_enotty(void)
 {
 	const unsigned long outside[] = {
-		_IO(DRVOPS_IOCTL_TYPE, DRVOPS_HFI_CMD_TID_REGISTER_MR + 1),
+		_IO(DRVOPS_IOCTL_TYPE, DRVOPS_HFI_CMD_UNIT_INFO + 1),
 		_IO(DRVOPS_IOCTL_TYPE, DRVOPS_IOCTL_BROKER_BASE - 1),
 		_IO(DRVOPS_IOCTL_TYPE, DRVOPS_IOCTL_BROKER_BASE + 1),
 		_IO(DRVOPS_IOCTL_TYPE + 1, DRVOPS_HFI_CMD_ASSIGN_CTXT),
@@ -2672,6 +2738,8 @@ static CU_TestInfo ioctl_tests[] = {
 	{ "ASSIGN_CTXT size extensibility", test_assign_ctxt_length },
 	{ "CTXT_INFO size extensibility", test_ctxt_info_length },
 	{ "COUNTERS size extensibility", test_counters_length },
+	{ "UNIT_INFO size extensibility", test_unit_info_length },
+	{ "UNIT_INFO: contexts, LID, __reserved", test_unit_info },
 	{ "TID_REGISTER size extensibility", test_tid_register_length },
 	{ "TID_FREE size extensibility", test_tid_free_length },
 	{ "TID_REGISTER_MR size extensibility", test_tid_register_mr_length },

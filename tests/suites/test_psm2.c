@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <psm2.h>
+#include <psm2_am.h>
 #include <psm2_mq.h>
 
 #include "testlib.h"
@@ -659,6 +660,191 @@ static void test_contexts_exhausted(void)
 	psm2_finalize();
 }
 
+/* ---- info_query and active messages, as libfabric's psm2 provider */
+
+static uint32_t query_unit(psm2_info_query_t q, uint32_t unit,
+			   psm2_error_t *err)
+{
+	psm2_info_query_arg_t a[2] = { { .unit = unit }, { .port = 1 } };
+	uint32_t v = 0xdeadbeef;
+
+	*err = psm2_info_query(q, &v, q == PSM2_INFO_QUERY_UNIT_PORT_STATUS ?
+				      2 : 1, a);
+	return v;
+}
+
+static void test_info_query(void)
+{
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	psm2_info_query_arg_t a[3];
+	struct end e = { 0 };
+	psm2_uuid_t uuid;
+	psm2_error_t err;
+	uint32_t units = 0, free0, v;
+	char name[32];
+
+	CU_ASSERT_FATAL(psm2_init(&major, &minor) == PSM2_OK);
+	CU_ASSERT_EQUAL(psm2_info_query(PSM2_INFO_QUERY_NUM_UNITS, &units, 0,
+					NULL), PSM2_OK);
+	CU_ASSERT_EQUAL(units, 3);
+	for (uint32_t u = 0; u < units; u++) {
+		CU_ASSERT_EQUAL(query_unit(PSM2_INFO_QUERY_UNIT_STATUS, u, &err), 1);
+		CU_ASSERT_EQUAL(err, PSM2_OK);
+		CU_ASSERT_EQUAL(query_unit(PSM2_INFO_QUERY_UNIT_PORT_STATUS, u,
+					   &err), 1);
+		CU_ASSERT_EQUAL(query_unit(PSM2_INFO_QUERY_NUM_CONTEXTS, u, &err),
+				8);
+		CU_ASSERT(query_unit(PSM2_INFO_QUERY_NUM_FREE_CONTEXTS, u,
+				     &err) <= 8 && err == PSM2_OK);
+	}
+	query_unit(PSM2_INFO_QUERY_UNIT_STATUS, units, &err);
+	CU_ASSERT_EQUAL(err, PSM2_PARAM_ERR);
+	CU_ASSERT_EQUAL(psm2_info_query(PSM2_INFO_QUERY_NUM_CONTEXTS, &v, 0,
+					NULL), PSM2_PARAM_ERR);
+	CU_ASSERT_EQUAL(psm2_info_query(PSM2_INFO_QUERY_LAST, &v, 0, NULL),
+			PSM2_IQ_INVALID_QUERY);
+
+	/* An endpoint takes a context: one fewer free. */
+	free0 = query_unit(PSM2_INFO_QUERY_NUM_FREE_CONTEXTS, 0, &err);
+	psm2_uuid_generate(uuid);
+	CU_ASSERT_FATAL(end_open(&e, 0, uuid) == 0);
+	CU_ASSERT_EQUAL(query_unit(PSM2_INFO_QUERY_NUM_FREE_CONTEXTS, 0, &err),
+			free0 - 1);
+	a[0].mq = e.mq;
+	a[1].epaddr = NULL;
+	a[2].length = sizeof(name);
+	CU_ASSERT_EQUAL(psm2_info_query(PSM2_INFO_QUERY_DEVICE_NAME, name, 3, a),
+			PSM2_OK);
+	CU_ASSERT(strncmp(name, "hfi", 3) == 0);
+	CU_ASSERT_EQUAL(psm2_info_query(PSM2_INFO_QUERY_MTU, &v, 2, a), PSM2_OK);
+	CU_ASSERT_EQUAL(v, 8192);
+	psm2_mq_finalize(e.mq);
+	psm2_ep_close(e.ep, PSM2_EP_CLOSE_GRACEFUL, 0);
+	CU_ASSERT_EQUAL(query_unit(PSM2_INFO_QUERY_NUM_FREE_CONTEXTS, 0, &err),
+			free0);
+	psm2_finalize();
+}
+
+struct am_seen {
+	int requests, replies, bad;
+	uint8_t data[1 << 16];
+	uint32_t len;
+	uint64_t arg;
+	psm2_epaddr_t expect_src;
+};
+
+static int am_on_request(psm2_am_token_t token, psm2_amarg_t *args,
+			 int nargs, void *src, uint32_t len, void *hctx)
+{
+	struct am_seen *me = hctx;
+	psm2_epaddr_t from;
+	psm2_amarg_t rep = { .u64 = args[0].u64 * 2 };
+
+	me->requests++;
+	/* The source: one address for every request of that sender. */
+	if (nargs != 5 || args[4].u32w1 != 77 ||
+	    psm2_am_get_source(token, &from) != PSM2_OK || !from ||
+	    (me->expect_src && from != me->expect_src))
+		me->bad++;
+	me->expect_src = from;
+	/* Echo the payload back from inside the handler. */
+	if (psm2_am_reply_short(token, 1, &rep, 1, src, len, 0, NULL, NULL))
+		me->bad++;
+	return 0;
+}
+
+static int am_on_reply(psm2_am_token_t token, psm2_amarg_t *args, int nargs,
+		       void *src, uint32_t len, void *hctx)
+{
+	struct am_seen *me = hctx;
+
+	(void)token;
+	me->replies++;
+	if (nargs != 1 || len > sizeof(me->data)) {
+		me->bad++;
+		return 0;
+	}
+	me->arg = args[0].u64;
+	me->len = len;
+	memcpy(me->data, src, len);
+	return 0;
+}
+
+/* Request (5 arguments, payload up to max_request_short) and its reply
+ * between two units, handlers run by psm2_poll. */
+static void test_active_messages(void)
+{
+	static const psm2_am_handler_2_fn_t h[2] = { am_on_request,
+						      am_on_reply };
+	static struct am_seen seen_a, seen_b;
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	void *ctx_a[2] = { &seen_a, &seen_a }, *ctx_b[2] = { &seen_b, &seen_b };
+	struct psm2_am_parameters p;
+	struct end a = { 0 }, b = { 0 };
+	static uint8_t payload[1 << 16];
+	psm2_uuid_t uuid;
+	size_t psize;
+	int idx[2];
+	uint32_t sizes[3] = { 0, 100, 0 };
+
+	CU_ASSERT_FATAL(psm2_init(&major, &minor) == PSM2_OK);
+	psm2_uuid_generate(uuid);
+	CU_ASSERT_FATAL(end_open(&a, 0, uuid) == 0 && end_open(&b, 1, uuid) == 0);
+	CU_ASSERT_FATAL(end_connect(&a, &b) == 0);
+	CU_ASSERT_EQUAL(psm2_am_register_handlers_2(a.ep, h, 2, ctx_a, idx),
+			PSM2_OK);
+	CU_ASSERT(idx[0] == 0 && idx[1] == 1);
+	CU_ASSERT_EQUAL(psm2_am_register_handlers_2(b.ep, h, 2, ctx_b, idx),
+			PSM2_OK);
+	CU_ASSERT(idx[0] == 0 && idx[1] == 1);
+	CU_ASSERT_EQUAL(psm2_am_get_parameters(a.ep, &p, sizeof(p), &psize),
+			PSM2_OK);
+	CU_ASSERT(psize == sizeof(p) && p.max_nargs >= 5 &&
+		  p.max_request_short >= 4096 &&
+		  p.max_reply_short >= p.max_request_short);
+	sizes[2] = p.max_request_short < sizeof(payload) ?
+		   p.max_request_short : sizeof(payload);
+	memset(&seen_a, 0, sizeof(seen_a));
+	memset(&seen_b, 0, sizeof(seen_b));
+	/* B never connected to A: its reply goes to the source it saw. */
+	for (unsigned i = 0; i < 3; i++) {
+		psm2_amarg_t args[5] = { { .u64 = 1000 + i } };
+		long spins;
+
+		args[4].u32w1 = 77;
+		pattern(payload, sizes[i], i);
+		CU_ASSERT_EQUAL(psm2_am_request_short(a.peer, 0, args, 5, payload,
+						      sizes[i], PSM2_AM_FLAG_ASYNC,
+						      NULL, NULL), PSM2_OK);
+		for (spins = 0; spins < 2000000 && seen_a.replies <= (int)i;
+		     spins++) {
+			psm2_poll(b.ep);
+			psm2_poll(a.ep);
+		}
+		CU_ASSERT_EQUAL(seen_a.replies, (int)i + 1);
+		CU_ASSERT_EQUAL(seen_a.arg, 2 * (1000 + i));
+		CU_ASSERT_EQUAL(seen_a.len, sizes[i]);
+		CU_ASSERT(memcmp(seen_a.data, payload, sizes[i]) == 0);
+	}
+	CU_ASSERT_EQUAL(seen_b.requests, 3);
+	CU_ASSERT_EQUAL(seen_a.bad + seen_b.bad, 0);
+	{
+		psm2_epid_t src = 0;
+
+		CU_ASSERT(psm2_epaddr_to_epid(seen_b.expect_src, &src) ==
+			  PSM2_OK &&
+			  psm2_epid_context(src) == psm2_epid_context(a.epid) &&
+			  psm2_epid_nid(src) == psm2_epid_nid(a.epid));
+	}
+	printf("\n    3 requests and replies, up to %u bytes, %d bad ", sizes[2],
+	       seen_a.bad + seen_b.bad);
+	psm2_mq_finalize(a.mq);
+	psm2_mq_finalize(b.mq);
+	psm2_ep_close(a.ep, PSM2_EP_CLOSE_GRACEFUL, 0);
+	psm2_ep_close(b.ep, PSM2_EP_CLOSE_GRACEFUL, 0);
+	psm2_finalize();
+}
+
 static CU_TestInfo psm2_tests[] = {
 	{ "rank pair on two current units, 0 B .. 16 MiB",
 	  test_two_current_units },
@@ -670,6 +856,9 @@ static CU_TestInfo psm2_tests[] = {
 	  test_reopened_endpoint },
 	{ "every context taken: ep_open fails at once",
 	  test_contexts_exhausted },
+	{ "info_query: units, status, contexts, device", test_info_query },
+	{ "active messages: request, reply from the handler",
+	  test_active_messages },
 	CU_TEST_INFO_NULL,
 };
 

@@ -56,6 +56,7 @@ enum {
 	DRVOPS_HFI_CMD_TID_FREE = 0x33,
 	DRVOPS_HFI_CMD_COUNTERS = 0x34,
 	DRVOPS_HFI_CMD_TID_REGISTER_MR = 0x35,	/* version 2 */
+	DRVOPS_HFI_CMD_UNIT_INFO = 0x36,
 };
 
 #define DRVOPS_HFI_LEGACY_IOCTL_DELTA 0x10
@@ -294,9 +295,33 @@ struct drvops_hfi_counters {
 #define DRVOPS_HFI_IOCTL_COUNTERS _IO(DRVOPS_IOCTL_TYPE, DRVOPS_HFI_CMD_COUNTERS)
 
 /*
- * "psm2.intel.com" version 1: the legacy ABI. ASSIGN_CTXT, CTXT_INFO and
- * COUNTERS as above but numbered in its own range (no TID_*, and the
- * numbers of sdma.opa: ENOTTY), the same mmap regions, and writev
+ * UNIT_INFO: the unit this fd is on, with or without a context of its own
+ * (what a PSM2 library reports through psm2_info_query). free_contexts is
+ * a snapshot: an ASSIGN_CTXT may still get ENOSPC.
+ * Errors: EOPNOTSUPP __reserved not 0.
+ */
+struct drvops_hfi_unit_info {
+	__u32 size;
+	__u32 __reserved;
+	__u32 num_contexts;		/* receive contexts of the unit */
+	__u32 free_contexts;		/* of those, not assigned now */
+	__u32 lid;			/* the unit's address on the fabric */
+	__u32 port_state;		/* enum drvops_hfi_port_state */
+	__u32 eager_size;		/* bytes per packet */
+	__u32 sdma_slots;		/* completion slots per context */
+};
+#define DRVOPS_HFI_IOCTL_UNIT_INFO \
+	_IO(DRVOPS_IOCTL_TYPE, DRVOPS_HFI_CMD_UNIT_INFO)
+
+enum drvops_hfi_port_state {
+	DRVOPS_HFI_PORT_DOWN = 0,
+	DRVOPS_HFI_PORT_ACTIVE = 1,
+};
+
+/*
+ * "psm2.intel.com" version 1: the legacy ABI. ASSIGN_CTXT, CTXT_INFO,
+ * COUNTERS and UNIT_INFO as above but numbered in its own range (no
+ * TID_*, and the numbers of sdma.opa: ENOTTY), the same mmap regions, and writev
  * takes exactly one EAGER request: iov[0] = struct drvops_hfi_legacy_send,
  * then niov payload iovecs. Errors as for sdma.opa.
  */
@@ -306,6 +331,8 @@ struct drvops_hfi_counters {
 	DRVOPS_HFI_LEGACY_IOCTL(DRVOPS_HFI_IOCTL_CTXT_INFO)
 #define DRVOPS_HFI_LEGACY_IOCTL_COUNTERS \
 	DRVOPS_HFI_LEGACY_IOCTL(DRVOPS_HFI_IOCTL_COUNTERS)
+#define DRVOPS_HFI_LEGACY_IOCTL_UNIT_INFO \
+	DRVOPS_HFI_LEGACY_IOCTL(DRVOPS_HFI_IOCTL_UNIT_INFO)
 
 struct drvops_hfi_legacy_send {
 	__u32 size;			/* sizeof(struct drvops_hfi_legacy_send) */

@@ -51,6 +51,27 @@ static void unmap_all(struct drvops_hfi_ctx *h)
 	h->user = NULL;
 }
 
+int drvops_hfi_unit_info(int uverbs_fd, struct drvops_hfi_unit_info *info)
+{
+	static const char *const names[] = { DRVOPS_HFI_NAME,
+					     DRVOPS_HFI_LEGACY_NAME };
+	unsigned index;
+	uint32_t version;
+	int fd, ret;
+
+	fd = drvops_get_fd(uverbs_fd, names, 2, 1, UINT32_MAX, 0, &index,
+			   &version);
+	if (fd < 0)
+		return fd;
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	ret = xioctl(fd, index == 1 ?
+		     DRVOPS_HFI_LEGACY_IOCTL(DRVOPS_HFI_IOCTL_UNIT_INFO) :
+		     DRVOPS_HFI_IOCTL_UNIT_INFO, info);
+	close(fd);
+	return ret;
+}
+
 int drvops_hfi_open(struct drvops_hfi_ctx *h, int uverbs_fd,
 		    const uint8_t job_key[DRVOPS_HFI_JOB_KEY_LEN],
 		    uint32_t max_version)

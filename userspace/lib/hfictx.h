@@ -38,6 +38,12 @@ struct drvops_hfi_ctx {
  * On an open uverbs fd (GET_CONTEXT done): driver-ops fd, context with
  * job_key, the four mappings. max_version caps sdma.opa (0: newest).
  */
+/*
+ * The unit behind an open uverbs fd (GET_CONTEXT done): contexts, free
+ * contexts, LID, port state (UNIT_INFO), without taking a context.
+ */
+int drvops_hfi_unit_info(int uverbs_fd, struct drvops_hfi_unit_info *info);
+
 int drvops_hfi_open(struct drvops_hfi_ctx *h, int uverbs_fd,
 		    const uint8_t job_key[DRVOPS_HFI_JOB_KEY_LEN],
 		    uint32_t max_version);

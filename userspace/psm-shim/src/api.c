@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 /*
  * The core PSM2 calls: library life cycle, capabilities, options, epid
- * helpers (the endpoint calls are in ep.c). Unimplemented calls (the
- * psm2_am_* ones, TODO(am)) return PSM2_INTERNAL_ERR, never abort.
+ * helpers (the endpoint calls and info_query are in ep.c, active messages
+ * in am_api.c). Errors go through the error handler; nothing aborts.
  */
 #include <errno.h>
 #include <stdlib.h>

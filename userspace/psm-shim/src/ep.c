@@ -808,23 +808,128 @@ SHIM_API psm2_error_t psm2_poll(psm2_ep_t ep)
 	return err;
 }
 
+/* UNIT_INFO of our devunit `unit` (units offering the HFI, in order). */
+static int unit_info(uint32_t unit, struct drvops_hfi_unit_info *info,
+		     struct drvops_device_info *dev)
+{
+	struct drvops_device_info units[DRVOPS_MAX_DEVICES];
+	int n = list_units(units, DRVOPS_MAX_DEVICES), fd, ret;
+
+	if (n < 0)
+		return n;
+	if (unit >= (uint32_t)n)
+		return -ENODEV;
+	fd = drvops_open_device(&units[unit]);
+	if (fd < 0)
+		return fd;
+	ret = drvops_get_context(fd);
+	if (!ret)
+		ret = drvops_hfi_unit_info(fd, info);
+	close(fd);
+	if (dev)
+		*dev = units[unit];
+	return ret;
+}
+
+/* What each query takes (Intel's table). */
+static const size_t info_query_nargs[PSM2_INFO_QUERY_LAST] = {
+	[PSM2_INFO_QUERY_NUM_UNITS] = 0,
+	[PSM2_INFO_QUERY_NUM_PORTS] = 1,
+	[PSM2_INFO_QUERY_UNIT_STATUS] = 1,
+	[PSM2_INFO_QUERY_UNIT_PORT_STATUS] = 2,
+	[PSM2_INFO_QUERY_NUM_FREE_CONTEXTS] = 1,
+	[PSM2_INFO_QUERY_NUM_CONTEXTS] = 1,
+	[PSM2_INFO_QUERY_CONFIG] = 2,
+	[PSM2_INFO_QUERY_THRESH] = 3,
+	[PSM2_INFO_QUERY_DEVICE_NAME] = 3,
+	[PSM2_INFO_QUERY_MTU] = 2,
+	[PSM2_INFO_QUERY_LINK_SPEED] = 2,
+	[PSM2_INFO_QUERY_NETWORK_TYPE] = 3,
+	[PSM2_INFO_QUERY_FEATURE_MASK] = 0,
+};
+
+static psm2_error_t copy_string(void *out, size_t len, const char *s)
+{
+	if (!len)
+		return PSM2_PARAM_ERR;
+	snprintf(out, len, "%s", s);
+	return PSM2_OK;
+}
+
 SHIM_API psm2_error_t psm2_info_query(psm2_info_query_t q, void *out,
 				      size_t nargs, psm2_info_query_arg_t args[])
 {
-	uint32_t n;
+	struct drvops_hfi_unit_info ui;
+	struct drvops_device_info dev;
+	uint32_t *u32 = out, n;
+	psm2_mq_t mq = NULL;
+	psm2_ep_t ep = NULL;
+	psm2_error_t err;
+	int r;
 
-	(void)nargs;
-	(void)args;
-	if (!out || q >= PSM2_INFO_QUERY_LAST)
+	if (!out || (unsigned)q >= PSM2_INFO_QUERY_LAST)
 		return PSM2_IQ_INVALID_QUERY;
-	if (q == PSM2_INFO_QUERY_NUM_UNITS) {
-		psm2_error_t err = psm2_ep_num_devunits(&n);
-
-		if (!err)
-			*(uint32_t *)out = n;
-		return err;
+	if (nargs != info_query_nargs[q] || (nargs && !args))
+		return PSM2_PARAM_ERR;
+	if (q >= PSM2_INFO_QUERY_CONFIG && q <= PSM2_INFO_QUERY_NETWORK_TYPE) {
+		mq = args[0].mq;
+		ep = mq ? shim_mq_ep(mq) : NULL;
+		if (!ep)
+			return PSM2_PARAM_ERR;
 	}
-	/* TODO(info): ports, contexts, thresholds, device names */
-	return shim_report(NULL, PSM2_INTERNAL_ERR,
-			   "info_query %d: not implemented yet", (int)q);
+	switch (q) {
+	case PSM2_INFO_QUERY_NUM_UNITS:
+		err = psm2_ep_num_devunits(&n);
+		if (!err)
+			*u32 = n;
+		return err;
+	case PSM2_INFO_QUERY_NUM_PORTS:
+		*u32 = 1;			/* one port per unit */
+		return PSM2_OK;
+	case PSM2_INFO_QUERY_UNIT_STATUS:
+	case PSM2_INFO_QUERY_UNIT_PORT_STATUS:
+	case PSM2_INFO_QUERY_NUM_FREE_CONTEXTS:
+	case PSM2_INFO_QUERY_NUM_CONTEXTS:
+		r = unit_info(args[0].unit, &ui, NULL);
+		if (r)
+			return r == -ENODEV ? PSM2_PARAM_ERR :
+					      PSM2_EP_DEVICE_FAILURE;
+		if (q == PSM2_INFO_QUERY_NUM_CONTEXTS)
+			*u32 = ui.num_contexts;
+		else if (q == PSM2_INFO_QUERY_NUM_FREE_CONTEXTS)
+			*u32 = ui.free_contexts;
+		else if (q == PSM2_INFO_QUERY_UNIT_PORT_STATUS &&
+			 args[1].port != 1 && args[1].port != 0)
+			*u32 = 0;		/* no such port */
+		else
+			*u32 = ui.port_state == DRVOPS_HFI_PORT_ACTIVE;
+		return PSM2_OK;
+	case PSM2_INFO_QUERY_CONFIG:
+		/* One device, sending by SDMA. */
+		*u32 = PSM2_INFO_QUERY_CONFIG_IPS | PSM2_INFO_QUERY_CONFIG_DMA;
+		return PSM2_OK;
+	case PSM2_INFO_QUERY_THRESH:
+		if (args[2].mstq == PSM2_INFO_QUERY_THRESH_IPS_RNDV) {
+			return psm2_mq_getopt(mq, PSM2_MQ_RNDV_HFI_SZ, out);
+		}
+		*u32 = 0;			/* no such switch here */
+		return PSM2_OK;
+	case PSM2_INFO_QUERY_DEVICE_NAME:
+		if (unit_info(ep->unit, &ui, &dev))
+			return PSM2_EP_DEVICE_FAILURE;
+		return copy_string(out, args[2].length, dev.ibdev);
+	case PSM2_INFO_QUERY_MTU:
+		*u32 = (uint32_t)ep->hfi.info.eager_size;
+		return PSM2_OK;
+	case PSM2_INFO_QUERY_LINK_SPEED:
+		*u32 = 0;			/* emulated: no rate */
+		return PSM2_OK;
+	case PSM2_INFO_QUERY_NETWORK_TYPE:
+		return copy_string(out, args[2].length, "drvops HFI");
+	case PSM2_INFO_QUERY_FEATURE_MASK:
+		*u32 = 0;			/* no CUDA */
+		return PSM2_OK;
+	default:
+		return PSM2_IQ_INVALID_QUERY;
+	}
 }
