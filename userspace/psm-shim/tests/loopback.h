@@ -17,6 +17,16 @@
 
 #define LB_MAX_EPS 4
 
+/* A 96-bit tag of three words, and the selector matching all of them. */
+static inline psm2_mq_tag_t lb_tag(uint32_t a, uint32_t b, uint32_t c)
+{
+	psm2_mq_tag_t t = { .tag = { a, b, c, 0 } };
+
+	return t;
+}
+
+static const psm2_mq_tag_t lb_all_bits = { .tag = { ~0u, ~0u, ~0u, 0 } };
+
 struct lb_options {
 	size_t eager_max;	/* 0: 64 KiB like the HFI's eager_max */
 	size_t register_max;	/* 0: 64 MiB like the HFI's largest tid */

@@ -17,18 +17,6 @@
 
 static struct lb_fabric *fab;
 
-static psm2_mq_tag_t tag3(uint32_t a, uint32_t b, uint32_t c)
-{
-	psm2_mq_tag_t t;
-
-	memset(&t, 0, sizeof(t));
-	t.tag0 = a;
-	t.tag1 = b;
-	t.tag2 = c;
-	return t;
-}
-
-static const psm2_mq_tag_t all_bits = { .tag = { ~0u, ~0u, ~0u, 0 } };
 static const psm2_mq_tag_t no_bits = { .tag = { 0, 0, 0, 0 } };
 
 static void fabric(int n, const struct lb_options *opt,
@@ -101,8 +89,8 @@ static void test_tag_mask(void)
 	psm2_mq_t rmq;
 	psm2_mq_req_t r;
 	psm2_mq_status2_t st;
-	psm2_mq_tag_t want = tag3(1, 2, 3);
-	psm2_mq_tag_t sel = tag3(~0u, 0, 0xff);
+	psm2_mq_tag_t want = lb_tag(1, 2, 3);
+	psm2_mq_tag_t sel = lb_tag(~0u, 0, 0xff);
 	uint32_t v = 0;
 
 	fabric(2, NULL, NULL);
@@ -110,13 +98,13 @@ static void test_tag_mask(void)
 	CU_ASSERT_EQUAL(psm2_mq_irecv2(rmq, PSM2_MQ_ANY_ADDR, &want, &sel, 0,
 				       &v, sizeof(v), NULL, &r), PSM2_OK);
 	/* word 0 differs: no match */
-	send_u32(0, 1, tag3(9, 2, 3), 10);
+	send_u32(0, 1, lb_tag(9, 2, 3), 10);
 	/* word 2 differs inside the mask: no match */
-	send_u32(0, 1, tag3(1, 2, 0x104), 11);
+	send_u32(0, 1, lb_tag(1, 2, 0x104), 11);
 	drain();
 	CU_ASSERT_EQUAL(psm2_mq_test2(&r, &st), PSM2_MQ_NO_COMPLETIONS);
 	/* word 1 is masked out, word 2 differs only outside the mask */
-	send_u32(0, 1, tag3(1, 77, 0xf03), 12);
+	send_u32(0, 1, lb_tag(1, 77, 0xf03), 12);
 	CU_ASSERT_EQUAL(finish(&r, &st), PSM2_OK);
 	CU_ASSERT_EQUAL(v, 12);
 	CU_ASSERT_EQUAL(st.msg_tag.tag1, 77);
@@ -141,7 +129,7 @@ static void test_posting_order(void)
 	psm2_mq_t rmq;
 	psm2_mq_req_t r[3];
 	psm2_mq_status2_t st;
-	psm2_mq_tag_t t = tag3(5, 0, 0);
+	psm2_mq_tag_t t = lb_tag(5, 0, 0);
 	uint32_t v[3] = { 0, 0, 0 };
 	int i;
 
@@ -152,10 +140,10 @@ static void test_posting_order(void)
 				       (psm2_mq_tag_t *)&no_bits, 0, &v[0],
 				       4, NULL, &r[0]), PSM2_OK);
 	CU_ASSERT_EQUAL(psm2_mq_irecv2(rmq, lb_peer(fab, 1, 0), &t,
-				       (psm2_mq_tag_t *)&all_bits, 0, &v[1],
+				       (psm2_mq_tag_t *)&lb_all_bits, 0, &v[1],
 				       4, NULL, &r[1]), PSM2_OK);
 	CU_ASSERT_EQUAL(psm2_mq_irecv2(rmq, PSM2_MQ_ANY_ADDR, &t,
-				       (psm2_mq_tag_t *)&all_bits, 0, &v[2],
+				       (psm2_mq_tag_t *)&lb_all_bits, 0, &v[2],
 				       4, NULL, &r[2]), PSM2_OK);
 	for (i = 0; i < 3; i++)
 		send_u32(0, 1, t, 100 + i);
@@ -170,7 +158,7 @@ static void test_wildcard_source(void)
 	psm2_mq_t rmq;
 	psm2_mq_req_t r;
 	psm2_mq_status2_t st;
-	psm2_mq_tag_t t = tag3(7, 7, 7);
+	psm2_mq_tag_t t = lb_tag(7, 7, 7);
 	uint32_t v = 0;
 
 	fabric(3, NULL, NULL);
@@ -180,14 +168,14 @@ static void test_wildcard_source(void)
 	drain();
 	/* a receive for sender 2 skips sender 1's earlier message */
 	CU_ASSERT_EQUAL(psm2_mq_irecv2(rmq, lb_peer(fab, 0, 2), &t,
-				       (psm2_mq_tag_t *)&all_bits, 0, &v, 4,
+				       (psm2_mq_tag_t *)&lb_all_bits, 0, &v, 4,
 				       NULL, &r), PSM2_OK);
 	CU_ASSERT_EQUAL(finish(&r, &st), PSM2_OK);
 	CU_ASSERT_EQUAL(v, 2);
 	CU_ASSERT_PTR_EQUAL(st.msg_peer, lb_peer(fab, 0, 2));
 	/* any source takes what is left */
 	CU_ASSERT_EQUAL(psm2_mq_irecv2(rmq, PSM2_MQ_ANY_ADDR, &t,
-				       (psm2_mq_tag_t *)&all_bits, 0, &v, 4,
+				       (psm2_mq_tag_t *)&lb_all_bits, 0, &v, 4,
 				       NULL, &r), PSM2_OK);
 	CU_ASSERT_EQUAL(finish(&r, &st), PSM2_OK);
 	CU_ASSERT_EQUAL(v, 1);
@@ -200,19 +188,19 @@ static void test_probe(void)
 	psm2_mq_req_t r, m;
 	psm2_mq_status2_t st;
 	psm2_mq_status_t st1;
-	psm2_mq_tag_t t = tag3(3, 4, 5);
+	psm2_mq_tag_t t = lb_tag(3, 4, 5);
 	uint8_t big[100000], got[100000];
 
 	fabric(2, NULL, NULL);
 	rmq = lb_mq(fab, 1);
 	CU_ASSERT_EQUAL(psm2_mq_iprobe2(rmq, PSM2_MQ_ANY_ADDR, &t,
-					(psm2_mq_tag_t *)&all_bits, &st),
+					(psm2_mq_tag_t *)&lb_all_bits, &st),
 			PSM2_MQ_NO_COMPLETIONS);
 	send_u32(0, 1, t, 42);
 	drain();
 	memset(&st, 0, sizeof(st));
 	CU_ASSERT_EQUAL(psm2_mq_iprobe2(rmq, PSM2_MQ_ANY_ADDR, &t,
-					(psm2_mq_tag_t *)&all_bits, &st),
+					(psm2_mq_tag_t *)&lb_all_bits, &st),
 			PSM2_OK);
 	CU_ASSERT_EQUAL(st.msg_length, 4);
 	CU_ASSERT_EQUAL(st.msg_tag.tag2, 5);
@@ -223,10 +211,10 @@ static void test_probe(void)
 	CU_ASSERT_EQUAL(st1.msg_tag, 3 | (4ull << 32));
 	/* improbe takes it: nobody else can match it any more */
 	CU_ASSERT_EQUAL(psm2_mq_improbe2(rmq, PSM2_MQ_ANY_ADDR, &t,
-					 (psm2_mq_tag_t *)&all_bits, &m, &st),
+					 (psm2_mq_tag_t *)&lb_all_bits, &m, &st),
 			PSM2_OK);
 	CU_ASSERT_EQUAL(psm2_mq_iprobe2(rmq, PSM2_MQ_ANY_ADDR, &t,
-					(psm2_mq_tag_t *)&all_bits, &st),
+					(psm2_mq_tag_t *)&lb_all_bits, &st),
 			PSM2_MQ_NO_COMPLETIONS);
 	uint32_t v = 0;
 	CU_ASSERT_EQUAL(psm2_mq_imrecv(rmq, 0, &v, 4, (void *)0x55, &m),
@@ -242,7 +230,7 @@ static void test_probe(void)
 			PSM2_OK);
 	drain();
 	CU_ASSERT_EQUAL(psm2_mq_improbe2(rmq, PSM2_MQ_ANY_ADDR, &t,
-					 (psm2_mq_tag_t *)&all_bits, &m, &st),
+					 (psm2_mq_tag_t *)&lb_all_bits, &m, &st),
 			PSM2_OK);
 	CU_ASSERT_EQUAL(st.msg_length, sizeof(big));
 	CU_ASSERT_EQUAL(psm2_mq_test2(&r, &st), PSM2_MQ_NO_COMPLETIONS);
@@ -258,13 +246,13 @@ static void test_cancel(void)
 	psm2_mq_t rmq;
 	psm2_mq_req_t r, s;
 	psm2_mq_status2_t st;
-	psm2_mq_tag_t t = tag3(1, 1, 1);
+	psm2_mq_tag_t t = lb_tag(1, 1, 1);
 	uint32_t v = 0, w = 9;
 
 	fabric(2, NULL, NULL);
 	rmq = lb_mq(fab, 1);
 	CU_ASSERT_EQUAL(psm2_mq_irecv2(rmq, PSM2_MQ_ANY_ADDR, &t,
-				       (psm2_mq_tag_t *)&all_bits, 0, &v, 4,
+				       (psm2_mq_tag_t *)&lb_all_bits, 0, &v, 4,
 				       (void *)7, &r), PSM2_OK);
 	CU_ASSERT_EQUAL(psm2_mq_cancel(&r), PSM2_OK);
 	/* cancelled: completes, must still be tested, took nothing */
@@ -276,7 +264,7 @@ static void test_cancel(void)
 	drain();
 	CU_ASSERT_EQUAL(v, 0);	/* the message went to the unexpected queue */
 	CU_ASSERT_EQUAL(psm2_mq_irecv2(rmq, PSM2_MQ_ANY_ADDR, &t,
-				       (psm2_mq_tag_t *)&all_bits, 0, &v, 4,
+				       (psm2_mq_tag_t *)&lb_all_bits, 0, &v, 4,
 				       NULL, &r), PSM2_OK);
 	/* matched already: too late to cancel */
 	CU_ASSERT_EQUAL(psm2_mq_cancel(&r), PSM2_MQ_NO_COMPLETIONS);
@@ -294,7 +282,7 @@ static void test_ipeek(void)
 	psm2_mq_t rmq;
 	psm2_mq_req_t r[3], p;
 	psm2_mq_status2_t st;
-	psm2_mq_tag_t t[3] = { tag3(1, 0, 0), tag3(2, 0, 0), tag3(3, 0, 0) };
+	psm2_mq_tag_t t[3] = { lb_tag(1, 0, 0), lb_tag(2, 0, 0), lb_tag(3, 0, 0) };
 	uint32_t v[3];
 	int i;
 
@@ -303,7 +291,7 @@ static void test_ipeek(void)
 	CU_ASSERT_EQUAL(psm2_mq_ipeek2(rmq, &p, &st), PSM2_MQ_NO_COMPLETIONS);
 	for (i = 0; i < 3; i++)
 		CU_ASSERT_EQUAL(psm2_mq_irecv2(rmq, PSM2_MQ_ANY_ADDR, &t[i],
-					       (psm2_mq_tag_t *)&all_bits, 0,
+					       (psm2_mq_tag_t *)&lb_all_bits, 0,
 					       &v[i], 4, (void *)(long)(i + 1),
 					       &r[i]), PSM2_OK);
 	/* complete them in the order 3, 1, 2 */
@@ -341,7 +329,7 @@ static void transfer_sizes(bool post_first, bool check_handles)
 	CU_ASSERT_FATAL(src && dst);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		uint32_t n = sizes[i];
-		psm2_mq_tag_t t = tag3((uint32_t)i, n, 0xabc);
+		psm2_mq_tag_t t = lb_tag((uint32_t)i, n, 0xabc);
 		psm2_mq_req_t s, r;
 		psm2_mq_status2_t sst, rst;
 
@@ -349,7 +337,7 @@ static void transfer_sizes(bool post_first, bool check_handles)
 		memset(dst, 0xee, n + 64);
 		if (post_first)
 			CU_ASSERT_EQUAL(psm2_mq_irecv2(rmq, PSM2_MQ_ANY_ADDR,
-						       &t, (psm2_mq_tag_t *)&all_bits,
+						       &t, (psm2_mq_tag_t *)&lb_all_bits,
 						       0, dst, n + 64, NULL,
 						       &r), PSM2_OK);
 		CU_ASSERT_EQUAL(psm2_mq_isend2(smq, lb_peer(fab, 0, 1), 0, &t,
@@ -357,7 +345,7 @@ static void transfer_sizes(bool post_first, bool check_handles)
 		if (!post_first) {
 			drain();
 			CU_ASSERT_EQUAL(psm2_mq_irecv2(rmq, PSM2_MQ_ANY_ADDR,
-						       &t, (psm2_mq_tag_t *)&all_bits,
+						       &t, (psm2_mq_tag_t *)&lb_all_bits,
 						       0, dst, n + 64, NULL,
 						       &r), PSM2_OK);
 		}
@@ -434,7 +422,7 @@ static void test_truncation(void)
 {
 	static uint8_t src[300000], dst[300000];
 	psm2_mq_t rmq;
-	psm2_mq_tag_t t = tag3(8, 8, 8);
+	psm2_mq_tag_t t = lb_tag(8, 8, 8);
 	static const uint32_t n[] = { 100, 300000 };	/* eager, rendezvous */
 	int i, post_first;
 
@@ -450,7 +438,7 @@ static void test_truncation(void)
 			memset(dst, 0, sizeof(dst));
 			if (post_first)
 				psm2_mq_irecv2(rmq, PSM2_MQ_ANY_ADDR, &t,
-					       (psm2_mq_tag_t *)&all_bits, 0,
+					       (psm2_mq_tag_t *)&lb_all_bits, 0,
 					       dst, cap, NULL, &r);
 			CU_ASSERT_EQUAL(psm2_mq_isend2(lb_mq(fab, 0),
 						       lb_peer(fab, 0, 1), 0,
@@ -459,7 +447,7 @@ static void test_truncation(void)
 			drain();
 			if (!post_first)
 				psm2_mq_irecv2(rmq, PSM2_MQ_ANY_ADDR, &t,
-					       (psm2_mq_tag_t *)&all_bits, 0,
+					       (psm2_mq_tag_t *)&lb_all_bits, 0,
 					       dst, cap, NULL, &r);
 			CU_ASSERT_EQUAL(finish(&r, &rst), PSM2_OK);
 			CU_ASSERT_EQUAL(finish(&s, &sst), PSM2_OK);
@@ -482,7 +470,7 @@ static void test_order_per_peer(void)
 	static uint32_t out[N][1024], in[N][1024];
 	psm2_mq_req_t s[N], r[N];
 	psm2_mq_status2_t st;
-	psm2_mq_tag_t t = tag3(1, 2, 3);
+	psm2_mq_tag_t t = lb_tag(1, 2, 3);
 	int i, j;
 
 	fabric(3, &opt, &cfg);
@@ -501,7 +489,7 @@ static void test_order_per_peer(void)
 	send_u32(2, 1, t, 0xdead);
 	for (i = 0; i < N; i++)
 		CU_ASSERT_EQUAL(psm2_mq_irecv2(lb_mq(fab, 1), lb_peer(fab, 1, 0),
-					       &t, (psm2_mq_tag_t *)&all_bits, 0,
+					       &t, (psm2_mq_tag_t *)&lb_all_bits, 0,
 					       in[i], sizeof(in[i]), NULL, &r[i]),
 				PSM2_OK);
 	for (i = 0; i < N; i++) {
@@ -520,7 +508,7 @@ static uint32_t recv_u32(int to, int from, psm2_mq_tag_t t)
 	uint32_t v = ~0u;
 
 	CU_ASSERT_EQUAL_FATAL(psm2_mq_irecv2(lb_mq(fab, to), lb_peer(fab, to, from),
-					     &t, (psm2_mq_tag_t *)&all_bits, 0,
+					     &t, (psm2_mq_tag_t *)&lb_all_bits, 0,
 					     &v, sizeof(v), NULL, &r), PSM2_OK);
 	if (finish(&r, &st) != PSM2_OK) {
 		psm2_mq_cancel(&r);
@@ -540,7 +528,7 @@ static void test_restarted_peer(void)
 	struct shim_mq_config cfg = { .rndv_threshold = 1024,
 				      .rndv_window = 4096 };
 	static uint8_t big[8192];
-	psm2_mq_tag_t t = tag3(7, 7, 7);
+	psm2_mq_tag_t t = lb_tag(7, 7, 7);
 	psm2_mq_status2_t st;
 	psm2_mq_req_t pending;
 	uint32_t i;
@@ -583,7 +571,7 @@ static void test_sendsync(void)
 {
 	psm2_mq_req_t s, r;
 	psm2_mq_status2_t st;
-	psm2_mq_tag_t t = tag3(4, 4, 4);
+	psm2_mq_tag_t t = lb_tag(4, 4, 4);
 	uint32_t v = 77, w = 0;
 	int i;
 
@@ -596,7 +584,7 @@ static void test_sendsync(void)
 	/* not matched yet: a synchronous send must not complete */
 	CU_ASSERT_EQUAL(psm2_mq_test2(&s, &st), PSM2_MQ_NO_COMPLETIONS);
 	CU_ASSERT_EQUAL(psm2_mq_irecv2(lb_mq(fab, 1), PSM2_MQ_ANY_ADDR, &t,
-				       (psm2_mq_tag_t *)&all_bits, 0, &w, 4,
+				       (psm2_mq_tag_t *)&lb_all_bits, 0, &w, 4,
 				       NULL, &r), PSM2_OK);
 	CU_ASSERT_EQUAL(finish(&s, &st), PSM2_OK);
 	CU_ASSERT_EQUAL(finish(&r, &st), PSM2_OK);
@@ -608,7 +596,7 @@ static void test_stats(void)
 	psm2_mq_stats_t s, r;
 	psm2_mq_req_t rq;
 	psm2_mq_status2_t st;
-	psm2_mq_tag_t t = tag3(6, 6, 6);
+	psm2_mq_tag_t t = lb_tag(6, 6, 6);
 	static uint8_t buf[100000];
 
 	fabric(2, NULL, NULL);
@@ -616,16 +604,16 @@ static void test_stats(void)
 	send_u32(0, 1, t, 1);
 	drain();
 	psm2_mq_irecv2(lb_mq(fab, 1), PSM2_MQ_ANY_ADDR, &t,
-		       (psm2_mq_tag_t *)&all_bits, 0, buf, sizeof(buf), NULL,
+		       (psm2_mq_tag_t *)&lb_all_bits, 0, buf, sizeof(buf), NULL,
 		       &rq);
 	CU_ASSERT_EQUAL(finish(&rq, &st), PSM2_OK);
 	psm2_mq_irecv2(lb_mq(fab, 1), PSM2_MQ_ANY_ADDR, &t,
-		       (psm2_mq_tag_t *)&all_bits, 0, buf, sizeof(buf), NULL,
+		       (psm2_mq_tag_t *)&lb_all_bits, 0, buf, sizeof(buf), NULL,
 		       &rq);
 	send_u32(0, 1, t, 2);
 	CU_ASSERT_EQUAL(finish(&rq, &st), PSM2_OK);
 	psm2_mq_irecv2(lb_mq(fab, 1), PSM2_MQ_ANY_ADDR, &t,
-		       (psm2_mq_tag_t *)&all_bits, 0, buf, sizeof(buf), NULL,
+		       (psm2_mq_tag_t *)&lb_all_bits, 0, buf, sizeof(buf), NULL,
 		       &rq);
 	{
 		psm2_mq_req_t sq;

@@ -34,18 +34,6 @@ enum {
 };
 
 static struct lb_fabric *fab;
-static const psm2_mq_tag_t all_bits = { .tag = { ~0u, ~0u, ~0u, 0 } };
-
-static psm2_mq_tag_t tag3(uint32_t a, uint32_t b, uint32_t c)
-{
-	psm2_mq_tag_t t;
-
-	memset(&t, 0, sizeof(t));
-	t.tag0 = a;
-	t.tag1 = b;
-	t.tag2 = c;
-	return t;
-}
 
 /* Sizes around the eager/rendezvous threshold (64 KiB) and tiny ones. */
 static uint32_t msg_size(unsigned thread, unsigned i)
@@ -110,7 +98,7 @@ static void *own_tags(void *p)
 	for (i = 0; buf && i < MSGS; i++) {
 		uint32_t n = msg_size(a->thread, i);
 		uint32_t id = a->thread << 16 | i;
-		psm2_mq_tag_t t = tag3(a->thread, i, 1);
+		psm2_mq_tag_t t = lb_tag(a->thread, i, 1);
 		psm2_mq_status2_t st;
 		psm2_mq_req_t req;
 
@@ -129,7 +117,7 @@ static void *own_tags(void *p)
 			continue;
 		}
 		memset(buf, 0xee, n);
-		if (psm2_mq_irecv2(mq, peer, &t, (psm2_mq_tag_t *)&all_bits, 0,
+		if (psm2_mq_irecv2(mq, peer, &t, (psm2_mq_tag_t *)&lb_all_bits, 0,
 				   buf, 262144, NULL, &req) ||
 		    psm2_mq_wait2(&req, &st) || st.error_code ||
 		    st.msg_length != n || !check(buf, n, id))
@@ -249,8 +237,8 @@ static void *progress_model(void *p)
 		struct op *o = &ops[i];
 		bool shared = i >= MSGS;
 		uint32_t n = msg_size(a->thread, i);
-		psm2_mq_tag_t t = shared ? tag3(SHARED_TAG, 0, 2) :
-					   tag3(a->thread, i, 2);
+		psm2_mq_tag_t t = shared ? lb_tag(SHARED_TAG, 0, 2) :
+					   lb_tag(a->thread, i, 2);
 		psm2_mq_req_t req;
 
 		o->id = shared ? 0x77 : (a->thread << 16 | i);
@@ -273,7 +261,7 @@ static void *progress_model(void *p)
 					   &req))
 				atomic_fetch_add(a->bad, 1);
 		} else if (psm2_mq_irecv2(mq, PSM2_MQ_ANY_ADDR, &t,
-					  (psm2_mq_tag_t *)&all_bits, 0,
+					  (psm2_mq_tag_t *)&lb_all_bits, 0,
 					  o->buf, 262144, o, &req)) {
 			atomic_fetch_add(a->bad, 1);
 		}
@@ -366,7 +354,7 @@ static void post_completed(const signed char *answers, int n)
 {
 	static signed char ctx[16];
 	psm2_mq_t tx = lb_mq(fab, 0), rx = lb_mq(fab, 1);
-	psm2_mq_tag_t t = tag3(9, 9, 9);
+	psm2_mq_tag_t t = lb_tag(9, 9, 9);
 	static char bufs[16][8];
 	psm2_mq_req_t req;
 	int i;
@@ -374,7 +362,7 @@ static void post_completed(const signed char *answers, int n)
 	for (i = 0; i < n; i++) {
 		ctx[i] = answers[i];
 		CU_ASSERT_EQUAL(psm2_mq_irecv2(rx, PSM2_MQ_ANY_ADDR, &t,
-					       (psm2_mq_tag_t *)&all_bits, 0,
+					       (psm2_mq_tag_t *)&lb_all_bits, 0,
 					       bufs[i], 8, &ctx[i], &req),
 				PSM2_OK);
 		CU_ASSERT_EQUAL(psm2_mq_send2(tx, lb_peer(fab, 0, 1), 0, &t,
