@@ -145,6 +145,7 @@ struct pool {
 };
 
 static struct pool pool;
+static pid_t controller;		/* the workers' parent */
 
 static int pick_fd(struct rng *r)
 {
@@ -957,6 +958,13 @@ static int worker_main(uint64_t seed, unsigned nthreads)
 	if (setgroups(0, NULL) || setgid(WORKER_UID) || setuid(WORKER_UID))
 		return 90;
 	prctl(PR_SET_DUMPABLE, 1);
+	/*
+	 * Die with the controller (the suite's timeout kills only it): set
+	 * after setuid, which clears it; the controller may be gone already.
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != controller)
+		return 93;
 	sigaction(SIGBUS, &sa, NULL);
 	sigaction(SIGSEGV, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -1003,6 +1011,7 @@ static pid_t spawn(uint64_t seed, unsigned nthreads)
 {
 	pid_t pid;
 
+	controller = getpid();
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0)
