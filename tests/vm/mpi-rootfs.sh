@@ -32,8 +32,9 @@ set -euo pipefail
 SUITE=bookworm
 ARCH=amd64
 ROOTFS_FORMAT=1
-# openmpi-bin pulls libopenmpi3, openmpi-common, libpsm2-2, openssh-client.
-PKGS=(openmpi-bin procps iproute2)
+# openmpi-bin pulls libopenmpi3, openmpi-common, libpsm2-2, libfabric1,
+# openssh-client; libfabric-bin has fi_info and fi_pingpong.
+PKGS=(openmpi-bin procps iproute2 libfabric-bin)
 read -r -a extra <<<"${DRVOPS_MPI_PKGS:-}"
 PKGS+=("${extra[@]}")
 

@@ -156,7 +156,7 @@ PKGS=(qemu-system-x86 busybox-static cpio libcunit1-dev kmod iproute2 gcc make
 	xz-utils rsync
 	"${KERNEL_PKGS[@]}"
 	libpsm2-dev
-	libopenmpi-dev)
+	libopenmpi-dev libfabric-dev)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
