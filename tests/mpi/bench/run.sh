@@ -13,6 +13,8 @@
 #   mpi_psm2    bin/mpi_bench under Open MPI, pml cm + mtl psm2 over our
 #               libpsm2.so.2 (lib.bash MPIRUN: btl self, no shared memory),
 #               rank 0 on hfi0, rank 1 on hfi1
+#   mpi_ofi     the same under Open MPI pml cm + mtl ofi, libfabric's psm2
+#               provider over our libpsm2.so.2 (FI_PROVIDER=psm2)
 #   mpi_vader   the same bin/mpi_bench, Open MPI's own shared memory: pml
 #               ob1, btl self,vader, single copy by CMA (process_vm_readv)
 # Prints the tables and the CSV between DRVOPS-CSV-BEGIN/END (the host saves
@@ -28,11 +30,12 @@ OUT="$(mktemp -d /tmp/bench-mpi.XXXXXX)" || exit 1
 hfi1_names_for_openmpi || { echo "FAIL: cannot give Open MPI the hfi1 names it looks for"; exit 1; }
 trap 'rm -rf "$OUT"; hfi1_names_undo' EXIT
 
-METHODS=(psm2_spin psm2_wait mpi_psm2 mpi_vader)
+METHODS=(psm2_spin psm2_wait mpi_psm2 mpi_ofi mpi_vader)
 declare -A LABEL=(
 	[psm2_spin]="PSM2 over psm-shim, polling (hfi0 <-> hfi1)"
 	[psm2_wait]="PSM2 over psm-shim, blocking wait (hfi0 <-> hfi1)"
 	[mpi_psm2]="Open MPI cm/psm2 over psm-shim (hfi0 <-> hfi1)"
+	[mpi_ofi]="Open MPI cm/ofi, libfabric psm2 over psm-shim (hfi0 <-> hfi1)"
 	[mpi_vader]="Open MPI ob1/vader shared memory (CMA)"
 )
 NSIZES=10
@@ -57,6 +60,19 @@ run_mpi_psm2() {
 	return "$rc"
 }
 
+run_mpi_ofi() {
+	local rx0 rx1 rc
+	rx0=$(rx_bytes hfi0) && rx1=$(rx_bytes hfi1) || return
+	HFI_UNITS="0 1" timeout -k 5 "$BENCH_TIMEOUT" mpirun --allow-run-as-root \
+		--oversubscribe --mca pml cm --mca mtl ofi \
+		--mca mtl_ofi_provider_include psm2 --mca btl self \
+		-x LD_LIBRARY_PATH="$PSM2_DIR" -x HFI_UNITS -x FI_PROVIDER=psm2 \
+		-np 2 ./hfi_unit_by_rank "$MPI_BIN/mpi_bench"
+	rc=$?
+	echo "HFI rx_bytes +$(($(rx_bytes hfi0) - rx0)) on hfi0, +$(($(rx_bytes hfi1) - rx1)) on hfi1"
+	return "$rc"
+}
+
 run_mpi_vader() {
 	timeout -k 5 "$BENCH_TIMEOUT" mpirun --allow-run-as-root \
 		--mca pml ob1 --mca btl self,vader \
@@ -76,7 +92,7 @@ measure() {
 	[ "$rc" = 0 ] || return 1
 	grep -q '^OK: 0 wrong messages' <<<"$out" || { echo "no 'OK: 0 wrong messages'"; return 1; }
 	[ "$n" = "$NSIZES" ] || { echo "expected $NSIZES sizes"; return 1; }
-	if [ "$m" = mpi_psm2 ]; then
+	if [ "$m" = mpi_psm2 ] || [ "$m" = mpi_ofi ]; then
 		# every size one way >= 2 x 7 x sum(sizes) bytes; at least 4 MiB
 		awk '/^HFI rx_bytes/ { a = $3; b = $6; sub(/\+/, "", a); sub(/\+/, "", b)
 			exit !(a + 0 >= 4194304 && b + 0 >= 4194304) }' <<<"$out" ||
@@ -110,7 +126,7 @@ ratio() {
 
 SIZES="$(cat "${METHODS[@]/#/$OUT/}" | awk '{ print $2 }' | sort -nu)"
 # table TITLE FIELD: one row per size, one column per method, then the ratios
-# mpi_psm2/psm2_spin and mpi_vader/mpi_psm2.
+# mpi_psm2/psm2_spin, mpi_ofi/mpi_psm2 and mpi_vader/mpi_psm2.
 table() {
 	local s m row v
 	local -A val
@@ -118,7 +134,7 @@ table() {
 	echo "=== $1 ==="
 	printf '%8s |' size
 	printf ' %10s' "${METHODS[@]}"
-	printf ' | %9s %9s\n' mpi:psm2 vader:mpi
+	printf ' | %9s %9s %9s\n' mpi:psm2 ofi:psm2 vader:mpi
 	for s in $SIZES; do
 		row=()
 		val=()
@@ -129,13 +145,15 @@ table() {
 		done
 		printf '%8s |' "$(human "$s")"
 		printf ' %10s' "${row[@]}"
-		printf ' | %9s %9s\n' "$(ratio "${val[mpi_psm2]}" "${val[psm2_spin]}")" \
+		printf ' | %9s %9s %9s\n' "$(ratio "${val[mpi_psm2]}" "${val[psm2_spin]}")" \
+			"$(ratio "${val[mpi_ofi]}" "${val[mpi_psm2]}")" \
 			"$(ratio "${val[mpi_vader]}" "${val[mpi_psm2]}")"
 	done
 }
 echo
 echo "qemu TCG: compare ratios measured in this boot, not absolute numbers;"
 echo "mpi:psm2 = Open MPI over the shim / PSM2 over the shim (polling),"
+echo "ofi:psm2 = Open MPI's ofi MTL (libfabric psm2) / its psm2 MTL,"
 echo "vader:mpi = Open MPI shared memory (CMA) / Open MPI over the shim"
 table "ping-pong half round trip, us (median of 11 rounds)" 3
 table "ping-pong bandwidth, MB/s (size / median half round trip)" 6
