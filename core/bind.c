@@ -155,7 +155,7 @@ void drvops_unbind_all(struct drvops_file *f)
 		spin_unlock(&f->bind_lock);
 		if (!b)
 			return;
-		drvops_inject_unbind_all_delay();
+		drvops_inject_delay(DRVOPS_INJECT_UNBIND_ALL);
 		drvops_binding_finish(b);
 	}
 }

@@ -115,12 +115,17 @@ int drvops_check_ioctl_table(const struct drvops_version_ops *ops);
 
 /* inject.c: delays that widen race windows for the tests (debug kernels) */
 struct dentry;
+enum drvops_inject_site {
+	DRVOPS_INJECT_UNBIND_ALL,
+	DRVOPS_INJECT_FAULT,
+	DRVOPS_INJECT_NR,
+};
 #ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
 void drvops_inject_init(struct dentry *dir);
-void drvops_inject_unbind_all_delay(void);
+void drvops_inject_delay(enum drvops_inject_site site);
 #else
 static inline void drvops_inject_init(struct dentry *dir) {}
-static inline void drvops_inject_unbind_all_delay(void) {}
+static inline void drvops_inject_delay(enum drvops_inject_site site) {}
 #endif
 
 /* bind.c */

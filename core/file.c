@@ -283,6 +283,7 @@ static vm_fault_t drvops_vm_fault(struct vm_fault *vmf)
 		ret = VM_FAULT_SIGBUS;
 	}
 	drvops_exit(f);
+	drvops_inject_delay(DRVOPS_INJECT_FAULT);
 	return ret;
 }
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "testlib.h"
+#include "tl_hfi.h"
 #include "tl_proc.h"
 
 static struct tl_stats baseline;
@@ -464,14 +465,29 @@ static void test_kill9_mid_copy(void)
 
 /* ---- UNBIND vs. the teardown of the fd, window held open */
 
-#define DELAY_ATTR "/sys/kernel/debug/ib_drvops/delay_unbind_all"
+#define INJECT_DIR "/sys/kernel/debug/ib_drvops/"
+#define DELAY_ATTR INJECT_DIR "delay_unbind_all"
+
+static int attr_set(const char *attr, const char *file, const char *value)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), INJECT_DIR "%s/%s", attr, file);
+	return tl_write_file(path, value);
+}
+
+/* One injected delay at the site, the next time it is reached. */
+static int delay_once(const char *attr)
+{
+	return attr_set(attr, "verbose", "0") ||
+	       attr_set(attr, "interval", "1") ||
+	       attr_set(attr, "times", "1") ||
+	       attr_set(attr, "probability", "100") ? -1 : 0;
+}
 
 static int delay_attr_set(const char *file, const char *value)
 {
-	char path[128];
-
-	snprintf(path, sizeof(path), DELAY_ATTR "/%s", file);
-	return tl_write_file(path, value);
+	return attr_set("delay_unbind_all", file, value);
 }
 
 struct closer {
@@ -538,9 +554,65 @@ static void test_unbind_in_teardown_window(void)
 	assert_back_to_baseline();
 }
 
+struct toucher {
+	const volatile uint8_t *p;
+	int sig;
+};
+
+static void *touch_page(void *arg)
+{
+	struct toucher *t = arg;
+
+	t->sig = tl_probe_read(t->p);
+	return NULL;
+}
+
+/*
+ * A page fault that is still on its way out when the fd dies: the handler
+ * has mapped the page and released the fd, then sleeps (injected) while
+ * the uverbs fd is closed and the kill zaps the mapping. Nothing may be
+ * mapped afterwards. Before the fix the handler handed the page to the mm,
+ * which mapped it only after the handler returned: after the zap, leaving
+ * the dead context's page mapped.
+ */
+static void test_fault_in_kill_window(void)
+{
+	struct drvops_hfi_ctx h;
+	struct toucher t;
+	pthread_t th;
+	size_t len;
+	int present;
+
+	if (access(INJECT_DIR "delay_fault/probability", W_OK)) {
+		printf("  no fault injection (not a debug kernel): skipped\n");
+		return;
+	}
+	TL_ASSERT_OK(tl_hfi_open(&h, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0));
+	len = h.info.mmap_length[DRVOPS_HFI_MMAP_EAGER];
+	t.p = h.eager;
+	t.sig = -1;
+	CU_ASSERT_FATAL(tl_pages_present(h.eager, len) == 0);
+	TL_ASSERT_OK(delay_once("delay_fault"));
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, touch_page, &t) == 0);
+	usleep(50 * 1000);		/* into the 200 ms sleep */
+	close(h.uverbs_fd);		/* kill: zap while the fault sleeps */
+	h.uverbs_fd = -1;
+	pthread_join(th, NULL);
+	attr_set("delay_fault", "probability", "0");
+	present = tl_pages_present(h.eager, len);
+	printf("  the read %s; %d page(s) mapped after the kill\n",
+	       t.sig ? "got a signal (retried on a dead fd)" : "went through",
+	       present);
+	CU_ASSERT(present == 0);
+	tl_hfi_close(&h);
+	assert_back_to_baseline();
+}
+
 static CU_TestInfo inject_tests[] = {
 	{ "UNBIND in the teardown's window waits for it",
 	  test_unbind_in_teardown_window },
+	{ "a fault on its way out when the fd dies maps nothing",
+	  test_fault_in_kill_window },
 	CU_TEST_INFO_NULL,
 };
 

@@ -554,24 +554,6 @@ static void *toucher(void *p)
 }
 
 /* Pages of [p, p+len) with a present PTE, from /proc/self/pagemap. */
-static int pages_present(const void *p, size_t len)
-{
-	int fd = open("/proc/self/pagemap", O_RDONLY), n = 0;
-
-	if (fd < 0)
-		return -errno;
-	for (size_t off = 0; off < len; off += PAGE) {
-		uint64_t e = 0;
-		off_t pos = ((uintptr_t)p + off) / PAGE * sizeof(e);
-
-		if (pread(fd, &e, sizeof(e), pos) == (ssize_t)sizeof(e) &&
-		    (e >> 63))
-			n++;
-	}
-	close(fd);
-	return n;
-}
-
 static void test_fault_vs_kill(void)
 {
 	struct sigaction sa = { .sa_handler = fault_handler }, old;
@@ -594,7 +576,7 @@ static void test_fault_vs_kill(void)
 		/* Kill: close the uverbs fd while the thread faults. */
 		close(h.uverbs_fd);
 		h.uverbs_fd = -1;
-		present += pages_present((const void *)ta.map, ta.len);
+		present += tl_pages_present((const void *)ta.map, ta.len);
 		atomic_store(&ta.stop, true);
 		pthread_join(th, NULL);
 		faults += atomic_load(&ta.faults);

@@ -31,7 +31,7 @@ set -euo pipefail
 
 SUITE=bookworm
 ARCH=amd64
-ROOTFS_FORMAT=1
+ROOTFS_FORMAT=2
 # openmpi-bin pulls libopenmpi3, openmpi-common, libpsm2-2, libfabric1,
 # openssh-client; libfabric-bin has fi_info and fi_pingpong.
 PKGS=(openmpi-bin procps iproute2 libfabric-bin)
@@ -141,6 +141,9 @@ done
 # What the guest needs besides the packages. The guest runs no init system:
 # tests/vm/mpi-init.sh is PID 1.
 echo drvops-mpi >"$ROOT/etc/hostname"
+# An ordinary user for the unprivileged runs (tests/mpi/unprivileged.sh).
+chroot "$ROOT" useradd -m -u 1000 -s /bin/bash mpiuser >>"$LOG" 2>&1 ||
+	die "useradd mpiuser failed, see $LOG"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tdrvops-mpi\n' >"$ROOT/etc/hosts"
 mkdir -p "$ROOT/drvops"
 chroot "$ROOT" dpkg-query -W -f='${Package} ${Version}\n' >"$TMP/packages.txt"

@@ -3,7 +3,9 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "tl_proc.h"
 
@@ -70,4 +72,24 @@ int tl_recv_fd(int sock)
 		return -1;
 	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	return fd;
+}
+
+int tl_pages_present(const void *p, size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/pagemap", O_RDONLY), n = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len; off += (size_t)page) {
+		uint64_t e = 0;
+		off_t pos = (off_t)(((uintptr_t)p + off) / (size_t)page *
+				    sizeof(e));
+
+		if (pread(fd, &e, sizeof(e), pos) == (ssize_t)sizeof(e) &&
+		    (e >> 63))
+			n++;
+	}
+	close(fd);
+	return n;
 }

@@ -22,6 +22,8 @@
 
 /* 0 if the 32-bit word at p can be read, else the signal reading raised. */
 int tl_probe_read(const volatile void *p);
+/* Pages of [p, p + len) mapped in this process (pagemap), or -errno. */
+int tl_pages_present(const void *p, size_t len);
 
 /* Pass fd over a unix socket (SCM_RIGHTS): 0 or -errno. */
 int tl_send_fd(int sock, int fd);
