@@ -9,6 +9,30 @@
 /* Longest device sleep once several threads use the endpoint. */
 #define SHIM_SHARED_SLEEP_MS 2
 
+/*
+ * Inside the library a thread cannot be cancelled: libfabric stops its
+ * progress thread with pthread_cancel, and writev() or poll() under (or in
+ * the middle of) our calls would otherwise end it with a lock held or the
+ * sleeper's place taken for good. Deferred to the caller's next
+ * cancellation point.
+ */
+static _Thread_local unsigned inside;
+static _Thread_local int cancel_state;
+
+static void enter_library(void)
+{
+	if (inside++ == 0)
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+}
+
+static void leave_library(void)
+{
+	int unused;
+
+	if (--inside == 0)
+		pthread_setcancelstate(cancel_state, &unused);
+}
+
 int shim_lock_init(struct shim_lock *l)
 {
 	pthread_mutexattr_t a;
@@ -42,6 +66,7 @@ void shim_lock_destroy(struct shim_lock *l)
 
 void shim_lock(struct shim_lock *l)
 {
+	enter_library();
 	/* Busy means another thread has it (ours would just recurse). */
 	if (pthread_mutex_trylock(&l->mutex)) {
 		pthread_mutex_lock(&l->mutex);
@@ -56,6 +81,7 @@ void shim_unlock(struct shim_lock *l)
 {
 	l->depth--;
 	pthread_mutex_unlock(&l->mutex);
+	leave_library();
 }
 
 void shim_lock_yield(struct shim_lock *l)

@@ -12,6 +12,8 @@
  * sleeps on the device with the lock released, so other threads go on.
  * Only one thread sleeps there; the others wait until it is back (it may
  * have completed their requests too), then make progress themselves.
+ * While a thread is inside the library it cannot be cancelled
+ * (pthread_cancel takes effect once it has left).
  */
 #ifndef PSM_SHIM_LOCK_H
 #define PSM_SHIM_LOCK_H
