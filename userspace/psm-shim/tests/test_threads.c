@@ -374,64 +374,39 @@ static void post_completed(const signed char *answers, int n)
 
 /* Intel's contract (opa-psm2): 1 counts, 0 skips, >1 counts and stops,
  * <0 stops with PSM2_INTERNAL_ERR; an empty queue is NO_COMPLETIONS. */
+/* One call asking for `ask`: its result and the count it leaves. */
+static void expect_dequeue(int ask, psm2_error_t want, int want_count)
+{
+	struct copied c[16];
+	int count = ask;
+
+	memset(c, 0, sizeof(c));
+	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(lb_mq(fab, 1), c,
+						    copy_and_answer, &count),
+			want);
+	CU_ASSERT_EQUAL(count, want_count);
+	if (want_count > 0)
+		CU_ASSERT_EQUAL(c[want_count - 1].len, 8);
+}
+
 static void test_dequeue_multi_contract(void)
 {
-	psm2_mq_t rx = lb_mq(fab, 1);
-	struct copied c[16];
-	int count;
-
-	count = 8;
-	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
-						    &count),
-			PSM2_MQ_NO_COMPLETIONS);
-	CU_ASSERT_EQUAL(count, 0);
-
+	expect_dequeue(8, PSM2_MQ_NO_COMPLETIONS, 0);
 	/* 1, 0 (skipped), 1: the queue runs empty before 8 */
 	post_completed((const signed char[]){ 1, 0, 1 }, 3);
-	count = 8;
-	memset(c, 0, sizeof(c));
-	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
-						    &count),
-			PSM2_MQ_NO_COMPLETIONS);
-	CU_ASSERT_EQUAL(count, 2);
-	CU_ASSERT_EQUAL(c[1].len, 8);
-
+	expect_dequeue(8, PSM2_MQ_NO_COMPLETIONS, 2);
 	/* exactly *count: PSM2_OK, the rest stays queued */
 	post_completed((const signed char[]){ 1, 1, 1 }, 3);
-	count = 2;
-	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
-						    &count), PSM2_OK);
-	CU_ASSERT_EQUAL(count, 2);
-	count = 8;
-	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
-						    &count),
-			PSM2_MQ_NO_COMPLETIONS);
-	CU_ASSERT_EQUAL(count, 1);
-
+	expect_dequeue(2, PSM2_OK, 2);
+	expect_dequeue(8, PSM2_MQ_NO_COMPLETIONS, 1);
 	/* >1: counted, stop */
 	post_completed((const signed char[]){ 1, 2, 1 }, 3);
-	count = 8;
-	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
-						    &count), PSM2_OK);
-	CU_ASSERT_EQUAL(count, 2);
-	count = 8;
-	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
-						    &count),
-			PSM2_MQ_NO_COMPLETIONS);
-	CU_ASSERT_EQUAL(count, 1);
-
+	expect_dequeue(8, PSM2_OK, 2);
+	expect_dequeue(8, PSM2_MQ_NO_COMPLETIONS, 1);
 	/* <0: stop, *count is the value */
 	post_completed((const signed char[]){ 1, -5, 1 }, 3);
-	count = 8;
-	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
-						    &count),
-			PSM2_INTERNAL_ERR);
-	CU_ASSERT_EQUAL(count, -5);
-	count = 8;
-	CU_ASSERT_EQUAL(psm2_mq_ipeek_dequeue_multi(rx, c, copy_and_answer,
-						    &count),
-			PSM2_MQ_NO_COMPLETIONS);
-	CU_ASSERT_EQUAL(count, 1);
+	expect_dequeue(8, PSM2_INTERNAL_ERR, -5);
+	expect_dequeue(8, PSM2_MQ_NO_COMPLETIONS, 1);
 }
 
 int main(void)
