@@ -1940,13 +1940,18 @@ SHIM_API psm2_error_t psm2_mq_cancel(psm2_mq_req_t *reqp)
 	struct shim_lock *lock;
 	struct psm2_mq_req *req;
 
-	if (!reqp || !*reqp)
+	if (!reqp)
 		return param_err(NULL, "cancel: NULL argument");
 	req = *reqp;
+	if (!req)
+		return PSM2_MQ_NO_COMPLETIONS;	/* as Intel's */
+	/* As Intel's: a send is refused through the error handler. */
+	if (req->kind != REQ_RECV)
+		return param_err(req->mq, "cancel: cannot cancel send requests");
 	lock = req->mq->lock;
 	shim_lock(lock);
 	/* Only a receive still waiting in the posted queue can go back. */
-	if (req->kind != REQ_RECV || req->state != REQ_POSTED) {
+	if (req->state != REQ_POSTED) {
 		shim_unlock(lock);
 		return PSM2_MQ_NO_COMPLETIONS;
 	}
