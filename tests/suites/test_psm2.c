@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -660,6 +661,131 @@ static void test_contexts_exhausted(void)
 	psm2_finalize();
 }
 
+/*
+ * A rank restarted in a job: a process on unit 1 echoes what this one
+ * sends, is killed with SIGKILL, and a new process takes the same context
+ * (another epid) and echoes again. This process keeps its endpoint (and
+ * its sequence numbers for that context) all along.
+ */
+#define TAG_ECHO 0x5000u
+
+/* The echoing rank: epid out, ours in, then echo until killed. */
+static int echo_rank(int wfd, int rfd, const psm2_uuid_t uuid)
+{
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	psm2_mq_tag_t t = tag_of(TAG_ECHO, 0), sel = all_bits();
+	struct end me = { 0 }, peer = { 0 };
+
+	if (psm2_init(&major, &minor) != PSM2_OK || end_open(&me, 1, uuid) ||
+	    write(wfd, &me.epid, sizeof(me.epid)) != sizeof(me.epid) ||
+	    read_full(rfd, &peer.epid, sizeof(peer.epid)) ||
+	    end_connect(&me, &peer))
+		return 1;
+	for (;;) {
+		psm2_mq_status2_t st;
+		psm2_mq_req_t r;
+		uint64_t v;
+
+		if (psm2_mq_irecv2(me.mq, me.peer, &t, &sel, 0, &v, sizeof(v),
+				   NULL, &r) != PSM2_OK ||
+		    psm2_mq_wait2(&r, &st) != PSM2_OK)
+			return 2;
+		v++;
+		if (psm2_mq_send2(me.mq, me.peer, 0, &t, &v, sizeof(v)) !=
+		    PSM2_OK)
+			return 3;
+	}
+}
+
+static pid_t start_echo(const psm2_uuid_t uuid, psm2_epid_t *epid,
+			psm2_epid_t mine)
+{
+	int to_parent[2], to_child[2];
+	pid_t pid;
+
+	if (pipe(to_parent) || pipe(to_child))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(to_parent[0]);
+		close(to_child[1]);
+		_exit(echo_rank(to_parent[1], to_child[0], uuid));
+	}
+	close(to_parent[1]);
+	close(to_child[0]);
+	if (pid < 0 || read_full(to_parent[0], epid, sizeof(*epid)) ||
+	    write(to_child[1], &mine, sizeof(mine)) != sizeof(mine))
+		pid = -1;
+	close(to_parent[0]);
+	close(to_child[1]);
+	return pid;
+}
+
+/* Send v to the echo rank, wait for v + 1: 0, or -1 if it never comes. */
+static int echo_once(struct end *e, uint64_t v)
+{
+	psm2_mq_tag_t t = tag_of(TAG_ECHO, 0), sel = all_bits();
+	psm2_mq_req_t s, r;
+	psm2_mq_status2_t st;
+	uint64_t got = 0;
+	int done = 0;
+
+	if (psm2_mq_irecv2(e->mq, e->peer, &t, &sel, 0, &got, sizeof(got),
+			   NULL, &r) != PSM2_OK ||
+	    psm2_mq_isend2(e->mq, e->peer, 0, &t, &v, sizeof(v), NULL, &s) !=
+	    PSM2_OK)
+		return -1;
+	for (long i = 0; i < 5000000 && done != 3; i++) {
+		if (!(done & 1) && psm2_mq_test2(&s, &st) == PSM2_OK)
+			done |= 1;
+		if (!(done & 2) && psm2_mq_test2(&r, &st) == PSM2_OK)
+			done |= 2;
+		if (done != 3)
+			psm2_poll(e->ep);
+	}
+	if (!(done & 2))
+		psm2_mq_cancel(&r);
+	return done == 3 && got == v + 1 ? 0 : -1;
+}
+
+static void test_rank_restarted(void)
+{
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	struct end me = { 0 }, other = { 0 };
+	psm2_epid_t first;
+	psm2_uuid_t uuid;
+	pid_t pid;
+	int round, i;
+
+	CU_ASSERT_FATAL(psm2_init(&major, &minor) == PSM2_OK);
+	psm2_uuid_generate(uuid);
+	CU_ASSERT_FATAL(end_open(&me, 0, uuid) == 0);
+	for (round = 0; round < 2; round++) {
+		pid = start_echo(uuid, &other.epid, me.epid);
+		CU_ASSERT_FATAL(pid > 0);
+		if (round == 0)
+			first = other.epid;
+		else
+			CU_ASSERT(other.epid != first &&
+				  psm2_epid_context(other.epid) ==
+				  psm2_epid_context(first) &&
+				  psm2_epid_nid(other.epid) ==
+				  psm2_epid_nid(first));
+		CU_ASSERT_FATAL(end_connect(&me, &other) == 0);
+		for (i = 0; i < 5; i++)
+			CU_ASSERT_EQUAL(echo_once(&me, 100 * round + i), 0);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	printf("\n    rank on context %u killed and restarted: epid %#llx -> %#llx ",
+	       (unsigned)psm2_epid_context(first), (unsigned long long)first,
+	       (unsigned long long)other.epid);
+	psm2_mq_finalize(me.mq);
+	psm2_ep_close(me.ep, PSM2_EP_CLOSE_FORCE, 0);
+	psm2_finalize();
+}
+
 /* ---- info_query and active messages, as libfabric's psm2 provider */
 
 static uint32_t query_unit(psm2_info_query_t q, uint32_t unit,
@@ -854,6 +980,7 @@ static CU_TestInfo psm2_tests[] = {
 	{ "connect to a missing endpoint", test_connect_unreachable },
 	{ "reopened endpoint on the same context is a new peer",
 	  test_reopened_endpoint },
+	{ "a rank killed and restarted on its context", test_rank_restarted },
 	{ "every context taken: ep_open fails at once",
 	  test_contexts_exhausted },
 	{ "info_query: units, status, contexts, device", test_info_query },
