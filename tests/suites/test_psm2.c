@@ -444,6 +444,64 @@ static void run_pair(int unit0, int unit1, unsigned nsizes,
 	       (unsigned long long)total, unit1, rx1 - rx0);
 }
 
+/*
+ * PSM2_DEVICES=self,shm (what Open MPI asks when all ranks are on one
+ * node): the same pair, 0 B .. 16 MiB, through the shared-memory inboxes
+ * and CMA, without taking a context and without a byte on the fabric.
+ */
+static void test_shm_pair(void)
+{
+	int to1[2], to0[2], status = 0, fails0;
+	long long rx0 = unit_counter(0, "rx_bytes"), rx1 = unit_counter(1, "rx_bytes");
+	psm2_info_query_arg_t a = { .unit = 1 };
+	uint32_t free_before = 0, free_during = 0;
+	psm2_uuid_t uuid;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(setenv("PSM2_DEVICES", "self,shm", 1) == 0);
+	psm2_uuid_generate(uuid);
+	CU_ASSERT_FATAL(pipe(to1) == 0 && pipe(to0) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		close(to1[1]);
+		close(to0[0]);
+		_exit(rank_main(1, 1, to0[1], to1[0], NSIZES, PAIR_ONE_WAY,
+				uuid) ? 1 : 0);
+	}
+	close(to1[0]);
+	close(to0[1]);
+	{
+		int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+
+		psm2_init(&major, &minor);
+		psm2_info_query(PSM2_INFO_QUERY_NUM_FREE_CONTEXTS, &free_before,
+				1, &a);
+		psm2_finalize();
+	}
+	fails0 = rank_main(0, 0, to1[1], to0[0], NSIZES, PAIR_ONE_WAY, uuid);
+	close(to1[1]);
+	close(to0[0]);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	unsetenv("PSM2_DEVICES");
+	{
+		int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+
+		psm2_init(&major, &minor);
+		psm2_info_query(PSM2_INFO_QUERY_NUM_FREE_CONTEXTS, &free_during,
+				1, &a);
+		psm2_finalize();
+	}
+	CU_ASSERT_EQUAL(fails0, 0);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* No context taken, nothing on the fabric. */
+	CU_ASSERT_EQUAL(free_during, free_before);
+	CU_ASSERT_EQUAL(unit_counter(0, "rx_bytes"), rx0);
+	CU_ASSERT_EQUAL(unit_counter(1, "rx_bytes"), rx1);
+	printf("\n    0 B .. 16 MiB over shm, units' rx_bytes unchanged ");
+}
+
 static void test_two_current_units(void)
 {
 	run_pair(0, 1, NSIZES, PAIR_ONE_WAY);
@@ -981,6 +1039,7 @@ static CU_TestInfo psm2_tests[] = {
 	{ "reopened endpoint on the same context is a new peer",
 	  test_reopened_endpoint },
 	{ "a rank killed and restarted on its context", test_rank_restarted },
+	{ "PSM2_DEVICES=self,shm: a pair without the HFI", test_shm_pair },
 	{ "every context taken: ep_open fails at once",
 	  test_contexts_exhausted },
 	{ "info_query: units, status, contexts, device", test_info_query },

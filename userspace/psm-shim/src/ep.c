@@ -33,6 +33,7 @@
 #include "ep.h"
 #include "hfi_transport.h"
 #include "mq.h"
+#include "shm_transport.h"
 #include "shim.h"
 
 /* Open endpoints; the list (not the endpoints) under open_eps_lock. */
@@ -318,6 +319,67 @@ static psm2_error_t ep_attach(struct psm2_ep *ep, int want)
 			   strerror(-ret));
 }
 
+enum shim_devices {
+	DEV_SELF = 1 << 0,
+	DEV_SHM = 1 << 1,
+	DEV_HFI = 1 << 2,
+};
+
+/* PSM2_DEVICES (Intel's default: all three), or -1 if it names others. */
+static int devices_from_env(void)
+{
+	const char *s = getenv("PSM2_DEVICES");
+	char buf[128], *tok, *save = NULL;
+	int dev = 0;
+
+	if (!s || !*s)
+		return DEV_SELF | DEV_SHM | DEV_HFI;
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (tok = strtok_r(buf, ", ", &save); tok;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		if (!strcmp(tok, "self"))
+			dev |= DEV_SELF;
+		else if (!strcmp(tok, "shm"))
+			dev |= DEV_SHM;
+		else if (!strcmp(tok, "hfi") || !strcmp(tok, "ipath"))
+			dev |= DEV_HFI;
+		else
+			return -1;
+	}
+	return dev;
+}
+
+/*
+ * An endpoint without HFI (PSM2_DEVICES has shm, not hfi: what Open MPI
+ * asks when every rank is on one node): its inbox in /dev/shm is its
+ * address; no context is taken. Every peer must be on this node.
+ */
+static psm2_error_t ep_open_shm(struct psm2_ep *ep)
+{
+	char job[2 * sizeof(psm2_uuid_t) + 1];
+	static unsigned opened;
+	unsigned i;
+
+	for (i = 0; i < sizeof(psm2_uuid_t); i++)
+		snprintf(job + 2 * i, 3, "%02x", ep->uuid[i]);
+	for (i = 0; i < 8 && !ep->shm; i++) {
+		uint16_t ctxt = (uint16_t)(getpid() * 31 + opened++);
+
+		ep->gen = new_generation();
+		ep->epid = shim_hfi_epid(SHIM_EPID_UNIT_SHM, SHIM_EPID_LID_SHM,
+					 ctxt, ep->gen);
+		ep->shm = shm_transport_create(job, ep->epid);
+		if (!ep->shm && errno != EEXIST)
+			break;
+	}
+	if (!ep->shm)
+		return shim_report(NULL, PSM2_EP_DEVICE_FAILURE,
+				   "ep_open: no shared-memory inbox (%s)",
+				   strerror(errno));
+	shm_transport_set_ep(ep->shm, ep);
+	return PSM2_OK;
+}
+
 SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 				   const struct psm2_ep_open_opts *opts_in,
 				   psm2_ep_t *epo, psm2_epid_t *epid)
@@ -327,7 +389,7 @@ SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 	struct hfi_resend_policy pol;
 	struct psm2_ep *ep;
 	psm2_error_t err;
-	int unit;
+	int unit, devices;
 
 	if (!unique_job_key || !epo || !epid)
 		return shim_report(NULL, PSM2_PARAM_ERR, "ep_open: NULL");
@@ -353,6 +415,23 @@ SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 	_Static_assert(sizeof(psm2_uuid_t) == DRVOPS_HFI_JOB_KEY_LEN,
 		       "the uuid is the job key");
 	memcpy(ep->uuid, unique_job_key, sizeof(ep->uuid));
+	devices = devices_from_env();
+	if (devices < 0 || !(devices & (DEV_HFI | DEV_SHM))) {
+		shim_lock_destroy(&ep->lock);
+		free(ep);
+		return shim_report(NULL, PSM2_PARAM_ERR,
+				   "ep_open: PSM2_DEVICES=%s: we have hfi, shm and self",
+				   getenv("PSM2_DEVICES"));
+	}
+	if (!(devices & DEV_HFI)) {
+		err = ep_open_shm(ep);
+		if (err) {
+			shim_lock_destroy(&ep->lock);
+			free(ep);
+			return err;
+		}
+		goto opened;
+	}
 	err = ep_attach(ep, unit);
 	if (err) {
 		shim_lock_destroy(&ep->lock);
@@ -378,6 +457,7 @@ SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 	}
 	ep->gen = new_generation();
 	ep->epid = shim_hfi_epid(ep->unit, params.lid, params.ctxt, ep->gen);
+opened:
 	pthread_mutex_lock(&open_eps_lock);
 	shim_list_append(&open_eps, &ep->node);
 	pthread_mutex_unlock(&open_eps_lock);
@@ -394,6 +474,13 @@ static bool drain_sends(struct psm2_ep *ep, int64_t timeout)
 {
 	uint64_t deadline = timeout > 0 ? mono_ns() + (uint64_t)timeout : 0;
 
+	/* shm copies at send time: only what the engine still queues. */
+	if (ep->shm) {
+		for (int i = 0; i < 1000 && ep->mq; i++)
+			if (shim_mq_progress(ep->mq) <= 0)
+				break;
+		return true;
+	}
 	while (hfi_transport_pending(ep->tp)) {
 		int r = ep->mq ? shim_mq_progress(ep->mq) :
 				 hfi_transport_progress(ep->tp);
@@ -423,12 +510,17 @@ SHIM_API psm2_error_t psm2_ep_close(psm2_ep_t ep, int mode, int64_t timeout)
 		/* Its tids go back through the transport: before it goes. */
 		shim_mq_destroy(ep->mq);
 		ep->mq = NULL;
-		hfi_transport_set_mq(ep->tp, NULL);
+		if (ep->tp)
+			hfi_transport_set_mq(ep->tp, NULL);
 	}
-	hfi_transport_destroy(ep->tp);
-	/* Closing the fd ends what is still in flight (with EIO). */
-	drvops_hfi_close(&ep->hfi);
-	close(ep->uverbs_fd);
+	if (ep->shm) {
+		shm_transport_destroy(ep->shm);
+	} else {
+		hfi_transport_destroy(ep->tp);
+		/* Closing the fd ends what is still in flight (with EIO). */
+		drvops_hfi_close(&ep->hfi);
+		close(ep->uverbs_fd);
+	}
 	shim_unlock(&ep->lock);
 	shim_lock_destroy(&ep->lock);
 	free(ep);
@@ -473,6 +565,18 @@ static psm2_error_t ep_connect_locked(psm2_ep_t ep, int num_of_epid,
 			array_of_errors[i] = PSM2_EPID_INVALID_VERSION;
 			continue;
 		}
+		if (ep->shm) {
+			/* Reachable if its inbox is on this node. */
+			psm2_epaddr_t a = shm_transport_peer(ep->shm, epid);
+
+			if (!a) {
+				array_of_errors[i] = PSM2_EPID_UNREACHABLE;
+				continue;
+			}
+			shim_peer_set_generation(ep->mq, a, shim_epid_gen(epid));
+			array_of_epaddr[i] = a;
+			continue;
+		}
 		p = hfi_transport_peer(ep->tp, ep, shim_epid_lid(epid),
 				       shim_epid_ctxt(epid), epid, true);
 		if (!p) {
@@ -503,7 +607,7 @@ static psm2_error_t ep_connect_locked(psm2_ep_t ep, int num_of_epid,
 	 * Each new peer gets a header-only packet MQs ignore: the device's
 	 * completion says whether (LID, context) exists with our job key.
 	 */
-	for (i = 0; i < num_of_epid; i++) {
+	for (i = 0; i < num_of_epid && !ep->shm; i++) {
 		int r;
 
 		if (!peers[i])
@@ -514,7 +618,7 @@ static psm2_error_t ep_connect_locked(psm2_ep_t ep, int num_of_epid,
 			peers[i]->probe = r;
 	}
 	do {
-		int r = hfi_transport_progress(ep->tp);
+		int r = ep->shm ? 0 : hfi_transport_progress(ep->tp);
 
 		if (r < 0) {
 			free(peers);
@@ -597,7 +701,8 @@ static psm2_error_t ep_disconnect2_locked(psm2_ep_t ep, int num_of_epaddr,
 		 * unexpected messages may still name it, and a later connect
 		 * to the same epid gives it back.
 		 */
-		hfi_peer_of(array_of_epaddr[i])->connected = false;
+		if (!ep->shm)
+			hfi_peer_of(array_of_epaddr[i])->connected = false;
 	}
 	return PSM2_OK;
 }
@@ -675,6 +780,18 @@ static psm2_error_t ep_epid_lookup2_locked(psm2_ep_t ep, psm2_epid_t epid,
 
 	if (!ep || !epconn)
 		return shim_report(ep, PSM2_PARAM_ERR, "epid_lookup: NULL");
+	if (ep->shm) {
+		psm2_epaddr_t a =
+			shim_epid_unit(epid) != SHIM_EPID_UNIT_SHM ? NULL :
+			shm_transport_peer(ep->shm, epid);
+
+		if (!a)
+			return PSM2_EPID_UNKNOWN;
+		epconn->addr = a;
+		epconn->ep = ep;
+		epconn->mq = ep->mq;
+		return PSM2_OK;
+	}
 	p = hfi_transport_peer(ep->tp, ep, shim_epid_lid(epid),
 			       shim_epid_ctxt(epid), 0, false);
 	if (!p || !p->connected || p->addr.epid != epid)
@@ -734,13 +851,21 @@ static psm2_error_t mq_init_locked(psm2_ep_t ep, uint64_t ignored,
 	}
 	shim_mq_config_defaults(&cfg);
 	shim_mq_config_from_env(&cfg);
-	err = shim_mq_create(ep, &ep->lock, hfi_transport_ops(ep->tp), ep->tp,
-			     &cfg, mq);
+	if (ep->shm)
+		err = shim_mq_create(ep, &ep->lock,
+				     shm_transport_ops(ep->shm), ep->shm, &cfg,
+				     mq);
+	else
+		err = shim_mq_create(ep, &ep->lock, hfi_transport_ops(ep->tp),
+				     ep->tp, &cfg, mq);
 	if (err)
 		return shim_report(ep, err, "mq_init");
 	ep->mq = *mq;
 	shim_mq_set_generation(*mq, ep->gen);
-	hfi_transport_set_mq(ep->tp, *mq);
+	if (ep->shm)
+		shm_transport_set_mq(ep->shm, *mq);
+	else
+		hfi_transport_set_mq(ep->tp, *mq);
 	/* Options: the same as psm2_mq_setopt, in order. */
 	for (int i = 0; i < numopts; i++) {
 		err = psm2_mq_setopt(*mq, (int)opts[i].key, opts[i].value);
@@ -775,7 +900,10 @@ SHIM_API psm2_error_t psm2_mq_finalize(psm2_mq_t mq)
 		shim_lock(&ep->lock);
 		/* Sends already handed over must not report to a freed MQ. */
 		drain_sends(ep, 0);
-		hfi_transport_set_mq(ep->tp, NULL);
+		if (ep->shm)
+			shm_transport_set_mq(ep->shm, NULL);
+		else
+			hfi_transport_set_mq(ep->tp, NULL);
 		ep->mq = NULL;
 	}
 	shim_mq_destroy(mq);
@@ -790,7 +918,8 @@ static psm2_error_t poll_locked(psm2_ep_t ep)
 
 	if (!ep)
 		return shim_report(NULL, PSM2_PARAM_ERR, "poll: NULL");
-	r = ep->mq ? shim_mq_progress(ep->mq) : hfi_transport_progress(ep->tp);
+	r = ep->mq ? shim_mq_progress(ep->mq) :
+	    ep->shm ? 0 : hfi_transport_progress(ep->tp);
 	if (r < 0)
 		return shim_report(ep, shim_error_from_errno(r), "poll: device");
 	return r ? PSM2_OK : PSM2_OK_NO_PROGRESS;
@@ -915,11 +1044,14 @@ SHIM_API psm2_error_t psm2_info_query(psm2_info_query_t q, void *out,
 		*u32 = 0;			/* no such switch here */
 		return PSM2_OK;
 	case PSM2_INFO_QUERY_DEVICE_NAME:
+		if (ep->shm)
+			return copy_string(out, args[2].length, "shm");
 		if (unit_info(ep->unit, &ui, &dev))
 			return PSM2_EP_DEVICE_FAILURE;
 		return copy_string(out, args[2].length, dev.ibdev);
 	case PSM2_INFO_QUERY_MTU:
-		*u32 = (uint32_t)ep->hfi.info.eager_size;
+		*u32 = ep->shm ? SHM_SLOT_PAYLOAD :
+				 (uint32_t)ep->hfi.info.eager_size;
 		return PSM2_OK;
 	case PSM2_INFO_QUERY_LINK_SPEED:
 		*u32 = 0;			/* emulated: no rate */

@@ -15,6 +15,7 @@
 #include "lock.h"
 
 struct hfi_transport;
+struct shm_transport;
 
 struct psm2_ep {
 	struct shim_lock lock;			/* lock.h: ep, MQ, transport */
@@ -27,7 +28,8 @@ struct psm2_ep {
 	uint16_t gen;				/* epid's generation */
 	int uverbs_fd;
 	struct drvops_hfi_ctx hfi;
-	struct hfi_transport *tp;
+	struct hfi_transport *tp;	/* NULL for a shm endpoint */
+	struct shm_transport *shm;	/* PSM2_DEVICES without hfi */
 };
 
 /*
@@ -41,12 +43,20 @@ struct psm2_ep {
  */
 #define SHIM_EPID_VERSION 2ull
 #define SHIM_EPID_UNIT_UNKNOWN 0xffu
+/* A shm endpoint (no HFI): unit 0xfe, LID 0xfffe, context from its pid. */
+#define SHIM_EPID_UNIT_SHM 0xfeu
+#define SHIM_EPID_LID_SHM 0xfffeu
 
 static inline psm2_epid_t shim_hfi_epid(unsigned unit, uint16_t lid,
 					uint16_t ctxt, uint16_t gen)
 {
 	return SHIM_EPID_VERSION << 56 | (uint64_t)gen << 40 |
 	       (uint64_t)(unit & 0xff) << 32 | (uint64_t)lid << 16 | ctxt;
+}
+
+static inline unsigned shim_epid_unit(psm2_epid_t epid)
+{
+	return (unsigned)(epid >> 32) & 0xff;
 }
 
 static inline uint16_t shim_epid_gen(psm2_epid_t epid)

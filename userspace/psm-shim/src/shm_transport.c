@@ -60,6 +60,7 @@ struct shm_done {
 struct shm_transport {
 	struct shim_transport_ops ops;
 	psm2_mq_t mq;
+	struct psm2_ep *ep;
 	char job[64];
 	uint64_t id;
 	char name[128];
@@ -119,7 +120,7 @@ psm2_epaddr_t shm_transport_peer(struct shm_transport *t, uint64_t id)
 		return NULL;
 	}
 	p->id = id;
-	shim_peer_init(&p->addr, NULL, id, id);
+	shim_peer_init(&p->addr, t->ep, id, id);
 	shim_list_append(&t->peers, &p->node);
 	return &p->addr;
 }
@@ -377,6 +378,11 @@ const struct shim_transport_ops *shm_transport_ops(struct shm_transport *t)
 uint64_t shm_transport_cma_bytes(struct shm_transport *t)
 {
 	return t->cma_bytes;
+}
+
+void shm_transport_set_ep(struct shm_transport *t, struct psm2_ep *ep)
+{
+	t->ep = ep;
 }
 
 void shm_transport_set_mq(struct shm_transport *t, psm2_mq_t mq)

@@ -37,6 +37,8 @@ void shm_transport_destroy(struct shm_transport *t);
 const struct shim_transport_ops *shm_transport_ops(struct shm_transport *t);
 /* Where received messages go (NULL: they wait in the inbox). */
 void shm_transport_set_mq(struct shm_transport *t, psm2_mq_t mq);
+/* The endpoint its peers belong to (psm2_epaddr.ep). */
+void shm_transport_set_ep(struct shm_transport *t, struct psm2_ep *ep);
 /*
  * The peer whose inbox is `id` in our job, opened on first use: NULL if
  * there is none on this node (or it is not ours to open).
