@@ -124,16 +124,6 @@ psm2_ep_open_opts_get_defaults(struct psm2_ep_open_opts *opts)
 
 /* The endpoint calls are in ep.c. */
 
-SHIM_API psm2_error_t psm2_ep_epid_share_memory(psm2_ep_t ep,
-						psm2_epid_t epid, int *result)
-{
-	(void)epid;
-	if (!ep || !result)
-		return shim_report(ep, PSM2_PARAM_ERR, "share_memory: NULL");
-	*result = 0;	/* we have no shared-memory path: all goes by HFI */
-	return PSM2_OK;
-}
-
 SHIM_API psm2_error_t psm2_map_nid_hostname(int num, const uint64_t *nids,
 					    const char **hostnames)
 {

@@ -833,6 +833,23 @@ SHIM_API psm2_error_t psm2_ep_epid_lookup(psm2_epid_t epid,
 	return err;
 }
 
+/*
+ * Same node and reached through shared memory: only for a shm endpoint
+ * (PSM2_DEVICES without hfi), whose peers all are; an HFI endpoint
+ * reaches every peer through the HFI.
+ */
+SHIM_API psm2_error_t psm2_ep_epid_share_memory(psm2_ep_t ep,
+						psm2_epid_t epid, int *result)
+{
+	if (!ep || !result)
+		return shim_report(ep, PSM2_PARAM_ERR, "share_memory: NULL");
+	shim_lock(&ep->lock);
+	*result = ep->shm && shim_epid_unit(epid) == SHIM_EPID_UNIT_SHM &&
+		  shm_transport_peer(ep->shm, epid);
+	shim_unlock(&ep->lock);
+	return PSM2_OK;
+}
+
 /* ---------------------------------------------------------------- MQ */
 
 static psm2_error_t mq_init_locked(psm2_ep_t ep, uint64_t ignored,

@@ -11,8 +11,8 @@
  *  - expected: the receiver's window handle is its address; the sender
  *    writes the payload straight into it with process_vm_writev (one copy,
  *    as Open MPI's vader does with CMA), then posts the header.
- * Not wired into endpoints yet (PSM2_DEVICES=shm): the host tests drive
- * it directly.
+ * An endpoint uses it when PSM2_DEVICES has shm but not hfi (ep.c); the
+ * host tests drive it directly.
  */
 #ifndef PSM_SHIM_SHM_TRANSPORT_H
 #define PSM_SHIM_SHM_TRANSPORT_H
