@@ -15,6 +15,8 @@
 #               rank 0 on hfi0, rank 1 on hfi1
 #   mpi_ofi     the same under Open MPI pml cm + mtl ofi, libfabric's psm2
 #               provider over our libpsm2.so.2 (FI_PROVIDER=psm2)
+#   mpi_shm     Open MPI cm/psm2 with PSM2_DEVICES=self,shm: psm-shim's own
+#               shared memory (inboxes, CMA for rendezvous), no HFI
 #   mpi_vader   the same bin/mpi_bench, Open MPI's own shared memory: pml
 #               ob1, btl self,vader, single copy by CMA (process_vm_readv)
 # Prints the tables and the CSV between DRVOPS-CSV-BEGIN/END (the host saves
@@ -30,12 +32,13 @@ OUT="$(mktemp -d /tmp/bench-mpi.XXXXXX)" || exit 1
 hfi1_names_for_openmpi || { echo "FAIL: cannot give Open MPI the hfi1 names it looks for"; exit 1; }
 trap 'rm -rf "$OUT"; hfi1_names_undo' EXIT
 
-METHODS=(psm2_spin psm2_wait mpi_psm2 mpi_ofi mpi_vader)
+METHODS=(psm2_spin psm2_wait mpi_psm2 mpi_ofi mpi_shm mpi_vader)
 declare -A LABEL=(
 	[psm2_spin]="PSM2 over psm-shim, polling (hfi0 <-> hfi1)"
 	[psm2_wait]="PSM2 over psm-shim, blocking wait (hfi0 <-> hfi1)"
 	[mpi_psm2]="Open MPI cm/psm2 over psm-shim (hfi0 <-> hfi1)"
 	[mpi_ofi]="Open MPI cm/ofi, libfabric psm2 over psm-shim (hfi0 <-> hfi1)"
+	[mpi_shm]="Open MPI cm/psm2, psm-shim shared memory (PSM2_DEVICES=self,shm)"
 	[mpi_vader]="Open MPI ob1/vader shared memory (CMA)"
 )
 NSIZES=10
@@ -71,6 +74,13 @@ run_mpi_ofi() {
 	rc=$?
 	echo "HFI rx_bytes +$(($(rx_bytes hfi0) - rx0)) on hfi0, +$(($(rx_bytes hfi1) - rx1)) on hfi1"
 	return "$rc"
+}
+
+run_mpi_shm() {
+	timeout -k 5 "$BENCH_TIMEOUT" mpirun --allow-run-as-root --oversubscribe \
+		--mca pml cm --mca mtl psm2 --mca btl self \
+		-x LD_LIBRARY_PATH="$PSM2_DIR" -x PSM2_DEVICES=self,shm \
+		-np 2 "$MPI_BIN/mpi_bench"
 }
 
 run_mpi_vader() {
@@ -126,7 +136,8 @@ ratio() {
 
 SIZES="$(cat "${METHODS[@]/#/$OUT/}" | awk '{ print $2 }' | sort -nu)"
 # table TITLE FIELD: one row per size, one column per method, then the ratios
-# mpi_psm2/psm2_spin, mpi_ofi/mpi_psm2 and mpi_vader/mpi_psm2.
+# mpi_psm2/psm2_spin, mpi_ofi/mpi_psm2, mpi_vader/mpi_psm2 and
+# mpi_shm/mpi_vader.
 table() {
 	local s m row v
 	local -A val
@@ -134,7 +145,7 @@ table() {
 	echo "=== $1 ==="
 	printf '%8s |' size
 	printf ' %10s' "${METHODS[@]}"
-	printf ' | %9s %9s %9s\n' mpi:psm2 ofi:psm2 vader:mpi
+	printf ' | %9s %9s %9s %9s\n' mpi:psm2 ofi:psm2 vader:mpi shm:vader
 	for s in $SIZES; do
 		row=()
 		val=()
@@ -145,15 +156,17 @@ table() {
 		done
 		printf '%8s |' "$(human "$s")"
 		printf ' %10s' "${row[@]}"
-		printf ' | %9s %9s %9s\n' "$(ratio "${val[mpi_psm2]}" "${val[psm2_spin]}")" \
+		printf ' | %9s %9s %9s %9s\n' "$(ratio "${val[mpi_psm2]}" "${val[psm2_spin]}")" \
 			"$(ratio "${val[mpi_ofi]}" "${val[mpi_psm2]}")" \
-			"$(ratio "${val[mpi_vader]}" "${val[mpi_psm2]}")"
+			"$(ratio "${val[mpi_vader]}" "${val[mpi_psm2]}")" \
+			"$(ratio "${val[mpi_shm]}" "${val[mpi_vader]}")"
 	done
 }
 echo
 echo "qemu TCG: compare ratios measured in this boot, not absolute numbers;"
 echo "mpi:psm2 = Open MPI over the shim / PSM2 over the shim (polling),"
 echo "ofi:psm2 = Open MPI's ofi MTL (libfabric psm2) / its psm2 MTL,"
+echo "shm:vader = psm-shim's shared memory / Open MPI's (both CMA),"
 echo "vader:mpi = Open MPI shared memory (CMA) / Open MPI over the shim"
 table "ping-pong half round trip, us (median of 11 rounds)" 3
 table "ping-pong bandwidth, MB/s (size / median half round trip)" 6
