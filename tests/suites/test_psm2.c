@@ -397,22 +397,14 @@ static long long unit_counter(unsigned unit, const char *what)
 	return found;
 }
 
-/* Rank 0 (this process) on unit0, rank 1 (a child) on unit1. */
-static void run_pair(int unit0, int unit1, unsigned nsizes,
-		     enum pair_mode mode)
+/* Rank 0 here on unit0, rank 1 in a child on unit1; both must pass. */
+static void pair_ranks(int unit0, int unit1, unsigned nsizes,
+		       enum pair_mode mode)
 {
 	int to1[2], to0[2], status = 0, fails0;
-	long long rx0 = unit_counter((unsigned)unit1, "rx_bytes"), rx1;
-	uint64_t total = 0;
 	psm2_uuid_t uuid;
 	pid_t pid;
 
-	if (mode == PAIR_EXCHANGE)
-		for (unsigned i = 0; i < NEXCHANGE; i++)
-			total += (uint64_t)exchange_sizes[i] * EXCHANGE_ROUNDS;
-	else
-		for (unsigned i = 0; i < nsizes; i++)
-			total += sizes[i];
 	psm2_uuid_generate(uuid);
 	CU_ASSERT_FATAL(pipe(to1) == 0 && pipe(to0) == 0);
 	fflush(NULL);
@@ -432,6 +424,22 @@ static void run_pair(int unit0, int unit1, unsigned nsizes,
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
 	CU_ASSERT_EQUAL(fails0, 0);
 	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Rank 0 (this process) on unit0, rank 1 (a child) on unit1. */
+static void run_pair(int unit0, int unit1, unsigned nsizes,
+		     enum pair_mode mode)
+{
+	long long rx0 = unit_counter((unsigned)unit1, "rx_bytes"), rx1;
+	uint64_t total = 0;
+
+	if (mode == PAIR_EXCHANGE)
+		for (unsigned i = 0; i < NEXCHANGE; i++)
+			total += (uint64_t)exchange_sizes[i] * EXCHANGE_ROUNDS;
+	else
+		for (unsigned i = 0; i < nsizes; i++)
+			total += sizes[i];
+	pair_ranks(unit0, unit1, nsizes, mode);
 
 	/* It went through the driver: the receiving unit counted it all. */
 	rx1 = unit_counter((unsigned)unit1, "rx_bytes");
@@ -449,54 +457,29 @@ static void run_pair(int unit0, int unit1, unsigned nsizes,
  * node): the same pair, 0 B .. 16 MiB, through the shared-memory inboxes
  * and CMA, without taking a context and without a byte on the fabric.
  */
+static uint32_t free_contexts(uint32_t unit)
+{
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	psm2_info_query_arg_t a = { .unit = unit };
+	uint32_t n = 0;
+
+	psm2_init(&major, &minor);
+	psm2_info_query(PSM2_INFO_QUERY_NUM_FREE_CONTEXTS, &n, 1, &a);
+	psm2_finalize();
+	return n;
+}
+
 static void test_shm_pair(void)
 {
-	int to1[2], to0[2], status = 0, fails0;
-	long long rx0 = unit_counter(0, "rx_bytes"), rx1 = unit_counter(1, "rx_bytes");
-	psm2_info_query_arg_t a = { .unit = 1 };
-	uint32_t free_before = 0, free_during = 0;
-	psm2_uuid_t uuid;
-	pid_t pid;
+	long long rx0 = unit_counter(0, "rx_bytes");
+	long long rx1 = unit_counter(1, "rx_bytes");
+	uint32_t free_before = free_contexts(1);
 
 	CU_ASSERT_FATAL(setenv("PSM2_DEVICES", "self,shm", 1) == 0);
-	psm2_uuid_generate(uuid);
-	CU_ASSERT_FATAL(pipe(to1) == 0 && pipe(to0) == 0);
-	fflush(NULL);
-	pid = fork();
-	CU_ASSERT_FATAL(pid >= 0);
-	if (pid == 0) {
-		close(to1[1]);
-		close(to0[0]);
-		_exit(rank_main(1, 1, to0[1], to1[0], NSIZES, PAIR_ONE_WAY,
-				uuid) ? 1 : 0);
-	}
-	close(to1[0]);
-	close(to0[1]);
-	{
-		int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
-
-		psm2_init(&major, &minor);
-		psm2_info_query(PSM2_INFO_QUERY_NUM_FREE_CONTEXTS, &free_before,
-				1, &a);
-		psm2_finalize();
-	}
-	fails0 = rank_main(0, 0, to1[1], to0[0], NSIZES, PAIR_ONE_WAY, uuid);
-	close(to1[1]);
-	close(to0[0]);
-	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	pair_ranks(0, 1, NSIZES, PAIR_ONE_WAY);
 	unsetenv("PSM2_DEVICES");
-	{
-		int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
-
-		psm2_init(&major, &minor);
-		psm2_info_query(PSM2_INFO_QUERY_NUM_FREE_CONTEXTS, &free_during,
-				1, &a);
-		psm2_finalize();
-	}
-	CU_ASSERT_EQUAL(fails0, 0);
-	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	/* No context taken, nothing on the fabric. */
-	CU_ASSERT_EQUAL(free_during, free_before);
+	CU_ASSERT_EQUAL(free_contexts(1), free_before);
 	CU_ASSERT_EQUAL(unit_counter(0, "rx_bytes"), rx0);
 	CU_ASSERT_EQUAL(unit_counter(1, "rx_bytes"), rx1);
 	printf("\n    0 B .. 16 MiB over shm, units' rx_bytes unchanged ");
