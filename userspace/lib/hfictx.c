@@ -244,19 +244,23 @@ void drvops_hfi_consume(struct drvops_hfi_ctx *h,
 	__atomic_store_n(&h->user->rhq_head, h->rhq_head, __ATOMIC_RELEASE);
 }
 
-int drvops_hfi_wait_recv(struct drvops_hfi_ctx *h, int timeout_ms)
+int drvops_hfi_poll_recv(const struct drvops_hfi_ctx *h, int timeout_ms)
 {
 	struct pollfd p = { .fd = h->fd, .events = POLLIN };
-	int n;
+	int n = poll(&p, 1, timeout_ms);
 
-	if (drvops_hfi_peek(h))
-		return 1;
-	n = poll(&p, 1, timeout_ms);
 	if (n < 0)
 		return -errno;
 	if (n && (p.revents & (POLLERR | POLLHUP)))
 		return -EIO;
 	return n;
+}
+
+int drvops_hfi_wait_recv(struct drvops_hfi_ctx *h, int timeout_ms)
+{
+	if (drvops_hfi_peek(h))
+		return 1;
+	return drvops_hfi_poll_recv(h, timeout_ms);
 }
 
 int drvops_hfi_tid_register(struct drvops_hfi_ctx *h, void *buf, size_t len,

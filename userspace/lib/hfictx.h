@@ -76,6 +76,12 @@ void drvops_hfi_consume(struct drvops_hfi_ctx *h,
 			const volatile struct drvops_hfi_rhq_entry *e);
 /* poll() for POLLIN with a timeout (ms, -1 forever): 1, 0 or -errno. */
 int drvops_hfi_wait_recv(struct drvops_hfi_ctx *h, int timeout_ms);
+/*
+ * The same without looking at the ring first: only the fd is touched, so
+ * another thread may consume entries meanwhile (the kernel reports POLLIN
+ * while the entry at the head we published is valid).
+ */
+int drvops_hfi_poll_recv(const struct drvops_hfi_ctx *h, int timeout_ms);
 
 int drvops_hfi_tid_register(struct drvops_hfi_ctx *h, void *buf, size_t len,
 			    uint32_t *tid);

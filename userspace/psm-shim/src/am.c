@@ -27,11 +27,6 @@ struct shim_am_token {
 	bool replied;
 };
 
-static void am_free(void *am)
-{
-	free(am);
-}
-
 psm2_error_t shim_am_register(psm2_mq_t mq, const psm2_am_handler_fn_t *fn,
 			      const psm2_am_handler_2_fn_t *fn2, int n,
 			      void **hctx, int *idx)
@@ -46,7 +41,7 @@ psm2_error_t shim_am_register(psm2_mq_t mq, const psm2_am_handler_fn_t *fn,
 	if (!am) {
 		am = calloc(1, sizeof(*am));
 		if (am)
-			shim_mq_set_am(mq, am, am_free);
+			shim_mq_set_am(mq, am, free);
 	}
 	if (!am) {
 		err = PSM2_NO_MEMORY;

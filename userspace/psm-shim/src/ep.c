@@ -15,7 +15,6 @@
  *   PSM2_SHIM_RESEND_MAX_US     longest backoff between resends
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -101,22 +100,10 @@ static int dev_tid_free(void *dev, uint32_t tid)
 	return drvops_hfi_tid_free(dev, tid);
 }
 
-/*
- * poll() alone: the device reports POLLIN while the RHQ entry at the head
- * we published is valid, and this runs without the endpoint's lock, so it
- * must not read the context's state (drvops_hfi_wait_recv peeks first).
- */
+/* Runs without the endpoint's lock: the fd only, not the ring. */
 static int dev_wait_recv(void *dev, int timeout_ms)
 {
-	struct drvops_hfi_ctx *h = dev;
-	struct pollfd p = { .fd = h->fd, .events = POLLIN };
-	int n = poll(&p, 1, timeout_ms);
-
-	if (n < 0)
-		return -errno;
-	if (n && (p.revents & (POLLERR | POLLHUP)))
-		return -EIO;
-	return n;
+	return drvops_hfi_poll_recv(dev, timeout_ms);
 }
 
 static uint64_t dev_now_ns(void *dev)
@@ -260,18 +247,19 @@ static uint16_t new_generation(void)
 	return g;
 }
 
-/* The driver's contexts per unit (its module parameter), or -1. */
-static long contexts_per_unit(void)
+/* The driver's UNIT_INFO of dev, without taking a context. */
+static int device_unit_info(const struct drvops_device_info *dev,
+			    struct drvops_hfi_unit_info *info)
 {
-	FILE *f = fopen("/sys/module/drvops_hfi/parameters/num_contexts", "r");
-	long n = -1;
+	int fd = drvops_open_device(dev), ret;
 
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
+	if (fd < 0)
+		return fd;
+	ret = drvops_get_context(fd);
+	if (!ret)
+		ret = drvops_hfi_unit_info(fd, info);
+	close(fd);
+	return ret;
 }
 
 /*
@@ -283,7 +271,7 @@ static psm2_error_t ep_attach(struct psm2_ep *ep, int want)
 {
 	struct drvops_device_info units[DRVOPS_MAX_DEVICES];
 	int n = list_units(units, DRVOPS_MAX_DEVICES), i, ret = -ENODEV;
-	long per_unit;
+	struct drvops_hfi_unit_info ui = { 0 };
 
 	if (n < 0)
 		return shim_report(NULL, PSM2_EP_NO_DEVICE,
@@ -305,15 +293,16 @@ static psm2_error_t ep_attach(struct psm2_ep *ep, int want)
 		if (want >= 0 || ret != -ENOSPC)
 			break;
 	}
-	per_unit = contexts_per_unit();
+	if (ret == -ENOSPC)
+		device_unit_info(&units[want >= 0 ? want : 0], &ui);
 	if (ret == -ENOSPC && want >= 0)
 		return shim_report(NULL, PSM2_EP_NO_RESOURCES,
-				   "ep_open: all %ld contexts of unit %d (%s) are taken; raise the drvops_hfi module parameter num_contexts (max 64)",
-				   per_unit, want, units[want].ibdev);
+				   "ep_open: all %u contexts of unit %d (%s) are taken; raise the drvops_hfi module parameter num_contexts (max 64)",
+				   ui.num_contexts, want, units[want].ibdev);
 	if (ret == -ENOSPC)
 		return shim_report(NULL, PSM2_EP_NO_RESOURCES,
-				   "ep_open: all %ld contexts of each of the %d units are taken; raise the drvops_hfi module parameter num_contexts (max 64), or set HFI_UNIT",
-				   per_unit, n);
+				   "ep_open: all %u contexts of each of the %d units are taken; raise the drvops_hfi module parameter num_contexts (max 64), or set HFI_UNIT",
+				   ui.num_contexts, n);
 	return shim_report(NULL, PSM2_EP_DEVICE_FAILURE,
 			   "ep_open: cannot open a context (%s)",
 			   strerror(-ret));
@@ -959,22 +948,15 @@ static int unit_info(uint32_t unit, struct drvops_hfi_unit_info *info,
 		     struct drvops_device_info *dev)
 {
 	struct drvops_device_info units[DRVOPS_MAX_DEVICES];
-	int n = list_units(units, DRVOPS_MAX_DEVICES), fd, ret;
+	int n = list_units(units, DRVOPS_MAX_DEVICES);
 
 	if (n < 0)
 		return n;
 	if (unit >= (uint32_t)n)
 		return -ENODEV;
-	fd = drvops_open_device(&units[unit]);
-	if (fd < 0)
-		return fd;
-	ret = drvops_get_context(fd);
-	if (!ret)
-		ret = drvops_hfi_unit_info(fd, info);
-	close(fd);
 	if (dev)
 		*dev = units[unit];
-	return ret;
+	return device_unit_info(&units[unit], info);
 }
 
 /* What each query takes (Intel's table). */
