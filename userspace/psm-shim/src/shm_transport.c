@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -35,7 +36,7 @@ struct shm_slot {
 };
 
 struct shm_inbox {
-	uint32_t magic;
+	_Atomic uint32_t magic;		/* set last, once the rest is */
 	uint32_t version;
 	int32_t owner;			/* pid, for process_vm_writev */
 	uint32_t nslots;
@@ -100,6 +101,7 @@ psm2_epaddr_t shm_transport_peer(struct shm_transport *t, uint64_t id)
 {
 	struct shm_peer *p = peer_find(t, id);
 	char name[128];
+	struct stat st;
 	int fd;
 
 	if (p)
@@ -108,12 +110,18 @@ psm2_epaddr_t shm_transport_peer(struct shm_transport *t, uint64_t id)
 	fd = shm_open(name, O_RDWR, 0);
 	if (fd < 0)
 		return NULL;
+	/* Not yet sized by its creator: touching it would be SIGBUS. */
+	if (fstat(fd, &st) || st.st_size < (off_t)sizeof(struct shm_inbox)) {
+		close(fd);
+		return NULL;
+	}
 	p = calloc(1, sizeof(*p));
 	if (p)
 		p->box = inbox_map(fd);
 	close(fd);
-	if (!p || !p->box || p->box->magic != SHM_MAGIC ||
-	    p->box->version != SHM_VERSION) {
+	if (!p || !p->box ||
+	    atomic_load_explicit(&p->box->magic, memory_order_acquire) !=
+	    SHM_MAGIC || p->box->version != SHM_VERSION) {
 		if (p && p->box)
 			munmap(p->box, sizeof(*p->box));
 		free(p);
@@ -151,19 +159,27 @@ static void slot_publish(struct shm_slot *s, uint64_t ticket)
 	atomic_store_explicit(&s->seq, ticket + 1, memory_order_release);
 }
 
-static int done_later(struct shm_transport *t, void *cookie, int err)
+/*
+ * The report of a send with a cookie, allocated before the message is
+ * published (after that nothing may fail), queued once it is.
+ */
+static int done_alloc(void *cookie, struct shm_done **d)
 {
-	struct shm_done *d;
-
+	*d = NULL;
 	if (!cookie)
 		return 0;
-	d = malloc(sizeof(*d));
-	if (!d)
+	*d = malloc(sizeof(**d));
+	if (!*d)
 		return -ENOMEM;
-	d->cookie = cookie;
-	d->err = err;
-	shim_list_append(&t->done, &d->node);
+	(*d)->cookie = cookie;
+	(*d)->err = 0;
 	return 0;
+}
+
+static void done_queue(struct shm_transport *t, struct shm_done *d)
+{
+	if (d)
+		shim_list_append(&t->done, &d->node);
 }
 
 static int shm_send_eager(void *tp, psm2_epaddr_t dest, const void *hdr,
@@ -181,9 +197,7 @@ static int shm_send_eager(void *tp, psm2_epaddr_t dest, const void *hdr,
 		len += iov[i].iov_len;
 	if (len > SHM_SLOT_PAYLOAD)
 		return -EMSGSIZE;
-	/* Room for the report first: after publishing nothing may fail. */
-	d = cookie ? malloc(sizeof(*d)) : NULL;
-	if (cookie && !d)
+	if (done_alloc(cookie, &d))
 		return -ENOMEM;
 	s = slot_reserve(p->box, &ticket);
 	if (!s) {
@@ -199,11 +213,7 @@ static int shm_send_eager(void *tp, psm2_epaddr_t dest, const void *hdr,
 		off += iov[i].iov_len;
 	}
 	slot_publish(s, ticket);
-	if (d) {
-		d->cookie = cookie;
-		d->err = 0;
-		shim_list_append(&t->done, &d->node);
-	}
+	done_queue(t, d);
 	return 0;
 }
 
@@ -214,6 +224,7 @@ static int shm_send_expected(void *tp, psm2_epaddr_t dest, uint64_t handle,
 {
 	struct shm_transport *t = tp;
 	struct shm_peer *p = (struct shm_peer *)dest;
+	struct shm_done *d;
 	struct iovec remote;
 	struct shm_slot *s;
 	uint64_t ticket;
@@ -224,9 +235,13 @@ static int shm_send_expected(void *tp, psm2_epaddr_t dest, uint64_t handle,
 
 	for (i = 0; i < niov; i++)
 		len += iov[i].iov_len;
+	if (done_alloc(cookie, &d))
+		return -ENOMEM;
 	s = slot_reserve(p->box, &ticket);
-	if (!s)
+	if (!s) {
+		free(d);
 		return -EAGAIN;
+	}
 	remote.iov_base = (void *)(uintptr_t)(handle + offset);
 	remote.iov_len = len;
 	/* One copy, into the receiver's registered window. */
@@ -243,9 +258,12 @@ static int shm_send_expected(void *tp, psm2_epaddr_t dest, uint64_t handle,
 	s->flags = err ? SHM_SLOT_VOID : SHM_SLOT_EXPECTED;
 	memcpy(s->hdr, hdr, SHIM_WIRE_HDR_BYTES);
 	slot_publish(s, ticket);
-	if (err)
+	if (err) {
+		free(d);
 		return err;
-	return done_later(t, cookie, 0);
+	}
+	done_queue(t, d);
+	return 0;
 }
 
 static int shm_register(void *tp, void *buf, size_t len, uint64_t *handle)
@@ -333,7 +351,7 @@ struct shm_transport *shm_transport_create(const char *job, uint64_t id)
 	t->box->owner = getpid();
 	t->box->nslots = SHM_SLOTS;
 	t->box->version = SHM_VERSION;
-	t->box->magic = SHM_MAGIC;
+	atomic_store_explicit(&t->box->magic, SHM_MAGIC, memory_order_release);
 	shim_list_init(&t->peers);
 	shim_list_init(&t->done);
 	t->ops.send_eager = shm_send_eager;

@@ -153,6 +153,13 @@ static void test_inbox_lifetime(void)
 	CU_ASSERT(fd < 0 && errno == ENOENT);
 	if (fd >= 0)
 		close(fd);
+
+	/* Created but not sized yet (a peer starting up): not there. */
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_PTR_NULL(shm_transport_peer(ta, 9));
+	close(fd);
+	shm_unlink(name);
 }
 
 int main(void)
