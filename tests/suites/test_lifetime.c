@@ -466,7 +466,6 @@ static void test_kill9_mid_copy(void)
 /* ---- UNBIND vs. the teardown of the fd, window held open */
 
 #define INJECT_DIR "/sys/kernel/debug/ib_drvops/"
-#define DELAY_ATTR INJECT_DIR "delay_unbind_all"
 
 static int attr_set(const char *attr, const char *file, const char *value)
 {
@@ -485,10 +484,6 @@ static int delay_once(const char *attr)
 	       attr_set(attr, "probability", "100") ? -1 : 0;
 }
 
-static int delay_attr_set(const char *file, const char *value)
-{
-	return attr_set("delay_unbind_all", file, value);
-}
 
 struct closer {
 	int fd;
@@ -522,16 +517,13 @@ static void test_unbind_in_teardown_window(void)
 	long waited_ms;
 	int ret;
 
-	if (access(DELAY_ATTR "/probability", W_OK)) {
-		printf("  no %s (not a debug kernel): skipped\n", DELAY_ATTR);
+	if (access(INJECT_DIR "delay_unbind_all/probability", W_OK)) {
+		printf("  no fault injection (not a debug kernel): skipped\n");
 		return;
 	}
 	TL_ASSERT_OK(tl_ctx_open(&ctx, TL_DEVICE_CURRENT, "copy.generic", 2,
 				 4096));
-	TL_ASSERT_OK(delay_attr_set("verbose", "0"));
-	TL_ASSERT_OK(delay_attr_set("interval", "1"));
-	TL_ASSERT_OK(delay_attr_set("times", "1"));
-	TL_ASSERT_OK(delay_attr_set("probability", "100"));
+	TL_ASSERT_OK(delay_once("delay_unbind_all"));
 	c.fd = ctx.ops_fd;
 	ctx.ops_fd = -1;
 	CU_ASSERT_FATAL(pthread_create(&th, NULL, close_fd, &c) == 0);
@@ -547,7 +539,7 @@ static void test_unbind_in_teardown_window(void)
 	printf("  UNBIND returned after %ld ms, the teardown %s then\n",
 	       waited_ms, atomic_load(&c.done) ? "had ended" : "still ran");
 	pthread_join(th, NULL);
-	delay_attr_set("probability", "0");
+	attr_set("delay_unbind_all", "probability", "0");
 	ctx.have_binding = false;
 	ctx.have_mr = false;
 	TL_ASSERT_OK(tl_ctx_close(&ctx));

@@ -452,23 +452,35 @@ static void run_pair(int unit0, int unit1, unsigned nsizes,
 	       (unsigned long long)total, unit1, rx1 - rx0);
 }
 
+/* One info_query about a unit (nargs as the query needs). */
+static uint32_t query_unit(psm2_info_query_t q, uint32_t unit,
+			   psm2_error_t *err)
+{
+	psm2_info_query_arg_t a[2] = { { .unit = unit }, { .port = 1 } };
+	uint32_t v = 0xdeadbeef;
+
+	*err = psm2_info_query(q, &v, q == PSM2_INFO_QUERY_UNIT_PORT_STATUS ?
+				      2 : 1, a);
+	return v;
+}
+
+static uint32_t free_contexts(uint32_t unit)
+{
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	psm2_error_t err;
+	uint32_t n;
+
+	psm2_init(&major, &minor);
+	n = query_unit(PSM2_INFO_QUERY_NUM_FREE_CONTEXTS, unit, &err);
+	psm2_finalize();
+	return n;
+}
+
 /*
  * PSM2_DEVICES=self,shm (what Open MPI asks when all ranks are on one
  * node): the same pair, 0 B .. 16 MiB, through the shared-memory inboxes
  * and CMA, without taking a context and without a byte on the fabric.
  */
-static uint32_t free_contexts(uint32_t unit)
-{
-	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
-	psm2_info_query_arg_t a = { .unit = unit };
-	uint32_t n = 0;
-
-	psm2_init(&major, &minor);
-	psm2_info_query(PSM2_INFO_QUERY_NUM_FREE_CONTEXTS, &n, 1, &a);
-	psm2_finalize();
-	return n;
-}
-
 static void test_shm_pair(void)
 {
 	long long rx0 = unit_counter(0, "rx_bytes");
@@ -576,35 +588,46 @@ static int end_connect(struct end *e, const struct end *to)
 			       CONNECT_TIMEOUT_NS) == PSM2_OK ? 0 : -1;
 }
 
+/*
+ * Until send s and receive r complete, polling ep1 and ep2 (or NULL);
+ * bounded. True if both did; an unfinished receive is cancelled.
+ */
+static bool finish_both(psm2_mq_req_t *s, psm2_mq_req_t *r, psm2_ep_t ep1,
+			psm2_ep_t ep2)
+{
+	psm2_mq_status2_t st;
+	int done = 0;
+
+	for (long i = 0; i < 5000000 && done != 3; i++) {
+		if (!(done & 1) && psm2_mq_test2(s, &st) == PSM2_OK)
+			done |= 1;
+		if (!(done & 2) && psm2_mq_test2(r, &st) == PSM2_OK)
+			done |= 2;
+		if (done == 3)
+			break;
+		psm2_poll(ep1);
+		if (ep2)
+			psm2_poll(ep2);
+	}
+	if (!(done & 2))
+		psm2_mq_cancel(r);
+	return done == 3;
+}
+
 /* One 8-byte message from a to b (one process drives both): its value,
  * or ~0 if it never arrives. */
 static uint64_t end_xfer(struct end *a, struct end *b, uint64_t v)
 {
 	psm2_mq_tag_t t = tag_of(TAG_DATA, 7), sel = all_bits();
 	psm2_mq_req_t s, r;
-	psm2_mq_status2_t st;
 	uint64_t got = ~0ull;
-	long i;
-	int done = 0;
 
 	if (psm2_mq_irecv2(b->mq, b->peer, &t, &sel, 0, &got, sizeof(got),
 			   NULL, &r) != PSM2_OK ||
 	    psm2_mq_isend2(a->mq, a->peer, 0, &t, &v, sizeof(v), NULL, &s) !=
 	    PSM2_OK)
 		return ~0ull;
-	for (i = 0; i < 2000000 && done != 3; i++) {
-		if (!(done & 1) && psm2_mq_test2(&s, &st) == PSM2_OK)
-			done |= 1;
-		if (!(done & 2) && psm2_mq_test2(&r, &st) == PSM2_OK)
-			done |= 2;
-		psm2_poll(a->ep);
-		psm2_poll(b->ep);
-	}
-	if (!(done & 2)) {
-		psm2_mq_cancel(&r);
-		return ~0ull;
-	}
-	return got;
+	return finish_both(&s, &r, a->ep, b->ep) ? got : ~0ull;
 }
 
 /*
@@ -768,26 +791,14 @@ static int echo_once(struct end *e, uint64_t v)
 {
 	psm2_mq_tag_t t = tag_of(TAG_ECHO, 0), sel = all_bits();
 	psm2_mq_req_t s, r;
-	psm2_mq_status2_t st;
 	uint64_t got = 0;
-	int done = 0;
 
 	if (psm2_mq_irecv2(e->mq, e->peer, &t, &sel, 0, &got, sizeof(got),
 			   NULL, &r) != PSM2_OK ||
 	    psm2_mq_isend2(e->mq, e->peer, 0, &t, &v, sizeof(v), NULL, &s) !=
 	    PSM2_OK)
 		return -1;
-	for (long i = 0; i < 5000000 && done != 3; i++) {
-		if (!(done & 1) && psm2_mq_test2(&s, &st) == PSM2_OK)
-			done |= 1;
-		if (!(done & 2) && psm2_mq_test2(&r, &st) == PSM2_OK)
-			done |= 2;
-		if (done != 3)
-			psm2_poll(e->ep);
-	}
-	if (!(done & 2))
-		psm2_mq_cancel(&r);
-	return done == 3 && got == v + 1 ? 0 : -1;
+	return finish_both(&s, &r, e->ep, NULL) && got == v + 1 ? 0 : -1;
 }
 
 static void test_rank_restarted(void)
@@ -828,17 +839,6 @@ static void test_rank_restarted(void)
 }
 
 /* ---- info_query and active messages, as libfabric's psm2 provider */
-
-static uint32_t query_unit(psm2_info_query_t q, uint32_t unit,
-			   psm2_error_t *err)
-{
-	psm2_info_query_arg_t a[2] = { { .unit = unit }, { .port = 1 } };
-	uint32_t v = 0xdeadbeef;
-
-	*err = psm2_info_query(q, &v, q == PSM2_INFO_QUERY_UNIT_PORT_STATUS ?
-				      2 : 1, a);
-	return v;
-}
 
 static void test_info_query(void)
 {

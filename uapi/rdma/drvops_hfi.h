@@ -321,9 +321,10 @@ enum drvops_hfi_port_state {
 /*
  * "psm2.intel.com" version 1: the legacy ABI. ASSIGN_CTXT, CTXT_INFO,
  * COUNTERS and UNIT_INFO as above but numbered in its own range (no
- * TID_*, and the numbers of sdma.opa: ENOTTY), the same mmap regions, and writev
- * takes exactly one EAGER request: iov[0] = struct drvops_hfi_legacy_send,
- * then niov payload iovecs. Errors as for sdma.opa.
+ * TID_*, and the numbers of sdma.opa: ENOTTY), the same mmap regions,
+ * and writev takes exactly one EAGER request: iov[0] = struct
+ * drvops_hfi_legacy_send, then niov payload iovecs. Errors as for
+ * sdma.opa.
  */
 #define DRVOPS_HFI_LEGACY_IOCTL_ASSIGN_CTXT \
 	DRVOPS_HFI_LEGACY_IOCTL(DRVOPS_HFI_IOCTL_ASSIGN_CTXT)

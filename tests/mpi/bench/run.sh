@@ -53,27 +53,27 @@ run_psm2_wait() {
 		"$MPI_BIN/psm2_pingpong" 0 1 wait
 }
 
-run_mpi_psm2() {
+# bench_on_units MPIRUN...: mpi_bench with rank r on hfi<r>, and the
+# units' rx_bytes it caused.
+bench_on_units() {
 	local rx0 rx1 rc
 	rx0=$(rx_bytes hfi0) && rx1=$(rx_bytes hfi1) || return
-	HFI_UNITS="0 1" timeout -k 5 "$BENCH_TIMEOUT" "${MPIRUN[@]:2}" -np 2 \
+	HFI_UNITS="0 1" timeout -k 5 "$BENCH_TIMEOUT" "$@" -np 2 \
 		./hfi_unit_by_rank "$MPI_BIN/mpi_bench"
 	rc=$?
 	echo "HFI rx_bytes +$(($(rx_bytes hfi0) - rx0)) on hfi0, +$(($(rx_bytes hfi1) - rx1)) on hfi1"
 	return "$rc"
 }
 
+run_mpi_psm2() {
+	bench_on_units "${MPIRUN[@]:2}"
+}
+
 run_mpi_ofi() {
-	local rx0 rx1 rc
-	rx0=$(rx_bytes hfi0) && rx1=$(rx_bytes hfi1) || return
-	HFI_UNITS="0 1" timeout -k 5 "$BENCH_TIMEOUT" mpirun --allow-run-as-root \
-		--oversubscribe --mca pml cm --mca mtl ofi \
-		--mca mtl_ofi_provider_include psm2 --mca btl self \
-		-x LD_LIBRARY_PATH="$PSM2_DIR" -x HFI_UNITS -x FI_PROVIDER=psm2 \
-		-np 2 ./hfi_unit_by_rank "$MPI_BIN/mpi_bench"
-	rc=$?
-	echo "HFI rx_bytes +$(($(rx_bytes hfi0) - rx0)) on hfi0, +$(($(rx_bytes hfi1) - rx1)) on hfi1"
-	return "$rc"
+	bench_on_units mpirun --allow-run-as-root --oversubscribe \
+		--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include psm2 \
+		--mca btl self \
+		-x LD_LIBRARY_PATH="$PSM2_DIR" -x HFI_UNITS -x FI_PROVIDER=psm2
 }
 
 run_mpi_shm() {
