@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,13 +347,14 @@ static int devices_from_env(void)
 static psm2_error_t ep_open_shm(struct psm2_ep *ep)
 {
 	char job[2 * sizeof(psm2_uuid_t) + 1];
-	static unsigned opened;
+	static atomic_uint opened;	/* endpoints may open in threads */
 	unsigned i;
 
 	for (i = 0; i < sizeof(psm2_uuid_t); i++)
 		snprintf(job + 2 * i, 3, "%02x", ep->uuid[i]);
 	for (i = 0; i < 8 && !ep->shm; i++) {
-		uint16_t ctxt = (uint16_t)(getpid() * 31 + opened++);
+		uint16_t ctxt = (uint16_t)(getpid() * 31 +
+					   atomic_fetch_add(&opened, 1));
 
 		ep->gen = new_generation();
 		ep->epid = shim_hfi_epid(SHIM_EPID_UNIT_SHM, SHIM_EPID_LID_SHM,
