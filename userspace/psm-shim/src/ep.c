@@ -339,6 +339,16 @@ static int devices_from_env(void)
 	return dev;
 }
 
+/* The job key in hex: our inboxes' names start with it (shm_transport.h). */
+static void job_name(const struct psm2_ep *ep,
+		     char job[2 * sizeof(psm2_uuid_t) + 1])
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(psm2_uuid_t); i++)
+		snprintf(job + 2 * i, 3, "%02x", ep->uuid[i]);
+}
+
 /*
  * An endpoint without HFI (PSM2_DEVICES has shm, not hfi: what Open MPI
  * asks when every rank is on one node): its inbox in /dev/shm is its
@@ -350,8 +360,7 @@ static psm2_error_t ep_open_shm(struct psm2_ep *ep)
 	static atomic_uint opened;	/* endpoints may open in threads */
 	unsigned i;
 
-	for (i = 0; i < sizeof(psm2_uuid_t); i++)
-		snprintf(job + 2 * i, 3, "%02x", ep->uuid[i]);
+	job_name(ep, job);
 	for (i = 0; i < 8 && !ep->shm; i++) {
 		uint16_t ctxt = (uint16_t)(getpid() * 31 +
 					   atomic_fetch_add(&opened, 1));
@@ -369,6 +378,22 @@ static psm2_error_t ep_open_shm(struct psm2_ep *ep)
 				   strerror(errno));
 	shm_transport_set_ep(ep->shm, ep);
 	return PSM2_OK;
+}
+
+/*
+ * An HFI endpoint with shm too (Intel's default devices): an inbox named
+ * after its HFI epid, so a peer finds it exactly when it is on this node
+ * and then reaches it through shared memory instead of the device. No
+ * inbox (say, /dev/shm full) only means every peer goes through the HFI.
+ */
+static void ep_add_shm(struct psm2_ep *ep)
+{
+	char job[2 * sizeof(psm2_uuid_t) + 1];
+
+	job_name(ep, job);
+	ep->shm = shm_transport_create(job, ep->epid);
+	if (ep->shm)
+		shm_transport_set_ep(ep->shm, ep);
 }
 
 SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
@@ -448,6 +473,8 @@ SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 	}
 	ep->gen = new_generation();
 	ep->epid = shim_hfi_epid(ep->unit, params.lid, params.ctxt, ep->gen);
+	if (devices & DEV_SHM)
+		ep_add_shm(ep);
 opened:
 	pthread_mutex_lock(&open_eps_lock);
 	shim_list_append(&open_eps, &ep->node);
@@ -470,8 +497,9 @@ static bool drain_sends(struct psm2_ep *ep, int64_t timeout)
 		for (int i = 0; i < 1000 && ep->mq; i++)
 			if (shim_mq_progress(ep->mq) <= 0)
 				break;
-		return true;
 	}
+	if (!ep->tp)
+		return true;
 	while (hfi_transport_pending(ep->tp)) {
 		int r = ep->mq ? shim_mq_progress(ep->mq) :
 				 hfi_transport_progress(ep->tp);
@@ -504,9 +532,9 @@ SHIM_API psm2_error_t psm2_ep_close(psm2_ep_t ep, int mode, int64_t timeout)
 		if (ep->tp)
 			hfi_transport_set_mq(ep->tp, NULL);
 	}
-	if (ep->shm) {
+	if (ep->shm)
 		shm_transport_destroy(ep->shm);
-	} else {
+	if (ep->tp) {
 		hfi_transport_destroy(ep->tp);
 		/* Closing the fd ends what is still in flight (with EIO). */
 		drvops_hfi_close(&ep->hfi);
@@ -557,15 +585,19 @@ static psm2_error_t ep_connect_locked(psm2_ep_t ep, int num_of_epid,
 			continue;
 		}
 		if (ep->shm) {
-			/* Reachable if its inbox is on this node. */
+			/* Through shared memory if its inbox is on this node. */
 			psm2_epaddr_t a = shm_transport_peer(ep->shm, epid);
 
-			if (!a) {
-				array_of_errors[i] = PSM2_EPID_UNREACHABLE;
+			if (a) {
+				shim_peer_set_generation(ep->mq, a,
+							 shim_epid_gen(epid));
+				array_of_epaddr[i] = a;
 				continue;
 			}
-			shim_peer_set_generation(ep->mq, a, shim_epid_gen(epid));
-			array_of_epaddr[i] = a;
+		}
+		/* A shm-only endpoint elsewhere, or we have no HFI. */
+		if (!ep->tp || shim_epid_unit(epid) == SHIM_EPID_UNIT_SHM) {
+			array_of_errors[i] = PSM2_EPID_UNREACHABLE;
 			continue;
 		}
 		p = hfi_transport_peer(ep->tp, ep, shim_epid_lid(epid),
@@ -598,7 +630,7 @@ static psm2_error_t ep_connect_locked(psm2_ep_t ep, int num_of_epid,
 	 * Each new peer gets a header-only packet MQs ignore: the device's
 	 * completion says whether (LID, context) exists with our job key.
 	 */
-	for (i = 0; i < num_of_epid && !ep->shm; i++) {
+	for (i = 0; i < num_of_epid && ep->tp; i++) {
 		int r;
 
 		if (!peers[i])
@@ -609,7 +641,7 @@ static psm2_error_t ep_connect_locked(psm2_ep_t ep, int num_of_epid,
 			peers[i]->probe = r;
 	}
 	do {
-		int r = ep->shm ? 0 : hfi_transport_progress(ep->tp);
+		int r = ep->tp ? hfi_transport_progress(ep->tp) : 0;
 
 		if (r < 0) {
 			free(peers);
@@ -692,7 +724,7 @@ static psm2_error_t ep_disconnect2_locked(psm2_ep_t ep, int num_of_epaddr,
 		 * unexpected messages may still name it, and a later connect
 		 * to the same epid gives it back.
 		 */
-		if (!ep->shm)
+		if (ep->tp && array_of_epaddr[i]->tp == ep->tp)
 			hfi_peer_of(array_of_epaddr[i])->connected = false;
 	}
 	return PSM2_OK;
@@ -772,17 +804,17 @@ static psm2_error_t ep_epid_lookup2_locked(psm2_ep_t ep, psm2_epid_t epid,
 	if (!ep || !epconn)
 		return shim_report(ep, PSM2_PARAM_ERR, "epid_lookup: NULL");
 	if (ep->shm) {
-		psm2_epaddr_t a =
-			shim_epid_unit(epid) != SHIM_EPID_UNIT_SHM ? NULL :
-			shm_transport_peer(ep->shm, epid);
+		psm2_epaddr_t a = shm_transport_peer(ep->shm, epid);
 
-		if (!a)
-			return PSM2_EPID_UNKNOWN;
-		epconn->addr = a;
-		epconn->ep = ep;
-		epconn->mq = ep->mq;
-		return PSM2_OK;
+		if (a) {
+			epconn->addr = a;
+			epconn->ep = ep;
+			epconn->mq = ep->mq;
+			return PSM2_OK;
+		}
 	}
+	if (!ep->tp)
+		return PSM2_EPID_UNKNOWN;
 	p = hfi_transport_peer(ep->tp, ep, shim_epid_lid(epid),
 			       shim_epid_ctxt(epid), 0, false);
 	if (!p || !p->connected || p->addr.epid != epid)
@@ -825,9 +857,8 @@ SHIM_API psm2_error_t psm2_ep_epid_lookup(psm2_epid_t epid,
 }
 
 /*
- * Same node and reached through shared memory: only for a shm endpoint
- * (PSM2_DEVICES without hfi), whose peers all are; an HFI endpoint
- * reaches every peer through the HFI.
+ * Same node and reached through shared memory: its inbox is here, and we
+ * have the shm device (PSM2_DEVICES has shm).
  */
 SHIM_API psm2_error_t psm2_ep_epid_share_memory(psm2_ep_t ep,
 						psm2_epid_t epid, int *result)
@@ -835,8 +866,7 @@ SHIM_API psm2_error_t psm2_ep_epid_share_memory(psm2_ep_t ep,
 	if (!ep || !result)
 		return shim_report(ep, PSM2_PARAM_ERR, "share_memory: NULL");
 	shim_lock(&ep->lock);
-	*result = ep->shm && shim_epid_unit(epid) == SHIM_EPID_UNIT_SHM &&
-		  shm_transport_peer(ep->shm, epid);
+	*result = ep->shm && shm_transport_peer(ep->shm, epid);
 	shim_unlock(&ep->lock);
 	return PSM2_OK;
 }
@@ -847,8 +877,10 @@ static psm2_error_t mq_init_locked(psm2_ep_t ep, uint64_t ignored,
 				   const struct psm2_optkey *opts, int numopts,
 				   psm2_mq_t *mq)
 {
+	struct shim_wire wires[SHIM_MQ_MAX_WIRES];
 	struct shim_mq_config cfg;
 	psm2_error_t err;
+	unsigned n = 0;
 
 	(void)ignored;
 	if (!ep || !mq || numopts < 0 || (numopts && !opts))
@@ -859,20 +891,21 @@ static psm2_error_t mq_init_locked(psm2_ep_t ep, uint64_t ignored,
 	}
 	shim_mq_config_defaults(&cfg);
 	shim_mq_config_from_env(&cfg);
+	/* The HFI first: wires[0] (mq.h). */
+	if (ep->tp)
+		wires[n++] = (struct shim_wire){ hfi_transport_ops(ep->tp),
+						 ep->tp, SHIM_WIRE_HFI };
 	if (ep->shm)
-		err = shim_mq_create(ep, &ep->lock,
-				     shm_transport_ops(ep->shm), ep->shm, &cfg,
-				     mq);
-	else
-		err = shim_mq_create(ep, &ep->lock, hfi_transport_ops(ep->tp),
-				     ep->tp, &cfg, mq);
+		wires[n++] = (struct shim_wire){ shm_transport_ops(ep->shm),
+						 ep->shm, SHIM_WIRE_SHM };
+	err = shim_mq_create_wires(ep, &ep->lock, wires, n, &cfg, mq);
 	if (err)
 		return shim_report(ep, err, "mq_init");
 	ep->mq = *mq;
 	shim_mq_set_generation(*mq, ep->gen);
 	if (ep->shm)
 		shm_transport_set_mq(ep->shm, *mq);
-	else
+	if (ep->tp)
 		hfi_transport_set_mq(ep->tp, *mq);
 	/* Options: the same as psm2_mq_setopt, in order. */
 	for (int i = 0; i < numopts; i++) {
@@ -910,7 +943,7 @@ SHIM_API psm2_error_t psm2_mq_finalize(psm2_mq_t mq)
 		drain_sends(ep, 0);
 		if (ep->shm)
 			shm_transport_set_mq(ep->shm, NULL);
-		else
+		if (ep->tp)
 			hfi_transport_set_mq(ep->tp, NULL);
 		ep->mq = NULL;
 	}
@@ -927,7 +960,7 @@ static psm2_error_t poll_locked(psm2_ep_t ep)
 	if (!ep)
 		return shim_report(NULL, PSM2_PARAM_ERR, "poll: NULL");
 	r = ep->mq ? shim_mq_progress(ep->mq) :
-	    ep->shm ? 0 : hfi_transport_progress(ep->tp);
+	    ep->tp ? hfi_transport_progress(ep->tp) : 0;
 	if (r < 0)
 		return shim_report(ep, shim_error_from_errno(r), "poll: device");
 	return r ? PSM2_OK : PSM2_OK_NO_PROGRESS;
@@ -1045,13 +1078,13 @@ SHIM_API psm2_error_t psm2_info_query(psm2_info_query_t q, void *out,
 		*u32 = 0;			/* no such switch here */
 		return PSM2_OK;
 	case PSM2_INFO_QUERY_DEVICE_NAME:
-		if (ep->shm)
+		if (!ep->tp)
 			return copy_string(out, args[2].length, "shm");
 		if (unit_info(ep->unit, &ui, &dev))
 			return PSM2_EP_DEVICE_FAILURE;
 		return copy_string(out, args[2].length, dev.ibdev);
 	case PSM2_INFO_QUERY_MTU:
-		*u32 = ep->shm ? SHM_SLOT_PAYLOAD :
+		*u32 = !ep->tp ? SHM_SLOT_PAYLOAD :
 				 (uint32_t)ep->hfi.info.eager_size;
 		return PSM2_OK;
 	case PSM2_INFO_QUERY_LINK_SPEED:

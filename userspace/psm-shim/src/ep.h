@@ -28,8 +28,9 @@ struct psm2_ep {
 	uint16_t gen;				/* epid's generation */
 	int uverbs_fd;
 	struct drvops_hfi_ctx hfi;
-	struct hfi_transport *tp;	/* NULL for a shm endpoint */
-	struct shm_transport *shm;	/* PSM2_DEVICES without hfi */
+	/* PSM2_DEVICES: hfi (tp), shm (shm), or both: local peers by shm */
+	struct hfi_transport *tp;	/* NULL: a shm-only endpoint */
+	struct shm_transport *shm;	/* NULL: every peer through the HFI */
 };
 
 /*

@@ -178,6 +178,7 @@ struct hfi_peer *hfi_transport_peer(struct hfi_transport *t, struct psm2_ep *ep,
 	if (!p)
 		return NULL;
 	shim_peer_init(&p->addr, ep, epid, (uint64_t)lid << 16 | ctxt);
+	p->addr.tp = t;
 	p->lid = lid;
 	p->ctxt = ctxt;
 	shim_list_append(&t->peers, &p->node);

@@ -201,6 +201,18 @@ struct psm2_mq_req {
 	uint32_t am_nargs;
 };
 
+/*
+ * A transport the MQ sends through: a peer belongs to the one whose tp it
+ * names (psm2_epaddr.tp), or to wires[0]. Each has its own rendezvous
+ * threshold, as Intel's library has one per device (HFI_SZ, SHM_SZ).
+ */
+struct mq_wire {
+	const struct shim_transport_ops *ops;
+	void *tp;
+	enum shim_wire_kind kind;
+	uint32_t rndv_threshold;	/* cfg's for kind, <= eager_max */
+};
+
 /* A matchable message that arrived before its predecessors. */
 struct early_msg {
 	struct shim_list node;
@@ -214,8 +226,8 @@ struct psm2_mq {
 	struct shim_lock *lock;		/* the endpoint's, or own_lock */
 	struct shim_lock own_lock;
 	struct psm2_ep *ep;
-	const struct shim_transport_ops *ops;
-	void *tp;
+	struct mq_wire wires[SHIM_MQ_MAX_WIRES];	/* [0]: the default */
+	unsigned nwires;
 	struct shim_mq_config cfg;
 	uint16_t gen;			/* stamped on what we send */
 	void *am;			/* am.c's handler table */
@@ -234,6 +246,26 @@ struct psm2_mq {
 	uint32_t nids;
 	uint32_t cap;
 };
+
+static struct mq_wire *peer_wire(psm2_mq_t mq, psm2_epaddr_t peer)
+{
+	unsigned i;
+
+	for (i = 1; i < mq->nwires; i++)
+		if (peer && peer->tp == mq->wires[i].tp)
+			return &mq->wires[i];
+	return &mq->wires[0];
+}
+
+/* Give a receive window's registration back to the wire that made it. */
+static void release_handle(psm2_mq_t mq, struct psm2_mq_req *req)
+{
+	struct mq_wire *w = peer_wire(mq, req->peer);
+
+	if (req->has_handle && w->ops->release_recv_buffer)
+		w->ops->release_recv_buffer(w->tp, req->handle);
+	req->has_handle = false;
+}
 
 #define ID_INDEX_BITS 20
 #define ID_INDEX_MASK ((1u << ID_INDEX_BITS) - 1)
@@ -323,8 +355,7 @@ static void req_free(struct psm2_mq_req *req)
 
 	shim_list_del(&req->qnode);
 	shim_list_del(&req->txnode);
-	if (req->has_handle && mq->ops->release_recv_buffer)
-		mq->ops->release_recv_buffer(mq->tp, req->handle);
+	release_handle(mq, req);
 	free(req->sysbuf);
 	id_free(mq, req);
 	free(req);
@@ -340,10 +371,7 @@ static void req_complete(struct psm2_mq_req *req)
 	shim_list_del(&req->txnode);
 	req->on_txq = false;
 	req->tx = TX_NONE;
-	if (req->has_handle && mq->ops->release_recv_buffer) {
-		mq->ops->release_recv_buffer(mq->tp, req->handle);
-		req->has_handle = false;
-	}
+	release_handle(mq, req);
 	req->state = REQ_COMPLETE;
 	/* A blocking call's own request is nobody else's to see. */
 	if (!req->internal)
@@ -451,6 +479,7 @@ static void fill_status(const struct psm2_mq_req *req, psm2_mq_status_t *st)
 static int tx_eager_or_rts(struct psm2_mq_req *req)
 {
 	psm2_mq_t mq = req->mq;
+	struct mq_wire *w = peer_wire(mq, req->peer);
 	union wire_hdr h;
 	struct iovec iov = { .iov_base = req->buf, .iov_len = req->msg_len };
 	bool rts = req->tx == TX_RTS;
@@ -465,11 +494,10 @@ static int tx_eager_or_rts(struct psm2_mq_req *req)
 	h.match.msg_len = req->msg_len;
 	h.match.sreq_id = req->id;
 	if (rts)
-		return mq->ops->send_eager(mq->tp, req->peer, &h, NULL, 0,
-					   NULL);
+		return w->ops->send_eager(w->tp, req->peer, &h, NULL, 0, NULL);
 	req->inflight++;
-	int err = mq->ops->send_eager(mq->tp, req->peer, &h, &iov,
-				      req->msg_len ? 1 : 0, req);
+	int err = w->ops->send_eager(w->tp, req->peer, &h, &iov,
+				     req->msg_len ? 1 : 0, req);
 	if (err)
 		req->inflight--;
 	return err;
@@ -478,6 +506,7 @@ static int tx_eager_or_rts(struct psm2_mq_req *req)
 static int tx_am(struct psm2_mq_req *req)
 {
 	psm2_mq_t mq = req->mq;
+	struct mq_wire *w = peer_wire(mq, req->peer);
 	struct iovec iov = { .iov_base = req->sysbuf, .iov_len = req->buf_len };
 	union wire_hdr h;
 	int err;
@@ -489,8 +518,8 @@ static int tx_am(struct psm2_mq_req *req)
 	h.am.handler = req->am_handler;
 	h.am.nargs = req->am_nargs;
 	req->inflight++;
-	err = mq->ops->send_eager(mq->tp, req->peer, &h, &iov,
-				  req->buf_len ? 1 : 0, req);
+	err = w->ops->send_eager(w->tp, req->peer, &h, &iov,
+				 req->buf_len ? 1 : 0, req);
 	if (err)
 		req->inflight--;
 	return err;
@@ -499,6 +528,7 @@ static int tx_am(struct psm2_mq_req *req)
 static int tx_cts(struct psm2_mq_req *req)
 {
 	psm2_mq_t mq = req->mq;
+	struct mq_wire *w = peer_wire(mq, req->peer);
 	union wire_hdr h;
 
 	memset(&h, 0, sizeof(h));
@@ -511,18 +541,19 @@ static int tx_cts(struct psm2_mq_req *req)
 	h.cts.len = req->win_len;
 	h.cts.total = req->total;
 	h.cts.handle = req->handle;
-	return mq->ops->send_eager(mq->tp, req->peer, &h, NULL, 0, NULL);
+	return w->ops->send_eager(w->tp, req->peer, &h, NULL, 0, NULL);
 }
 
 /* Submit what is left of the current window; -EAGAIN when the wire fills. */
 static int tx_data(struct psm2_mq_req *req)
 {
 	psm2_mq_t mq = req->mq;
-	bool expected = req->peer_has_handle && mq->ops->send_expected;
+	struct mq_wire *w = peer_wire(mq, req->peer);
+	bool expected = req->peer_has_handle && w->ops->send_expected;
 	uint32_t chunk_max = mq->cfg.rndv_window;
 
-	if (!expected && mq->ops->eager_max < chunk_max)
-		chunk_max = (uint32_t)mq->ops->eager_max;
+	if (!expected && w->ops->eager_max < chunk_max)
+		chunk_max = (uint32_t)w->ops->eager_max;
 	while (req->win_done < req->win_len) {
 		uint32_t chunk = req->win_len - req->win_done;
 		uint32_t off = req->win_off + req->win_done;
@@ -542,13 +573,13 @@ static int tx_data(struct psm2_mq_req *req)
 		iov.iov_len = chunk;
 		req->inflight++;
 		if (expected)
-			err = mq->ops->send_expected(mq->tp, req->peer,
+			err = w->ops->send_expected(w->tp, req->peer,
 						     req->peer_handle,
 						     req->win_done,
 						     &h, &iov, 1, req);
 		else
-			err = mq->ops->send_eager(mq->tp, req->peer, &h, &iov,
-						  1, req);
+			err = w->ops->send_eager(w->tp, req->peer, &h, &iov,
+						 1, req);
 		if (err) {
 			req->inflight--;
 			return err;
@@ -679,12 +710,28 @@ static int tx_progress(psm2_mq_t mq)
 	return moved;
 }
 
+/* Every wire's poll: >0 if any moved, the first failure otherwise. */
+static int wires_poll(psm2_mq_t mq)
+{
+	int moved = 0, err = 0;
+	unsigned i;
+
+	for (i = 0; i < mq->nwires; i++) {
+		int r = mq->wires[i].ops->poll(mq->wires[i].tp);
+
+		if (r < 0 && !err)
+			err = r;
+		moved |= r > 0;
+	}
+	return err ? err : moved;
+}
+
 int shim_mq_progress(psm2_mq_t mq)
 {
 	int moved = 0, err;
 
 	shim_lock(mq->lock);
-	err = mq->ops->poll(mq->tp);
+	err = wires_poll(mq);
 	if (err >= 0) {
 		moved |= err > 0;
 		moved |= tx_progress(mq);
@@ -733,9 +780,16 @@ int shim_mq_am_send(psm2_mq_t mq, psm2_epaddr_t peer, bool reply,
 	return 0;
 }
 
+/* One active message fits every wire's eager path (any peer may get it). */
 size_t shim_mq_am_max_bytes(psm2_mq_t mq)
 {
-	return mq->ops->eager_max < 65536 ? mq->ops->eager_max : 65536;
+	size_t max = 65536;
+	unsigned i;
+
+	for (i = 0; i < mq->nwires; i++)
+		if (mq->wires[i].ops->eager_max < max)
+			max = mq->wires[i].ops->eager_max;
+	return max;
 }
 
 void *shim_mq_am(psm2_mq_t mq)
@@ -806,6 +860,7 @@ static void warn_eager_fallback(uint32_t len, int err)
 static int rndv_recv_window(struct psm2_mq_req *req)
 {
 	psm2_mq_t mq = req->mq;
+	struct mq_wire *w = peer_wire(mq, req->peer);
 	uint32_t left = req->total - req->win_off;
 	uint32_t len = left;
 	int err;
@@ -814,11 +869,11 @@ static int rndv_recv_window(struct psm2_mq_req *req)
 	req->has_handle = false;
 	req->need_register = false;
 	req->tx = TX_CTS;
-	if (left && mq->ops->register_recv_buffer) {
-		if (mq->ops->register_max && len > mq->ops->register_max)
-			len = (uint32_t)mq->ops->register_max;
-		err = mq->ops->register_recv_buffer(
-			mq->tp, (uint8_t *)req->buf + req->win_off, len,
+	if (left && w->ops->register_recv_buffer) {
+		if (w->ops->register_max && len > w->ops->register_max)
+			len = (uint32_t)w->ops->register_max;
+		err = w->ops->register_recv_buffer(
+			w->tp, (uint8_t *)req->buf + req->win_off, len,
 			&req->handle);
 		if (err == 0) {
 			req->has_handle = true;
@@ -1038,9 +1093,7 @@ static void recv_data(psm2_mq_t mq, const struct wire_data *d,
 		return;
 
 	/* Window full: free its registration, then the next one or done. */
-	if (req->has_handle && mq->ops->release_recv_buffer)
-		mq->ops->release_recv_buffer(mq->tp, req->handle);
-	req->has_handle = false;
+	release_handle(mq, req);
 	req->win_off += req->win_len;
 	if (req->win_off < req->total) {
 		(void)rndv_recv_window(req);
@@ -1168,6 +1221,7 @@ struct psm2_ep *shim_mq_ep(psm2_mq_t mq)
 void shim_mq_config_defaults(struct shim_mq_config *cfg)
 {
 	cfg->rndv_threshold = SHIM_MQ_RNDV_THRESHOLD_DEFAULT;
+	cfg->rndv_shm_threshold = SHIM_MQ_RNDV_SHM_THRESHOLD_DEFAULT;
 	cfg->rndv_window = SHIM_MQ_RNDV_WINDOW_DEFAULT;
 }
 
@@ -1190,18 +1244,49 @@ void shim_mq_config_from_env(struct shim_mq_config *cfg)
 {
 	/* PSM2's own knob names, so existing job scripts keep working. */
 	env_u32("PSM2_MQ_RNDV_HFI_THRESH", &cfg->rndv_threshold, 0);
+	env_u32("PSM2_MQ_RNDV_SHM_THRESH", &cfg->rndv_shm_threshold, 0);
 	env_u32("PSM2_MQ_RNDV_HFI_WINDOW", &cfg->rndv_window, 4096);
 }
 
-psm2_error_t shim_mq_create(struct psm2_ep *ep, struct shim_lock *lock,
-			    const struct shim_transport_ops *ops, void *tp,
-			    const struct shim_mq_config *cfg, psm2_mq_t *mqo)
+/* The threshold of the wires of kind: the wanted one, if it fits whole. */
+static void wires_set_threshold(psm2_mq_t mq, enum shim_wire_kind kind,
+				uint32_t v)
 {
+	unsigned i;
+
+	for (i = 0; i < mq->nwires; i++) {
+		struct mq_wire *w = &mq->wires[i];
+
+		if (w->kind == kind)
+			w->rndv_threshold = v > w->ops->eager_max ?
+					    (uint32_t)w->ops->eager_max : v;
+	}
+}
+
+static bool wire_ops_valid(const struct shim_transport_ops *ops)
+{
+	return ops && ops->send_eager && ops->poll && ops->eager_max &&
+	       (!ops->register_recv_buffer || ops->release_recv_buffer);
+}
+
+psm2_error_t shim_mq_create_wires(struct psm2_ep *ep, struct shim_lock *lock,
+				  const struct shim_wire *wires,
+				  unsigned nwires,
+				  const struct shim_mq_config *cfg,
+				  psm2_mq_t *mqo)
+{
+	unsigned i, waiters = 0;
 	psm2_mq_t mq;
 
-	if (!ops || !ops->send_eager || !ops->poll || !mqo ||
-	    !ops->eager_max ||
-	    (ops->register_recv_buffer && !ops->release_recv_buffer))
+	if (!mqo || !wires || !nwires || nwires > SHIM_MQ_MAX_WIRES)
+		return PSM2_PARAM_ERR;
+	for (i = 0; i < nwires; i++) {
+		if (!wire_ops_valid(wires[i].ops))
+			return PSM2_PARAM_ERR;
+		waiters += wires[i].ops->wait != NULL;
+	}
+	/* One wire to sleep in: the others only say whether we may. */
+	if (waiters > 1)
 		return PSM2_PARAM_ERR;
 	mq = calloc(1, sizeof(*mq));
 	if (!mq)
@@ -1212,8 +1297,12 @@ psm2_error_t shim_mq_create(struct psm2_ep *ep, struct shim_lock *lock,
 	}
 	mq->lock = lock ? lock : &mq->own_lock;
 	mq->ep = ep;
-	mq->ops = ops;
-	mq->tp = tp;
+	for (i = 0; i < nwires; i++) {
+		mq->wires[i].ops = wires[i].ops;
+		mq->wires[i].tp = wires[i].tp;
+		mq->wires[i].kind = wires[i].kind;
+	}
+	mq->nwires = nwires;
 	if (cfg)
 		mq->cfg = *cfg;
 	else
@@ -1221,14 +1310,23 @@ psm2_error_t shim_mq_create(struct psm2_ep *ep, struct shim_lock *lock,
 	if (mq->cfg.rndv_window == 0)
 		mq->cfg.rndv_window = SHIM_MQ_RNDV_WINDOW_DEFAULT;
 	/* An eager message must fit the wire's eager path whole. */
-	if (mq->cfg.rndv_threshold > ops->eager_max)
-		mq->cfg.rndv_threshold = (uint32_t)ops->eager_max;
+	wires_set_threshold(mq, SHIM_WIRE_HFI, mq->cfg.rndv_threshold);
+	wires_set_threshold(mq, SHIM_WIRE_SHM, mq->cfg.rndv_shm_threshold);
 	shim_list_init(&mq->posted);
 	shim_list_init(&mq->unexpected);
 	shim_list_init(&mq->completed);
 	shim_list_init(&mq->txq);
 	*mqo = mq;
 	return PSM2_OK;
+}
+
+psm2_error_t shim_mq_create(struct psm2_ep *ep, struct shim_lock *lock,
+			    const struct shim_transport_ops *ops, void *tp,
+			    const struct shim_mq_config *cfg, psm2_mq_t *mqo)
+{
+	struct shim_wire w = { .ops = ops, .tp = tp, .kind = SHIM_WIRE_HFI };
+
+	return shim_mq_create_wires(ep, lock, &w, 1, cfg, mqo);
 }
 
 void shim_mq_destroy(psm2_mq_t mq)
@@ -1299,7 +1397,7 @@ static psm2_error_t isend_locked(psm2_mq_t mq, psm2_epaddr_t dest,
 	req->context = context;
 	req->seq = dest->tx_seq++;
 	/* A synchronous send completes only once matched: the rendezvous. */
-	req->rndv = len > mq->cfg.rndv_threshold ||
+	req->rndv = len > peer_wire(mq, dest)->rndv_threshold ||
 		    (flags & PSM2_MQ_FLAG_SENDSYNC);
 	mq->stats.tx_num++;
 	if (req->rndv) {
@@ -1865,9 +1963,37 @@ SHIM_API psm2_error_t psm2_mq_test(psm2_mq_req_t *reqp,
 
 static int transport_wait(void *arg, int timeout_ms)
 {
-	psm2_mq_t mq = arg;
+	struct mq_wire *w = arg;
 
-	return mq->ops->wait(mq->tp, timeout_ms);
+	return w->ops->wait(w->tp, timeout_ms);
+}
+
+/*
+ * The wire to sleep in and for how long (0: do not sleep, yield). Only
+ * one wire may have wait(); any other one must allow it (wait_time): a
+ * shm inbox with peers is written without a wakeup, so it says 0.
+ */
+static struct mq_wire *wires_sleep_time(psm2_mq_t mq, int *ms)
+{
+	struct mq_wire *sleeper = NULL;
+	unsigned i;
+
+	*ms = 1000;
+	for (i = 0; i < mq->nwires; i++) {
+		struct mq_wire *w = &mq->wires[i];
+		int t;
+
+		if (w->ops->wait)
+			sleeper = w;
+		else if (!w->ops->wait_time)
+			*ms = 0;
+		if (w->ops->wait_time) {
+			t = w->ops->wait_time(w->tp, *ms);
+			if (t >= 0 && t < *ms)
+				*ms = t;
+		}
+	}
+	return sleeper;
 }
 
 /*
@@ -1878,20 +2004,19 @@ static int transport_wait(void *arg, int timeout_ms)
 static psm2_error_t wait_common(struct psm2_mq_req *req)
 {
 	psm2_mq_t mq = req->mq;
-	int r = 0;
+	struct mq_wire *sleeper;
+	int r = 0, ms;
 
 	shim_lock(mq->lock);
 	while (req->state != REQ_COMPLETE) {
 		r = shim_mq_progress(mq);
 		if (r < 0 || req->state == REQ_COMPLETE)
 			break;
-		if (r == 0 && mq->ops->wait && shim_list_empty(&mq->txq)) {
-			int ms = mq->ops->wait_time ?
-				 mq->ops->wait_time(mq->tp, 1000) : 1000;
-
+		if (r == 0 && shim_list_empty(&mq->txq) &&
+		    (sleeper = wires_sleep_time(mq, &ms))) {
 			if (ms)
 				r = shim_lock_sleep(mq->lock, transport_wait,
-						    mq, ms);
+						    sleeper, ms);
 			else
 				shim_lock_yield(mq->lock);
 			if (r < 0)
@@ -1977,16 +2102,28 @@ SHIM_API void psm2_mq_get_stats(psm2_mq_t mq, psm2_mq_stats_t *stats)
 	shim_unlock(mq->lock);
 }
 
+/* What a message to a peer of that kind goes by (the setting if none). */
+static uint32_t wire_threshold(psm2_mq_t mq, enum shim_wire_kind kind)
+{
+	unsigned i;
+
+	for (i = 0; i < mq->nwires; i++)
+		if (mq->wires[i].kind == kind)
+			return mq->wires[i].rndv_threshold;
+	return kind == SHIM_WIRE_SHM ? mq->cfg.rndv_shm_threshold :
+				       mq->cfg.rndv_threshold;
+}
+
 static psm2_error_t getopt_locked(psm2_mq_t mq, int option, void *value)
 {
 	if (!mq || !value)
 		return param_err(mq, "mq_getopt: NULL argument");
 	switch (option) {
 	case PSM2_MQ_RNDV_HFI_SZ:
-		*(uint32_t *)value = mq->cfg.rndv_threshold;
+		*(uint32_t *)value = wire_threshold(mq, SHIM_WIRE_HFI);
 		return PSM2_OK;
 	case PSM2_MQ_RNDV_SHM_SZ:
-		*(uint32_t *)value = mq->cfg.rndv_threshold; /* one wire */
+		*(uint32_t *)value = wire_threshold(mq, SHIM_WIRE_SHM);
 		return PSM2_OK;
 	default:
 		return param_err(mq, "mq_getopt: unknown option");
@@ -2014,11 +2151,14 @@ static psm2_error_t setopt_locked(psm2_mq_t mq, int option,
 		return param_err(mq, "mq_setopt: NULL argument");
 	switch (option) {
 	case PSM2_MQ_RNDV_HFI_SZ:
+		v = *(const uint32_t *)value;
+		mq->cfg.rndv_threshold = v;
+		wires_set_threshold(mq, SHIM_WIRE_HFI, v);
+		return PSM2_OK;
 	case PSM2_MQ_RNDV_SHM_SZ:
 		v = *(const uint32_t *)value;
-		if (v > mq->ops->eager_max)
-			v = (uint32_t)mq->ops->eager_max;
-		mq->cfg.rndv_threshold = v;
+		mq->cfg.rndv_shm_threshold = v;
+		wires_set_threshold(mq, SHIM_WIRE_SHM, v);
 		return PSM2_OK;
 	default:
 		return param_err(mq, "mq_setopt: unknown option");

@@ -27,13 +27,16 @@
 
 /*
  * A connected peer, as this endpoint sees it. The transport fills
- * tp_addr (for the HFI: LID and context) and epid; the engine owns the
- * sequence state that keeps one sender's messages in order.
+ * tp_addr (for the HFI: LID and context), epid and tp (itself: the MQ
+ * sends to the peer through the wire with that tp, shim_mq_create_wires);
+ * the engine owns the sequence state that keeps one sender's messages in
+ * order.
  */
 struct psm2_epaddr {
 	psm2_epid_t epid;
 	struct psm2_ep *ep;
 	uint64_t tp_addr;
+	void *tp;			/* its wire's transport (NULL: the first) */
 	void *user_ctxt;		/* psm2_epaddr_setctxt() */
 	uint16_t gen;			/* its generation (0: not known yet) */
 	uint32_t restarts;		/* new generations seen */
@@ -43,19 +46,25 @@ struct psm2_epaddr {
 };
 
 struct shim_mq_config {
-	uint32_t rndv_threshold;	/* bytes; above: rendezvous */
+	uint32_t rndv_threshold;	/* bytes; above: rendezvous (HFI) */
+	uint32_t rndv_shm_threshold;	/* the same for shm peers */
 	uint32_t rndv_window;		/* bytes per expected send */
 };
 
 /* PSM2's defaults, where our wire has no reason to differ. */
 #define SHIM_MQ_RNDV_THRESHOLD_DEFAULT (64u * 1024)
+/* Intel's PSM2_MQ_RNDV_SHM_THRESH default. */
+#define SHIM_MQ_RNDV_SHM_THRESHOLD_DEFAULT 16000u
 /*
  * One expected send per window: larger than PSM2's 128 KiB because each
  * send costs a system call here and pinning is bounded per request.
  */
 #define SHIM_MQ_RNDV_WINDOW_DEFAULT (1024u * 1024)
 
-/* A defaulted config, then the environment knobs (PSM2_MQ_RNDV_HFI_*). */
+/*
+ * A defaulted config, then the environment knobs (PSM2_MQ_RNDV_HFI_*,
+ * PSM2_MQ_RNDV_SHM_THRESH).
+ */
 void shim_mq_config_defaults(struct shim_mq_config *cfg);
 void shim_mq_config_from_env(struct shim_mq_config *cfg);
 
@@ -67,6 +76,23 @@ void shim_mq_config_from_env(struct shim_mq_config *cfg);
 psm2_error_t shim_mq_create(struct psm2_ep *ep, struct shim_lock *lock,
 			    const struct shim_transport_ops *ops, void *tp,
 			    const struct shim_mq_config *cfg, psm2_mq_t *mq);
+/*
+ * An MQ over several wires (PSM2 devices: the HFI, shared memory): each
+ * peer is reached through the wire whose tp it names. At most one wire may
+ * have wait(); the rendezvous threshold is per kind (PSM2_MQ_RNDV_HFI_SZ,
+ * PSM2_MQ_RNDV_SHM_SZ).
+ */
+#define SHIM_MQ_MAX_WIRES 2
+struct shim_wire {
+	const struct shim_transport_ops *ops;
+	void *tp;
+	enum shim_wire_kind kind;
+};
+psm2_error_t shim_mq_create_wires(struct psm2_ep *ep, struct shim_lock *lock,
+				  const struct shim_wire *wires,
+				  unsigned nwires,
+				  const struct shim_mq_config *cfg,
+				  psm2_mq_t *mq);
 /* Frees the MQ and every request still in it. */
 void shim_mq_destroy(psm2_mq_t mq);
 

@@ -129,6 +129,7 @@ psm2_epaddr_t shm_transport_peer(struct shm_transport *t, uint64_t id)
 	}
 	p->id = id;
 	shim_peer_init(&p->addr, t->ep, id, id);
+	p->addr.tp = t;
 	shim_list_append(&t->peers, &p->node);
 	return &p->addr;
 }
@@ -282,6 +283,21 @@ static int shm_release(void *tp, uint64_t handle)
 	return 0;
 }
 
+/*
+ * Peers write our inbox without waking us, so an engine that also has the
+ * HFI must not sleep long in the HFI's poll(): with local peers it spins,
+ * as Open MPI's vader does; without any yet (a peer may write first) it
+ * looks at the inbox every millisecond.
+ */
+static int shm_wait_time(void *tp, int timeout_ms)
+{
+	struct shm_transport *t = tp;
+
+	if (!shim_list_empty(&t->peers))
+		return 0;
+	return timeout_ms < 0 || timeout_ms > 1 ? 1 : timeout_ms;
+}
+
 static int shm_poll(void *tp)
 {
 	struct shm_transport *t = tp;
@@ -359,6 +375,7 @@ struct shm_transport *shm_transport_create(const char *job, uint64_t id)
 	t->ops.register_recv_buffer = shm_register;
 	t->ops.release_recv_buffer = shm_release;
 	t->ops.poll = shm_poll;
+	t->ops.wait_time = shm_wait_time;
 	t->ops.eager_max = SHM_SLOT_PAYLOAD;
 	t->ops.register_max = SHM_REGISTER_MAX;
 	return t;

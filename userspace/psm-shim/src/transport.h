@@ -32,6 +32,12 @@
 /* Header bytes carried by each message: the HFI's per-packet header. */
 #define SHIM_WIRE_HDR_BYTES 32
 
+/* Which of PSM2's devices a wire is (its rendezvous threshold's knob). */
+enum shim_wire_kind {
+	SHIM_WIRE_HFI,
+	SHIM_WIRE_SHM,
+};
+
 struct shim_transport_ops {
 	/* Eager: hdr, then the payload iovecs, delivered as one message. */
 	int (*send_eager)(void *tp, psm2_epaddr_t dest, const void *hdr,
@@ -59,7 +65,8 @@ struct shim_transport_ops {
 	/*
 	 * Optional, with wait(): how long wait() may sleep now, at most
 	 * timeout_ms (-1: no limit); 0: it must not (say, sends complete
-	 * without waking the device), the engine yields instead.
+	 * without waking the device), the engine yields instead. A wire
+	 * without wait() may have it too: whether another wire may sleep.
 	 */
 	int (*wait_time)(void *tp, int timeout_ms);
 	/*
