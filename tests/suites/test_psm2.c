@@ -7,7 +7,10 @@
  * rendezvous), iprobe/improbe/imrecv, cancel, close; both ranks sending
  * to each other at once (rendezvous crossing); an endpoint closed and
  * reopened on the same context is a new peer. The per-unit debugfs
- * counters show the traffic went through the driver.
+ * counters show the traffic went through the driver. Every test runs
+ * with PSM2_DEVICES=self,hfi (the fabric is what they are about) unless it
+ * sets its own: self,shm, or Intel's default (unset): local peers through
+ * shared memory, a peer without shm through the HFI.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -761,8 +764,12 @@ static int echo_rank(int wfd, int rfd, const psm2_uuid_t uuid)
 	}
 }
 
+/*
+ * hfi_only: the rank has PSM2_DEVICES=self,hfi, no inbox in /dev/shm, as
+ * a rank on another node looks to shm: it is reached through the HFI.
+ */
 static pid_t start_echo(const psm2_uuid_t uuid, psm2_epid_t *epid,
-			psm2_epid_t mine)
+			psm2_epid_t mine, bool hfi_only)
 {
 	int to_parent[2], to_child[2];
 	pid_t pid;
@@ -774,6 +781,8 @@ static pid_t start_echo(const psm2_uuid_t uuid, psm2_epid_t *epid,
 	if (pid == 0) {
 		close(to_parent[0]);
 		close(to_child[1]);
+		if (hfi_only)
+			setenv("PSM2_DEVICES", "self,hfi", 1);
 		_exit(echo_rank(to_parent[1], to_child[0], uuid));
 	}
 	close(to_parent[1]);
@@ -814,7 +823,7 @@ static void test_rank_restarted(void)
 	psm2_uuid_generate(uuid);
 	CU_ASSERT_FATAL(end_open(&me, 0, uuid) == 0);
 	for (round = 0; round < 2; round++) {
-		pid = start_echo(uuid, &other.epid, me.epid);
+		pid = start_echo(uuid, &other.epid, me.epid, false);
 		CU_ASSERT_FATAL(pid > 0);
 		if (round == 0)
 			first = other.epid;
@@ -835,6 +844,97 @@ static void test_rank_restarted(void)
 	       (unsigned long long)other.epid);
 	psm2_mq_finalize(me.mq);
 	psm2_ep_close(me.ep, PSM2_EP_CLOSE_FORCE, 0);
+	psm2_finalize();
+}
+
+/* len bytes from a to b (one process drives both), data checked. */
+static bool end_xfer_len(struct end *a, struct end *b, uint32_t len,
+			 unsigned seed)
+{
+	psm2_mq_tag_t t = tag_of(TAG_DATA, seed), sel = all_bits();
+	uint8_t *tx = malloc(len + 1), *rx = calloc(1, len + 1);
+	psm2_mq_req_t s, r;
+	bool ok = false;
+
+	if (!tx || !rx)
+		goto out;
+	pattern(tx, len, seed);
+	if (psm2_mq_irecv2(b->mq, b->peer, &t, &sel, 0, rx, len, NULL, &r) !=
+	    PSM2_OK ||
+	    psm2_mq_isend2(a->mq, a->peer, 0, &t, tx, len, NULL, &s) !=
+	    PSM2_OK)
+		goto out;
+	ok = finish_both(&s, &r, a->ep, b->ep) && !memcmp(tx, rx, len);
+out:
+	free(tx);
+	free(rx);
+	return ok;
+}
+
+/*
+ * Intel's default devices (PSM2_DEVICES unset: self,shm,hfi), as libfabric's
+ * psm2 provider runs: two endpoints of this node reach each other through
+ * shared memory (nothing on the fabric, though each holds a context), a
+ * rank without shm (as one on another node looks) through the HFI, both
+ * from one endpoint and one MQ, interleaved. Ranks on really separate
+ * /dev/shm: tests/mpi/mpi_nodes.sh (needs root for the mount namespace).
+ */
+static void test_default_devices(void)
+{
+	static const uint32_t lens[] = { 0, 8, 15999, 16001, 65537, 1 << 20,
+					 (3 << 20) + 1 };
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	struct end a = { 0 }, b = { 0 }, far = { 0 }, far_a = { 0 };
+	long long rx0, rx1, d0, d1;
+	uint64_t local = 0;
+	psm2_uuid_t uuid;
+	int shared = -1;
+	unsigned i;
+	pid_t pid;
+
+	unsetenv("PSM2_DEVICES");
+	CU_ASSERT_FATAL(psm2_init(&major, &minor) == PSM2_OK);
+	psm2_uuid_generate(uuid);
+	CU_ASSERT_FATAL(end_open(&a, 0, uuid) == 0 && end_open(&b, 1, uuid) == 0);
+	CU_ASSERT(psm2_ep_epid_share_memory(a.ep, b.epid, &shared) == PSM2_OK &&
+		  shared == 1);
+	CU_ASSERT_FATAL(end_connect(&a, &b) == 0 && end_connect(&b, &a) == 0);
+	rx0 = unit_counter(0, "rx_bytes");
+	rx1 = unit_counter(1, "rx_bytes");
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		CU_ASSERT(end_xfer_len(&a, &b, lens[i], i));
+		CU_ASSERT(end_xfer_len(&b, &a, lens[i], 50 + i));
+		local += 2ull * lens[i];
+	}
+	CU_ASSERT_EQUAL(unit_counter(0, "rx_bytes"), rx0);
+	CU_ASSERT_EQUAL(unit_counter(1, "rx_bytes"), rx1);
+
+	/* A rank without shm, on unit 1: through the HFI. */
+	pid = start_echo(uuid, &far.epid, a.epid, true);
+	CU_ASSERT_FATAL(pid > 0);
+	shared = -1;
+	CU_ASSERT(psm2_ep_epid_share_memory(a.ep, far.epid, &shared) ==
+		  PSM2_OK && shared == 0);
+	far_a = a;
+	CU_ASSERT_FATAL(end_connect(&far_a, &far) == 0);
+	for (i = 0; i < 5; i++) {
+		CU_ASSERT_EQUAL(echo_once(&far_a, 10 * i), 0);
+		CU_ASSERT(end_xfer_len(&a, &b, 20000, 90 + i));
+		local += 20000;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	d0 = unit_counter(0, "rx_bytes") - rx0;
+	d1 = unit_counter(1, "rx_bytes") - rx1;
+	/* 5 echoes of 8 B each way, and nothing of the local traffic. */
+	CU_ASSERT(d0 >= 40 && d0 < 20000);
+	CU_ASSERT(d1 >= 40 && d1 < 20000);
+	printf("\n    %llu bytes between local endpoints by shm (units' rx_bytes +0), the rank without shm by the HFI: rx_bytes +%lld/+%lld ",
+	       (unsigned long long)local, d0, d1);
+	psm2_mq_finalize(a.mq);
+	psm2_mq_finalize(b.mq);
+	psm2_ep_close(a.ep, PSM2_EP_CLOSE_FORCE, 0);
+	psm2_ep_close(b.ep, PSM2_EP_CLOSE_GRACEFUL, 0);
 	psm2_finalize();
 }
 
@@ -1012,6 +1112,12 @@ static void test_active_messages(void)
 	psm2_finalize();
 }
 
+/* Before each test: the fabric's devices, whatever the last one set. */
+static void devices_hfi(void)
+{
+	setenv("PSM2_DEVICES", "self,hfi", 1);
+}
+
 static CU_TestInfo psm2_tests[] = {
 	{ "rank pair on two current units, 0 B .. 16 MiB",
 	  test_two_current_units },
@@ -1023,6 +1129,8 @@ static CU_TestInfo psm2_tests[] = {
 	  test_reopened_endpoint },
 	{ "a rank killed and restarted on its context", test_rank_restarted },
 	{ "PSM2_DEVICES=self,shm: a pair without the HFI", test_shm_pair },
+	{ "default devices: local peer by shm, one without shm by the HFI",
+	  test_default_devices },
 	{ "every context taken: ep_open fails at once",
 	  test_contexts_exhausted },
 	{ "info_query: units, status, contexts, device", test_info_query },
@@ -1032,7 +1140,7 @@ static CU_TestInfo psm2_tests[] = {
 };
 
 static CU_SuiteInfo suites[] = {
-	{ "psm2 over psm-shim", NULL, NULL, NULL, NULL, psm2_tests },
+	{ "psm2 over psm-shim", NULL, NULL, devices_hfi, NULL, psm2_tests },
 	CU_SUITE_INFO_NULL,
 };
 
