@@ -39,9 +39,10 @@ rx_bytes() {
 # library, which has no shared-memory path: everything crosses the HFI.
 # The vader (shared memory) BTL belongs to the ob1 PML, which cm replaces;
 # "--mca btl self" keeps it from even being opened. With every rank on one
-# node the MTL asks PSM2 for PSM2_DEVICES=self,shm (unless set): Intel's
-# library would then use shared memory; ours ignores the variable, and we
-# set self,hfi anyway so the intent is explicit.
+# node the MTL asks PSM2 for PSM2_DEVICES=self,shm (unless set), and with
+# shm in the list both Intel's library and ours use shared memory between
+# local ranks: self,hfi keeps everything on the fabric (mpi_shm.sh and
+# mpi_nodes.sh test the other choices).
 # Ranks pick their unit with hfi_unit_by_rank (HFI_UNITS="0 1": rank r
 # gets unit ${HFI_UNITS[r % count]}).
 MPIRUN=(timeout 280 mpirun --allow-run-as-root --oversubscribe

@@ -12,7 +12,10 @@
 #                          fi_fetch_atomic, fi_compare_atomic (ours)
 #   Open MPI, ofi MTL      mpi_ops with --mca mtl ofi and FI_PROVIDER=psm2
 # Each run must raise the units' rx_bytes (debugfs): the traffic crossed
-# the emulated fabric. Like Open MPI's psm2 MTL, the provider refuses to
+# the emulated fabric. The provider leaves PSM2_DEVICES alone, so with
+# Intel's default (self,shm,hfi) two processes of one node would meet in
+# shared memory: these runs set self,hfi, and one fi_pingpong keeps the
+# default to show exactly that (rx_bytes unchanged). Like Open MPI's psm2 MTL, the provider refuses to
 # start unless a /dev/hfi1_N node exists (it globs /dev/hfi[0-9]_[0-9]):
 # hfi1_names_for_openmpi (lib.bash) gives it one for the run.
 set -uo pipefail
@@ -20,6 +23,7 @@ cd "$(dirname "$0")" || exit 1
 . ./lib.bash
 hfi1_names_for_openmpi || { echo "FAIL: cannot give libfabric the hfi1 names it looks for"; exit 1; }
 export LD_LIBRARY_PATH="$PSM2_DIR"
+export PSM2_DEVICES=self,hfi
 T="timeout 120"
 
 rx_total() {
@@ -61,6 +65,25 @@ fi_pingpong_pair() {
 	rx_rises "$before" "$min"
 }
 
+# Intel's default devices: the pair meets in shared memory, data checked,
+# nothing on the fabric.
+fi_pingpong_default_devices() {
+	local before=$(rx_total) srv rc src
+	env -u PSM2_DEVICES $T fi_pingpong -p psm2 -e rdm -c -S all -I 10 \
+		>/tmp/pp-server.log 2>&1 &
+	srv=$!
+	sleep 2
+	env -u PSM2_DEVICES $T fi_pingpong -p psm2 -e rdm -c -S all -I 10 127.0.0.1
+	rc=$?
+	wait "$srv"
+	src=$?
+	echo "server (rc=$src):"
+	sed 's/^/  /' /tmp/pp-server.log
+	[ "$rc" = 0 ] && [ "$src" = 0 ] || return 1
+	echo "units' rx_bytes +$(($(rx_total) - before))"
+	[ "$(rx_total)" = "$before" ]
+}
+
 rma_atomic() {
 	local before rc
 	before=$(rx_total)
@@ -75,7 +98,8 @@ ompi_ofi() {
 	local -a MPIRUN=(timeout 280 mpirun --allow-run-as-root --oversubscribe
 		--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include psm2
 		--mca btl self
-		-x LD_LIBRARY_PATH="$PSM2_DIR" -x HFI_UNITS -x FI_PROVIDER=psm2)
+		-x LD_LIBRARY_PATH="$PSM2_DIR" -x HFI_UNITS -x FI_PROVIDER=psm2
+		-x PSM2_DEVICES)
 	run_counted 2 "$MPI_BIN/mpi_ops"
 }
 
@@ -85,6 +109,8 @@ check "fi_pingpong -p psm2, 0 B .. 6 MiB, data checked" \
 # "all" stops at 6 MiB in 1.17: 16 MiB on its own.
 check "fi_pingpong -p psm2, 16 MiB, data checked" \
 	fi_pingpong_pair $((2 * 3 * 16777216)) -S 16777216 -I 3
+check "fi_pingpong -p psm2, default PSM2_DEVICES: through shm, nothing on the fabric" \
+	fi_pingpong_default_devices
 check "RMA and atomics over the psm2 provider (fi_rma_atomic)" rma_atomic
 check "Open MPI, ofi MTL over psm2: nonblocking, probes, cancel, collectives" ompi_ofi
 finish
