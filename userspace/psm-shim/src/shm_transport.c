@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,37 +15,12 @@
 #include <unistd.h>
 
 #include "list.h"
+#include "shm_inbox.h"
 #include "shm_transport.h"
 
-#define SHM_MAGIC 0x70736d32u		/* "psm2" */
-#define SHM_VERSION 1u
 #define SHM_POLL_BUDGET 64
 /* The largest expected write: the MQ cuts windows to register_max. */
 #define SHM_REGISTER_MAX (1u << 30)
-
-enum shm_slot_flags {
-	SHM_SLOT_EXPECTED = 1 << 0,	/* header only: payload written by CMA */
-	SHM_SLOT_VOID = 1 << 1,		/* a reservation given up: skip */
-};
-
-struct shm_slot {
-	_Atomic uint64_t seq;		/* ticket + 1 once written */
-	uint64_t src;			/* the sender's inbox id */
-	uint32_t len;
-	uint32_t flags;			/* enum shm_slot_flags */
-	uint8_t hdr[SHIM_WIRE_HDR_BYTES];
-	uint8_t payload[SHM_SLOT_PAYLOAD];
-};
-
-struct shm_inbox {
-	_Atomic uint32_t magic;		/* set last, once the rest is */
-	uint32_t version;
-	int32_t owner;			/* pid, for process_vm_writev */
-	uint32_t nslots;
-	_Atomic uint64_t tail;		/* next ticket (writers) */
-	_Atomic uint64_t head;		/* next to read (owner) */
-	struct shm_slot slots[SHM_SLOTS];
-};
 
 struct shm_peer {
 	struct psm2_epaddr addr;	/* must be first */
@@ -84,6 +61,38 @@ static struct shm_inbox *inbox_map(int fd)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* Our pid namespace: who our pids mean something to. 0 or -1. */
+static int pidns_of_self(uint64_t *dev, uint64_t *ino)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st))
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+/* Inbox box may be written by us: the same layout and the same pids. */
+static bool inbox_usable(const struct shm_transport *t,
+			 const struct shm_inbox *box)
+{
+	return atomic_load_explicit(&box->magic, memory_order_acquire) ==
+	       SHM_MAGIC && box->version == SHM_VERSION &&
+	       box->pidns_dev == t->box->pidns_dev &&
+	       box->pidns_ino == t->box->pidns_ino;
+}
+
+/*
+ * A full inbox whose owner is gone (killed: nobody unlinked it) never
+ * drains: the peer is unreachable, not busy.
+ */
+static int inbox_full(const struct shm_inbox *box)
+{
+	return kill(box->owner, 0) && errno == ESRCH ? -EHOSTUNREACH :
+						      -EAGAIN;
+}
+
 static struct shm_peer *peer_find(struct shm_transport *t, uint64_t id)
 {
 	struct shim_list *pos;
@@ -119,9 +128,7 @@ psm2_epaddr_t shm_transport_peer(struct shm_transport *t, uint64_t id)
 	if (p)
 		p->box = inbox_map(fd);
 	close(fd);
-	if (!p || !p->box ||
-	    atomic_load_explicit(&p->box->magic, memory_order_acquire) !=
-	    SHM_MAGIC || p->box->version != SHM_VERSION) {
+	if (!p || !p->box || !inbox_usable(t, p->box)) {
 		if (p && p->box)
 			munmap(p->box, sizeof(*p->box));
 		free(p);
@@ -203,7 +210,7 @@ static int shm_send_eager(void *tp, psm2_epaddr_t dest, const void *hdr,
 	s = slot_reserve(p->box, &ticket);
 	if (!s) {
 		free(d);
-		return -EAGAIN;
+		return inbox_full(p->box);
 	}
 	s->src = t->id;
 	s->len = (uint32_t)len;
@@ -241,7 +248,7 @@ static int shm_send_expected(void *tp, psm2_epaddr_t dest, uint64_t handle,
 	s = slot_reserve(p->box, &ticket);
 	if (!s) {
 		free(d);
-		return -EAGAIN;
+		return inbox_full(p->box);
 	}
 	remote.iov_base = (void *)(uintptr_t)(handle + offset);
 	remote.iov_len = len;
@@ -360,6 +367,12 @@ struct shm_transport *shm_transport_create(const char *job, uint64_t id)
 	t->box = inbox_map(fd);
 	close(fd);
 	if (!t->box) {
+		shm_unlink(t->name);
+		free(t);
+		return NULL;
+	}
+	if (pidns_of_self(&t->box->pidns_dev, &t->box->pidns_ino)) {
+		munmap(t->box, sizeof(*t->box));
 		shm_unlink(t->name);
 		free(t);
 		return NULL;

@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
 
 #include "loopback.h"
+#include "shm_inbox.h"
 #include "shm_transport.h"
 
 static char job[32];
@@ -162,6 +164,80 @@ static void test_inbox_lifetime(void)
 	shm_unlink(name);
 }
 
+/* Inbox `id` of our job mapped as a peer sees it (NULL on failure). */
+static struct shm_inbox *map_inbox(uint64_t id)
+{
+	char name[96];
+	void *p;
+	int fd;
+
+	snprintf(name, sizeof(name), "/psm2-shim.%s.%016llx", job,
+		 (unsigned long long)id);
+	fd = shm_open(name, O_RDWR, 0);
+	if (fd < 0)
+		return NULL;
+	p = mmap(NULL, sizeof(struct shm_inbox), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * An inbox made in another pid namespace (a container sharing /dev/shm
+ * but not pids): its owner pid means another process here, so CMA into
+ * it would write into a stranger. It is not a local peer.
+ */
+static void test_other_pid_namespace(void)
+{
+	struct shm_transport *t = shm_transport_create(job, 30);
+	struct shm_inbox *box = map_inbox(30);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(box);
+	box->pidns_ino ^= 1;
+	CU_ASSERT_PTR_NULL(shm_transport_peer(ta, 30));
+	box->pidns_ino ^= 1;
+	CU_ASSERT_PTR_NOT_NULL(shm_transport_peer(ta, 30));
+	munmap(box, sizeof(*box));
+	shm_transport_destroy(t);
+}
+
+/*
+ * A peer killed with SIGKILL leaves its inbox behind; once the ring is
+ * full it never drains: sends fail with EHOSTUNREACH instead of waiting
+ * for ever. A live owner that is only slow: EAGAIN, try again.
+ */
+static void test_dead_owner(void)
+{
+	struct shm_transport *t = shm_transport_create(job, 31);
+	struct shm_inbox *box = map_inbox(31);
+	const struct shim_transport_ops *ops = shm_transport_ops(ta);
+	uint8_t hdr[SHIM_WIRE_HDR_BYTES] = { 0 };
+	psm2_epaddr_t p;
+	pid_t gone;
+	int i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(box);
+	p = shm_transport_peer(ta, 31);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	for (i = 0; i < SHM_SLOTS; i++)
+		CU_ASSERT_EQUAL(ops->send_eager(ta, p, hdr, NULL, 0, NULL), 0);
+	CU_ASSERT_EQUAL(ops->send_eager(ta, p, hdr, NULL, 0, NULL), -EAGAIN);
+	gone = fork();
+	if (gone == 0)
+		_exit(0);
+	CU_ASSERT_FATAL(gone > 0);
+	waitpid(gone, NULL, 0);
+	box->owner = gone;
+	CU_ASSERT_EQUAL(ops->send_eager(ta, p, hdr, NULL, 0, NULL),
+			-EHOSTUNREACH);
+	CU_ASSERT_EQUAL(ops->send_expected(ta, p, 0, 0, hdr, NULL, 0, NULL),
+			-EHOSTUNREACH);
+	munmap(box, sizeof(*box));
+	shm_transport_destroy(t);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -174,6 +250,10 @@ int main(void)
 		    test_sizes);
 	CU_add_test(s, "more messages than the ring holds", test_full_ring);
 	CU_add_test(s, "inbox taken while alive, gone after", test_inbox_lifetime);
+	CU_add_test(s, "an inbox of another pid namespace is not a peer",
+		    test_other_pid_namespace);
+	CU_add_test(s, "a full inbox whose owner died: EHOSTUNREACH",
+		    test_dead_owner);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
