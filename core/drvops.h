@@ -66,12 +66,23 @@ struct drvops_ioctl_op {
 };
 
 /*
+ * An ioctl table covers one interface's range of 16 numbers (uapi
+ * drvops_ioctl.h) and is indexed by the number's place in it: the
+ * dispatcher goes straight to the entry, as iommufd does, instead of
+ * searching. DRVOPS_IOCTL_OP puts each entry in its place (designated
+ * initialisers); holes are allowed. The broker checks this at
+ * registration.
+ */
+#define DRVOPS_IOCTL_RANGE 16
+#define DRVOPS_IOCTL_SLOT(_ioctl) (_IOC_NR(_ioctl) % DRVOPS_IOCTL_RANGE)
+
+/*
  * One table can serve every version of an interface: an entry added in
  * version N says so with DRVOPS_IOCTL_OP_SINCE, and fds of older versions
  * get ENOTTY for it.
  */
 #define DRVOPS_IOCTL_OP_SINCE(_ver, _ioctl, _fn, _struct, _last)	\
-	{								\
+	[DRVOPS_IOCTL_SLOT(_ioctl)] = {					\
 		.ioctl_num = _ioctl,					\
 		.size = sizeof(_struct),				\
 		.min_size = offsetofend(_struct, _last),		\
@@ -105,8 +116,9 @@ struct drvops_binding {
 
 /*
  * The operations of one version of an interface. Every handler may assume
- * the fd is alive for its whole duration. ioctls[] is scanned in order;
- * entries with since > the fd's version are skipped.
+ * the fd is alive for its whole duration. ioctls[] is indexed by
+ * DRVOPS_IOCTL_SLOT (DRVOPS_IOCTL_OP); entries with since > the fd's
+ * version answer ENOTTY.
  */
 struct drvops_version_ops {
 	const struct drvops_ioctl_op *ioctls;

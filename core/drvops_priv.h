@@ -5,6 +5,7 @@
 
 #include <linux/completion.h>
 #include <linux/kref.h>
+#include <linux/percpu-refcount.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <rdma/ib_verbs.h>
@@ -14,19 +15,21 @@
  * One driver-ops fd.
  *
  * Lifetime: ref counts the file and every binding that points here; the
- * struct is freed when the last goes. Liveness is separate: "active"
- * starts at 1 and every file operation holds one more while it runs
- * (drvops_enter/drvops_exit). drvops_file_kill() marks the fd dead, drops
- * the initial count and waits for it to reach zero, so once it returns no
- * driver handler runs or will run, and release() is called exactly once.
+ * struct is freed when the last goes. Liveness is separate: "active" is a
+ * percpu_ref (a per-CPU increment per operation, no shared cache line on
+ * the fast path) that every file operation holds while it runs
+ * (drvops_enter/drvops_exit). drvops_file_kill() marks the fd dead, kills
+ * the ref (nothing new gets in) and waits until it drains, so once it
+ * returns no driver handler runs or will run, and release() is called
+ * exactly once. The price is one RCU grace period per kill.
  * kill runs on the first of: close of this fd, close of the uverbs fd,
  * device unregister (both through drvops_ucontext_release) or failure of
  * GET_FD after the file existed.
  */
 struct drvops_file {
 	struct kref ref;
-	atomic_t active;
-	struct completion drained;
+	struct percpu_ref active;
+	struct completion drained;	/* active reached zero after kill */
 	struct mutex kill_lock;		/* serialises killers */
 	bool dead;			/* set once, under kill_lock */
 	wait_queue_head_t wait;		/* readers, writers, pollers */
@@ -69,28 +72,19 @@ extern struct mutex drvops_registry_lock;
 /* file.c */
 static inline void drvops_exit(struct drvops_file *f)
 {
-	if (atomic_dec_and_test(&f->active))
-		complete(&f->drained);
+	percpu_ref_put(&f->active);
 }
 
 /*
  * Admit one operation. Once kill has begun nothing new is admitted, even
- * while other operations still hold "active" above zero: otherwise
- * overlapping callers could keep teardown waiting for ever, and a sleeper
- * woken by kill could go back to sleep.
+ * while other operations still hold "active": otherwise overlapping
+ * callers could keep teardown waiting for ever, and a sleeper woken by
+ * kill could go back to sleep. (tryget_live fails as soon as
+ * percpu_ref_kill() has marked the ref dead.)
  */
 static inline bool drvops_enter(struct drvops_file *f)
 {
-	if (READ_ONCE(f->dead))
-		return false;
-	/* Fully ordered on success: pairs with the barrier in kill. */
-	if (!atomic_inc_not_zero(&f->active))
-		return false;
-	if (unlikely(READ_ONCE(f->dead))) {
-		drvops_exit(f);
-		return false;
-	}
-	return true;
+	return percpu_ref_tryget_live(&f->active);
 }
 
 struct drvops_file *drvops_file_alloc(struct drvops_device *dd,

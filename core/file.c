@@ -22,6 +22,15 @@
 
 struct drvops_stats drvops_stats;
 
+/* The last operation of a killed file returned: kill may go on. */
+static void drvops_file_drained(struct percpu_ref *active)
+{
+	struct drvops_file *f = container_of(active, struct drvops_file,
+					     active);
+
+	complete(&f->drained);
+}
+
 struct drvops_file *drvops_file_alloc(struct drvops_device *dd,
 				      struct ib_ucontext *ucontext,
 				      const struct drvops_interface *iface,
@@ -33,8 +42,12 @@ struct drvops_file *drvops_file_alloc(struct drvops_device *dd,
 	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 	if (!f)
 		return NULL;
+	if (percpu_ref_init(&f->active, drvops_file_drained, 0,
+			    GFP_KERNEL_ACCOUNT)) {
+		kfree(f);
+		return NULL;
+	}
 	kref_init(&f->ref);
-	atomic_set(&f->active, 1);
 	init_completion(&f->drained);
 	mutex_init(&f->kill_lock);
 	init_waitqueue_head(&f->wait);
@@ -109,6 +122,8 @@ static void drvops_file_free(struct kref *ref)
 	struct drvops_file *f = container_of(ref, struct drvops_file, ref);
 
 	mmdrop(f->mm);
+	/* Killed and drained, or never opened (the ref still at its 1). */
+	percpu_ref_exit(&f->active);
 	atomic_dec(&drvops_stats.files);
 	kfree(f);
 }
@@ -135,11 +150,9 @@ void drvops_file_kill(struct drvops_file *f)
 		return;
 	}
 	WRITE_ONCE(f->dead, true);
-	/* dead before the count drops: see drvops_enter(). */
-	smp_mb();
 
 	/* Stop new operations, then wake and drain the ones in progress. */
-	drvops_exit(f);
+	percpu_ref_kill(&f->active);
 	wake_up_all(&f->wait);
 	wait_for_completion(&f->drained);
 

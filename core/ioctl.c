@@ -44,16 +44,54 @@ static const struct drvops_ioctl_op drvops_broker_ioctls[] = {
 			struct drvops_info, __reserved),
 };
 
+/* The entry for cmd, if this fd's version has it: one index, no search. */
 static const struct drvops_ioctl_op *
-drvops_find_op(const struct drvops_ioctl_op *ops, unsigned int n,
-	       unsigned int cmd, u32 version)
+drvops_lookup_op(const struct drvops_ioctl_op *ops, unsigned int n,
+		 unsigned int cmd, u32 version)
 {
-	unsigned int i;
+	unsigned int slot = DRVOPS_IOCTL_SLOT(cmd);
 
-	for (i = 0; i < n; i++)
-		if (ops[i].ioctl_num == cmd && ops[i].since <= version)
-			return &ops[i];
-	return NULL;
+	if (slot >= n || ops[slot].ioctl_num != cmd || !ops[slot].execute ||
+	    ops[slot].since > version)
+		return NULL;
+	return &ops[slot];
+}
+
+/*
+ * copy_struct_from_user() in one user access when it can: the kernel's
+ * whole struct is read at once and the size taken from it. Bytes past a
+ * smaller user struct are the caller's own memory, read and then zeroed
+ * as if never read; if reading them faults (the struct ends at the end of
+ * a mapping), the two-step way.
+ */
+static int drvops_copy_cmd(struct drvops_ucmd *ucmd,
+			   const struct drvops_ioctl_op *op)
+{
+	u32 *size = ucmd->cmd;
+
+	if (copy_from_user(ucmd->cmd, ucmd->ubuffer, op->size)) {
+		if (get_user(ucmd->user_size, (u32 __user *)ucmd->ubuffer))
+			return -EFAULT;
+		if (ucmd->user_size < op->min_size)
+			return -EINVAL;
+		return copy_struct_from_user(ucmd->cmd, op->size,
+					     ucmd->ubuffer, ucmd->user_size);
+	}
+	ucmd->user_size = *size;
+	if (ucmd->user_size < op->min_size)
+		return -EINVAL;
+	if (ucmd->user_size < op->size) {
+		memset((u8 *)ucmd->cmd + ucmd->user_size, 0,
+		       op->size - ucmd->user_size);
+	} else if (ucmd->user_size > op->size) {
+		int ret = check_zeroed_user((u8 __user *)ucmd->ubuffer +
+					    op->size,
+					    ucmd->user_size - op->size);
+
+		if (ret <= 0)
+			return ret ?: -E2BIG;
+	}
+	return 0;
 }
 
 long drvops_dispatch_ioctl(struct drvops_file *f, unsigned int cmd,
@@ -72,47 +110,52 @@ long drvops_dispatch_ioctl(struct drvops_file *f, unsigned int cmd,
 	int ret;
 
 	if (drvops_is_broker_cmd(cmd))
-		op = drvops_find_op(drvops_broker_ioctls,
-				    ARRAY_SIZE(drvops_broker_ioctls), cmd,
-				    f->version);
+		op = drvops_lookup_op(drvops_broker_ioctls,
+				      ARRAY_SIZE(drvops_broker_ioctls), cmd,
+				      f->version);
 	else
-		op = drvops_find_op(f->ops->ioctls, f->ops->num_ioctls, cmd,
-				    f->version);
+		op = drvops_lookup_op(f->ops->ioctls, f->ops->num_ioctls, cmd,
+				      f->version);
 	if (!op)
 		return -ENOIOCTLCMD;
 
-	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
-		return -EFAULT;
-	if (ucmd.user_size < op->min_size)
-		return -EINVAL;
 	ucmd.kernel_size = op->size;
-	ret = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
-				    ucmd.user_size);
+	ret = drvops_copy_cmd(&ucmd, op);
 	if (ret)
 		return ret;
 	return op->execute(&ucmd);
 }
 
-/* Registration-time check of a driver's table. */
+/*
+ * Registration-time check of a driver's table: every entry in its place
+ * (DRVOPS_IOCTL_SLOT), all in one interface range, sizes we can copy.
+ */
 int drvops_check_ioctl_table(const struct drvops_version_ops *ops)
 {
-	unsigned int i;
+	unsigned int i, range = 0;
 
 	if (ops->num_ioctls && !ops->ioctls)
 		return -EINVAL;
+	if (ops->num_ioctls > DRVOPS_IOCTL_RANGE)
+		return -EINVAL;
 	for (i = 0; i < ops->num_ioctls; i++) {
 		const struct drvops_ioctl_op *op = &ops->ioctls[i];
+		unsigned int nr = _IOC_NR(op->ioctl_num);
 
+		if (!op->execute && !op->ioctl_num)
+			continue;		/* a hole */
 		if (op->size > DRVOPS_IOCTL_MAX_SIZE ||
 		    op->min_size < sizeof(u32) || op->min_size > op->size ||
-		    !op->execute)
+		    !op->execute || DRVOPS_IOCTL_SLOT(op->ioctl_num) != i)
 			return -EINVAL;
 		/* Only the interfaces' own numbers (see drvops_ioctl.h). */
 		if (_IOC_TYPE(op->ioctl_num) != DRVOPS_IOCTL_TYPE ||
-		    _IOC_NR(op->ioctl_num) < DRVOPS_IOCTL_IFACE_FIRST ||
-		    _IOC_NR(op->ioctl_num) > DRVOPS_IOCTL_IFACE_LAST)
+		    nr < DRVOPS_IOCTL_IFACE_FIRST ||
+		    nr > DRVOPS_IOCTL_IFACE_LAST)
 			return -EINVAL;
-		if (drvops_find_op(ops->ioctls, i, op->ioctl_num, U32_MAX))
+		if (!range)
+			range = nr - DRVOPS_IOCTL_SLOT(op->ioctl_num);
+		else if (nr - DRVOPS_IOCTL_SLOT(op->ioctl_num) != range)
 			return -EINVAL;
 	}
 	return 0;

@@ -89,6 +89,15 @@ void report_table(FILE *out);
 void report_csv(FILE *out);
 /* Rows with an error. */
 unsigned int report_errors(void);
+/* The measured row of family/method at bytes, or NULL. */
+const struct bench_result *report_find(const char *family,
+				       const char *method, size_t bytes);
+
+/* The i-th result (in measuring order) and its family, or NULL. */
+const struct bench_result *report_row(unsigned int i, const char **family);
+
+/* goals.c: the fast-path goals as ratios of this run, after the tables. */
+void goals_report(FILE *out);
 
 /* targets.c: the devices measured, shared by the families. */
 struct bench_generic {

@@ -195,6 +195,7 @@ int main(int argc, char **argv)
 	}
 
 	report_table(stdout);
+	goals_report(stdout);
 	if (report_errors())
 		failed = 1;
 	printf("\nDRVOPS-CSV-BEGIN\n");

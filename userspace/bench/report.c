@@ -47,6 +47,27 @@ unsigned int report_errors(void)
 	return n;
 }
 
+const struct bench_result *report_find(const char *family,
+				       const char *method, size_t bytes)
+{
+	unsigned int i;
+
+	for (i = 0; i < nrows; i++)
+		if (!rows[i].r.err && rows[i].r.bytes == bytes &&
+		    !strcmp(rows[i].fam->name, family) &&
+		    !strcmp(rows[i].r.method, method))
+			return &rows[i].r;
+	return NULL;
+}
+
+const struct bench_result *report_row(unsigned int i, const char **family)
+{
+	if (i >= nrows)
+		return NULL;
+	*family = rows[i].fam->name;
+	return &rows[i].r;
+}
+
 static double mbps(const struct bench_result *r)
 {
 	return r->bytes && !r->err && r->ns > 0 ? r->bytes * 1e3 / r->ns : NAN;

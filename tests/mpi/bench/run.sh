@@ -19,6 +19,10 @@
 #               shared memory (inboxes, CMA for rendezvous), no HFI
 #   mpi_vader   the same bin/mpi_bench, Open MPI's own shared memory: pml
 #               ob1, btl self,vader, single copy by CMA (process_vm_readv)
+#   memcpy      bin/memcpy_bench: one memcpy of the size in one process,
+#               the floor the bandwidth goal is measured against
+# Ends with the goals of the fast-path work as ratios of this boot (met or
+# not; reported, not judged).
 # Prints the tables and the CSV between DRVOPS-CSV-BEGIN/END (the host saves
 # it as ~/.cache/drvops/logs/bench-mpi-latest.csv). Judged only on whether
 # every method measured every size (and the HFI counters saw the MPI
@@ -32,7 +36,7 @@ OUT="$(mktemp -d /tmp/bench-mpi.XXXXXX)" || exit 1
 hfi1_names_for_openmpi || { echo "FAIL: cannot give Open MPI the hfi1 names it looks for"; exit 1; }
 trap 'rm -rf "$OUT"; hfi1_names_undo' EXIT
 
-METHODS=(psm2_spin psm2_wait mpi_psm2 mpi_ofi mpi_shm mpi_vader)
+METHODS=(psm2_spin psm2_wait mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
 declare -A LABEL=(
 	[psm2_spin]="PSM2 over psm-shim, polling (hfi0 <-> hfi1)"
 	[psm2_wait]="PSM2 over psm-shim, blocking wait (hfi0 <-> hfi1)"
@@ -40,6 +44,7 @@ declare -A LABEL=(
 	[mpi_ofi]="Open MPI cm/ofi, libfabric psm2 over psm-shim (hfi0 <-> hfi1)"
 	[mpi_shm]="Open MPI cm/psm2, psm-shim shared memory (PSM2_DEVICES=self,shm)"
 	[mpi_vader]="Open MPI ob1/vader shared memory (CMA)"
+	[memcpy]="memcpy in one process (one copy per op)"
 )
 NSIZES=10
 
@@ -91,6 +96,10 @@ run_mpi_vader() {
 		--mca pml ob1 --mca btl self,vader \
 		--mca btl_vader_single_copy_mechanism cma \
 		-np 2 "$MPI_BIN/mpi_bench"
+}
+
+run_memcpy() {
+	timeout -k 5 "$BENCH_TIMEOUT" "$MPI_BIN/memcpy_bench"
 }
 
 # measure METHOD: run it, keep its RESULT lines in $OUT/METHOD.
@@ -173,6 +182,28 @@ echo "shm:vader = psm-shim's shared memory / Open MPI's (both CMA),"
 echo "vader:mpi = Open MPI shared memory (CMA) / Open MPI over the shim"
 table "ping-pong half round trip, us (median of 11 rounds)" 3
 table "ping-pong bandwidth, MB/s (size / median half round trip)" 6
+
+# goal TEXT A B SIZE FIELD le|ge TARGET: A/B of FIELD (3 half RTT, 6 MB/s)
+# at SIZE against TARGET.
+goal() {
+	local text="$1" r met
+	r=$(ratio "$(field "$2" "$4" "$5")" "$(field "$3" "$4" "$5")")
+	if [ "$r" = - ]; then
+		met="not measured"
+	elif awk -v r="$r" -v t="$7" -v c="$6" 'BEGIN { exit !(c == "le" ? r <= t : r >= t) }'; then
+		met=met
+	else
+		met="NOT met"
+	fi
+	printf '%-58s %9s %s%7s  %s\n' "$text" "$r" "$([ "$6" = le ] && echo '<=' || echo '>=')" "$7" "$met"
+}
+echo
+echo "=== goals (ratios of this boot) ==="
+printf '%-58s %9s %9s  %s\n' goal measured target met
+goal "Open MPI cm/psm2 over the HFI, 8 B half RTT / vader" mpi_psm2 mpi_vader 8 3 le 4
+goal "Open MPI cm/ofi over the HFI, 8 B half RTT / vader" mpi_ofi mpi_vader 8 3 le 4
+goal "Open MPI cm/psm2 over the HFI, 4 MiB MB/s / memcpy" mpi_psm2 memcpy 4194304 6 ge 0.8
+goal "Open MPI cm/ofi over the HFI, 4 MiB MB/s / memcpy" mpi_ofi memcpy 4194304 6 ge 0.8
 
 echo
 echo "DRVOPS-CSV-BEGIN"
