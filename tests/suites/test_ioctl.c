@@ -318,6 +318,39 @@ static void test_struct_cut_by_unmapped_page_efault(void)
 		assert_no_completion(f.fd[v]);
 }
 
+/*
+ * A struct that ends exactly where the mapping ends: the kernel reads no
+ * byte past the user's size (its one-copy fast path reads the kernel's
+ * size only when the user's is at least that), also with a zero tail.
+ */
+static void test_struct_at_page_end_works(void)
+{
+	struct drvops_generic_noop *noop;
+	uint32_t *big;
+	struct fx f;
+	unsigned v;
+
+	fx_open(&f);
+	for (v = 1; v <= 2; v++) {
+		noop = tl_page_end_ptr(sizeof(*noop));
+		CU_ASSERT_FATAL(noop != NULL);
+		noop->size = sizeof(*noop);
+		noop->__reserved = 0;
+		CU_ASSERT_EQUAL(tl_ioctl(f.fd[v], DRVOPS_GENERIC_IOCTL_NOOP,
+					 noop), 0);
+		/* 4 zero bytes past the kernel's struct, then the end */
+		big = tl_page_end_ptr(sizeof(*noop) + 4);
+		CU_ASSERT_FATAL(big != NULL);
+		memset(big, 0, sizeof(*noop) + 4);
+		big[0] = sizeof(*noop) + 4;
+		CU_ASSERT_EQUAL(tl_ioctl(f.fd[v], DRVOPS_GENERIC_IOCTL_NOOP,
+					 big), 0);
+		big[2] = 1;
+		TL_ASSERT_ERR(tl_ioctl(f.fd[v], DRVOPS_GENERIC_IOCTL_NOOP, big),
+			      E2BIG);
+	}
+}
+
 /* GET_INFO into a read-only struct: the answer cannot be written. */
 static void test_get_info_readonly_efault(void)
 {
@@ -838,6 +871,8 @@ static CU_TestInfo efault_tests[] = {
 	{ "unmapped argument: EFAULT", test_unmapped_pointer_efault },
 	{ "struct cut by an unmapped page: EFAULT",
 	  test_struct_cut_by_unmapped_page_efault },
+	{ "struct ending where the mapping ends: works",
+	  test_struct_at_page_end_works },
 	{ "GET_INFO into read-only memory: EFAULT",
 	  test_get_info_readonly_efault },
 	{ "RING_SETUP into read-only memory: EFAULT, no ring made",
