@@ -5,12 +5,21 @@
  * receiver's eager buffers or expected (tid) pages, posts the receive
  * entries and writes the sender's completion slot.
  *
+ * Small eager messages (one eager buffer) skip all that when nothing of
+ * the sending context is queued: writev copies the payload from the
+ * sender's iovecs straight into the receiver's eager buffer under its
+ * rx_lock, posts the entry and writes the completion before it returns:
+ * no pin, no allocation, no worker, no wait. Nothing queued means per-flow
+ * order holds.
+ *
  * Receiver not ready (RHQ or eager ring full): the message is dropped
  * whole, counted, and the sender's slot says ERROR/ENOBUFS: like an RNR
  * NAK, the sender decides when to resend. A packet is never half-posted.
  */
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/uio.h>
 #include "hfi.h"
 
@@ -216,13 +225,11 @@ static void hfi_req_free(struct hfi_req *req)
 	kfree(req);
 }
 
-/* err: 0 or a negative errno. */
-static void hfi_req_complete(struct hfi_req *req, int err)
+static void hfi_tx_stats(struct hfi_ctxt *src,
+			 const struct drvops_hfi_sdma_req *r, int err)
 {
-	struct hfi_ctxt *src = req->src;
-	struct drvops_hfi_comp *comp = &src->comp[req->r.slot];
-	u64 len = req->r.length;
-	u32 npkts = req->r.opcode == DRVOPS_HFI_OP_EAGER && len ?
+	u64 len = r->length;
+	u32 npkts = r->opcode == DRVOPS_HFI_OP_EAGER && len ?
 		    DIV_ROUND_UP(len, hfi_params.eager_size) : 1;
 
 	if (err)
@@ -230,6 +237,15 @@ static void hfi_req_complete(struct hfi_req *req, int err)
 	else
 		hfi_stats_add(&src->stats, &src->unit->stats, npkts, len,
 			      0, 0, 0, 0);
+}
+
+/* err: 0 or a negative errno. */
+static void hfi_req_complete(struct hfi_req *req, int err)
+{
+	struct hfi_ctxt *src = req->src;
+	struct drvops_hfi_comp *comp = &src->comp[req->r.slot];
+
+	hfi_tx_stats(src, &req->r, err);
 	/*
 	 * Unpinned, uncounted and out of the in-flight count before the user
 	 * can see the slot done: a sender at its memlock or slot limit may
@@ -341,6 +357,145 @@ static int hfi_slot_check(struct hfi_ctxt *c, u16 slot)
 	return 0;
 }
 
+/*
+ * The payload of an inline send into buf, with page faults disabled (we
+ * hold the receiver's rx_lock): 0, or -EFAULT if a page is not there.
+ */
+static int hfi_inline_copy(void *buf, const struct iovec *piov,
+			   unsigned int niov)
+{
+	unsigned int i;
+
+	for (i = 0; i < niov; i++) {
+		if (copy_from_user_nofault(buf, piov[i].iov_base,
+					   piov[i].iov_len))
+			return -EFAULT;
+		buf += piov[i].iov_len;
+	}
+	return 0;
+}
+
+/* Fault the payload in (without locks): 0, or -EFAULT if it cannot be. */
+static int hfi_inline_fault_in(const struct iovec *piov, unsigned int niov)
+{
+	unsigned int i;
+
+	for (i = 0; i < niov; i++)
+		if (fault_in_readable(piov[i].iov_base, piov[i].iov_len))
+			return -EFAULT;
+	return 0;
+}
+
+/* Bounded: a page that keeps going away sends the request the long way. */
+#define HFI_INLINE_TRIES 4
+
+/*
+ * One eager packet from the sender's iovecs into dst: the same checks and
+ * the same entry as hfi_deliver_eager(), the copy done under dst's
+ * rx_lock before anything is reserved, so a failed copy leaves nothing
+ * behind. -EAGAIN: not inline after all (the caller queues it).
+ */
+static int hfi_deliver_inline(struct hfi_ctxt *src, struct hfi_ctxt *dst,
+			      const struct drvops_hfi_sdma_req *r,
+			      const struct iovec *piov)
+{
+	const u32 esz = hfi_params.eager_size;
+	struct drvops_hfi_rhq_entry *e;
+	unsigned int tries = 0;
+	u32 idx, eidx = U32_MAX;
+	int ret;
+
+	for (;;) {
+		spin_lock(&dst->rx_lock);
+		if (dst->dead) {
+			spin_unlock(&dst->rx_lock);
+			return -EHOSTUNREACH;
+		}
+		if (!hfi_room(dst->rhq_tail, READ_ONCE(dst->user->rhq_head),
+			      hfi_params.rhq_entries) ||
+		    (r->length &&
+		     !hfi_room(dst->eager_tail,
+			       READ_ONCE(dst->user->eager_head),
+			       hfi_params.eager_count))) {
+			spin_unlock(&dst->rx_lock);
+			hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 0, 0,
+				      1, 0);
+			return -ENOBUFS;
+		}
+		if (!r->length)
+			break;
+		eidx = dst->eager_tail;
+		/* Free until we post it: nobody else writes it meanwhile. */
+		ret = hfi_inline_copy(dst->eager + (size_t)(eidx &
+				      (hfi_params.eager_count - 1)) * esz,
+				      piov, r->niov);
+		if (!ret) {
+			dst->eager_tail++;
+			break;
+		}
+		spin_unlock(&dst->rx_lock);
+		if (++tries == HFI_INLINE_TRIES)
+			return -EAGAIN;
+		ret = hfi_inline_fault_in(piov, r->niov);
+		if (ret)
+			return ret;
+	}
+	idx = dst->rhq_tail++;
+	e = &dst->rhq[idx & (hfi_params.rhq_entries - 1)];
+	e->flags = DRVOPS_HFI_RHQ_EAGER | DRVOPS_HFI_RHQ_LAST;
+	e->src_lid = src->unit->sdev.lid;
+	e->src_ctxt = src->ctxt;
+	e->eager_index = eidx;
+	e->length = r->length;
+	e->tid = 0;
+	e->msg_length = r->length;
+	e->offset = 0;
+	memcpy(e->hdr, r->hdr, sizeof(e->hdr));
+	/* Entry and payload before seq: the user polls seq. */
+	smp_store_release(&e->seq, idx + 1);
+	spin_unlock(&dst->rx_lock);
+	hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 1, r->length, 0,
+		      0);
+	hfi_ctxt_wake(dst);
+	return 0;
+}
+
+/*
+ * Send r inline if it may go that way (see the top of this file): 0 when
+ * its completion is written, -EAGAIN to queue it, or the writev error
+ * (EFAULT: the payload is unreadable; the slot is left as it was).
+ */
+static int hfi_send_inline(struct hfi_ctxt *c,
+			   const struct drvops_hfi_sdma_req *r,
+			   const struct iovec *piov)
+{
+	struct drvops_hfi_comp *comp = &c->comp[r->slot];
+	struct hfi_ctxt *dst;
+	int err;
+
+	if (r->opcode != DRVOPS_HFI_OP_EAGER ||
+	    r->length > hfi_params.eager_size ||
+	    atomic_read(&c->sends_in_flight))
+		return -EAGAIN;
+	dst = hfi_fabric_get(r->dlid, r->dctxt);
+	if (!dst || !hfi_same_job(c, dst))
+		err = -EHOSTUNREACH;
+	else
+		err = hfi_deliver_inline(c, dst, r, piov);
+	if (dst)
+		hfi_fabric_put(dst);
+	if (err == -EAGAIN || err == -EFAULT)
+		return err;
+	hfi_tx_stats(c, r, err);
+	/* As a worker completes it; the fd is alive: we are in its writev. */
+	WRITE_ONCE(comp->errcode, -err);
+	/* errcode before status: the user reads status first. */
+	smp_store_release(&comp->status, err ? DRVOPS_HFI_COMP_ERROR :
+					  DRVOPS_HFI_COMP_COMPLETE);
+	drvops_file_wake(c->file);
+	return 0;
+}
+
 /* Validate one request and hand it to its engine. */
 static int hfi_submit(struct hfi_ctxt *c, const struct drvops_hfi_sdma_req *r,
 		      const struct iovec *piov)
@@ -366,6 +521,12 @@ static int hfi_submit(struct hfi_ctxt *c, const struct drvops_hfi_sdma_req *r,
 	if (r->length > (r->opcode == DRVOPS_HFI_OP_EAGER ? hfi_eager_max() :
 			 HFI_TID_MAX_LENGTH))
 		return -EMSGSIZE;
+	ret = hfi_slot_check(c, r->slot);
+	if (ret)
+		return ret;
+	ret = hfi_send_inline(c, r, piov);
+	if (ret != -EAGAIN)
+		return ret;
 
 	req = kzalloc(struct_size(req, segs, r->niov), GFP_KERNEL_ACCOUNT);
 	if (!req)
@@ -376,9 +537,7 @@ static int hfi_submit(struct hfi_ctxt *c, const struct drvops_hfi_sdma_req *r,
 	for (i = 0; i < r->niov; i++)
 		req->npages += hfi_iov_pages(&piov[i]);
 	/* A refused request leaves its slot exactly as it was. */
-	ret = hfi_slot_check(c, r->slot);
-	if (!ret)
-		ret = hfi_req_pin(req, piov);
+	ret = hfi_req_pin(req, piov);
 	if (ret)
 		goto err_free;
 	WRITE_ONCE(c->comp[r->slot].status, DRVOPS_HFI_COMP_QUEUED);

@@ -2109,6 +2109,150 @@ static void test_flow_in_order(void)
 	teardown();
 }
 
+/* ==== 5b. inline sends ================================================= */
+
+/*
+ * A one-buffer eager message with nothing queued is delivered inside
+ * writev: when it returns, the completion is written and the receiver's
+ * entry is posted (the engine's worker is not involved), every time.
+ */
+static void test_inline_done_when_writev_returns(void)
+{
+	uint8_t payload[8] = "inline!";
+	struct wpair p;
+	uint32_t i;
+	long pinned;
+
+	TL_ASSERT_OK(wpair_open(&p, 2));
+	pinned = tl_vm_pinned_kb();
+	for (i = 0; i < 20; i++) {
+		struct drvops_hfi_sdma_req r = eager_req(&p.rx, 3, 8, 1, i);
+		struct iovec iov[2] = { { &r, sizeof(r) }, { payload, 8 } };
+		const volatile struct drvops_hfi_rhq_entry *e;
+
+		CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 2) == 1);
+		CU_ASSERT_EQUAL(slot_status(&p.tx, 3), DRVOPS_HFI_COMP_COMPLETE);
+		CU_ASSERT_EQUAL(rhq_seq(&p.rx, i), i + 1);
+		CU_ASSERT_EQUAL(tl_vm_pinned_kb(), pinned);
+		TL_ASSERT_OK(tl_hfi_recv(&p.rx, &e, TIMEOUT_MS));
+		CU_ASSERT(hdr_tag(e) == i && e->length == 8 &&
+			  !memcmp(drvops_hfi_eager_payload(&p.rx, e), payload,
+				  8));
+		drvops_hfi_consume(&p.rx, e);
+	}
+	teardown();
+}
+
+/* Receiver full: the inline send's ENOBUFS is in its slot at return. */
+static void test_inline_enobufs_when_writev_returns(void)
+{
+	uint8_t payload[8] = "full";
+	struct drvops_hfi_counters rc0, rc;
+	uint32_t n, i;
+	struct wpair p;
+
+	TL_ASSERT_OK(wpair_open(&p, 2));
+	n = p.rx.info.rhq_entries;
+	for (i = 0; i < n; i++)
+		TL_ASSERT_OK(send_wait(&p, 0, i));
+	TL_ASSERT_OK(drvops_hfi_counters(&p.rx, &rc0));
+	{
+		struct drvops_hfi_sdma_req r = eager_req(&p.rx, 9, 8, 1, 7777);
+		struct iovec iov[2] = { { &r, sizeof(r) }, { payload, 8 } };
+
+		CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 2) == 1);
+		CU_ASSERT_EQUAL(slot_status(&p.tx, 9), DRVOPS_HFI_COMP_ERROR);
+		CU_ASSERT_EQUAL(p.tx.comp[9].errcode, ENOBUFS);
+	}
+	TL_ASSERT_OK(drvops_hfi_counters(&p.rx, &rc));
+	CU_ASSERT_EQUAL(rc.rx_dropped, rc0.rx_dropped + 1);
+	for (i = 0; i < n; i++)
+		TL_ASSERT_OK(recv_check(&p, 0, i));
+	TL_ASSERT_OK(marker_is_next(&p.tx, &p.rx));
+	teardown();
+}
+
+/*
+ * Payload pages not mapped yet (page cache of a memfd never touched
+ * through this mapping; an anonymous page never touched): the copy under
+ * the receiver's lock cannot fault them in, writev does it and sends.
+ */
+static void test_inline_payload_not_yet_mapped(void)
+{
+	const volatile struct drvops_hfi_rhq_entry *e;
+	char pattern[64];
+	uint8_t *file_page, *anon_page;
+	struct wpair p;
+	int mfd, i;
+
+	for (i = 0; i < 64; i++)
+		pattern[i] = (char)('A' + i % 26);
+	mfd = memfd_create("inline", 0);
+	CU_ASSERT_FATAL(mfd >= 0);
+	CU_ASSERT_FATAL(write(mfd, pattern, 64) == 64);
+	CU_ASSERT_FATAL(ftruncate(mfd, PAGE) == 0);
+	file_page = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, mfd, 0);
+	anon_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(file_page != MAP_FAILED && anon_page != MAP_FAILED);
+	TL_ASSERT_OK(wpair_open(&p, 2));
+	{
+		struct drvops_hfi_sdma_req r = eager_req(&p.rx, 1, 64 + 32, 2,
+							 42);
+		struct iovec iov[3] = { { &r, sizeof(r) },
+					{ file_page, 64 },
+					{ anon_page + 100, 32 } };
+		const uint8_t *got;
+
+		CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 3) == 1);
+		TL_ASSERT_OK(drvops_hfi_wait_slot(&p.tx, 1));
+		TL_ASSERT_OK(tl_hfi_recv(&p.rx, &e, TIMEOUT_MS));
+		got = drvops_hfi_eager_payload(&p.rx, e);
+		CU_ASSERT(hdr_tag(e) == 42 && e->length == 96);
+		CU_ASSERT(!memcmp(got, pattern, 64));
+		for (i = 64; i < 96; i++)
+			CU_ASSERT_EQUAL(got[i], 0);
+		drvops_hfi_consume(&p.rx, e);
+	}
+	TL_ASSERT_OK(marker_is_next(&p.tx, &p.rx));
+	munmap(file_page, PAGE);
+	munmap(anon_page, PAGE);
+	close(mfd);
+	teardown();
+}
+
+/*
+ * The payload runs into a PROT_NONE page: writev EFAULT, the slot as it
+ * was, nothing delivered or counted (the copy failed before anything was
+ * reserved).
+ */
+static void test_inline_payload_fault_midway(void)
+{
+	uint8_t *two = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct wpair p;
+
+	CU_ASSERT_FATAL(two != MAP_FAILED);
+	memset(two, 0x11, PAGE);
+	CU_ASSERT_FATAL(mprotect(two + PAGE, PAGE, PROT_NONE) == 0);
+	TL_ASSERT_OK(wpair_open(&p, 2));
+	{
+		struct drvops_hfi_sdma_req r = eager_req(&p.rx, 2, 48, 2, 5);
+		struct iovec iov[3] = { { &r, sizeof(r) },
+					{ two + PAGE - 16, 16 },
+					{ two + PAGE, 32 } };
+		struct drvops_hfi_sdma_req r1 = eager_req(&p.rx, 2, 32, 1, 6);
+		struct iovec iov1[2] = { { &r1, sizeof(r1) },
+					 { two + PAGE - 16, 32 } };
+
+		expect_refused(&p, iov, 3, EFAULT, "inline, second iovec unmapped");
+		expect_refused(&p, iov1, 2, EFAULT, "inline, iovec across into PROT_NONE");
+	}
+	TL_ASSERT_OK(marker_is_next(&p.tx, &p.rx));
+	munmap(two, 2 * PAGE);
+	teardown();
+}
+
 /* ==== 6. poll =========================================================== */
 
 static short poll_now(int fd)
@@ -2514,6 +2658,41 @@ static void test_memlock_limit_without_cap_ipc_lock(void)
 	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* Runs in a forked child: 0 or the failed step. */
+static int no_memlock_child(void)
+{
+	struct rlimit rl = { 0, 0 };
+	struct wpair p;
+
+	CHILD_CHECK(drop_cap_ipc_lock() == 0, 1);
+	CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0, 2);
+	CHILD_CHECK(wpair_open(&p, 2) == 0, 3);
+	/* Inline: nothing to pin, so no limit to meet. */
+	CHILD_CHECK(send_wait(&p, 8, 1) == 0, 4);
+	CHILD_CHECK(recv_check(&p, 8, 1) == 0, 5);
+	CHILD_CHECK(send_wait(&p, 8192, 2) == 0, 6);
+	CHILD_CHECK(recv_check(&p, 8192, 2) == 0, 7);
+	/* Two packets go through the engine: pinned, over the limit. */
+	CHILD_CHECK(send_wait(&p, 8193, 3) == -ENOMEM, 8);
+	return 0;
+}
+
+static void test_inline_needs_no_memlock(void)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		_exit(no_memlock_child());
+	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fprintf(stderr, "\n  child: status %#x\n", status);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* The HFI takes MRs only: a PD or CQ binding is EOPNOTSUPP, nothing bound. */
 static void test_bind_refuses_pd_and_cq(void)
 {
@@ -2790,6 +2969,20 @@ static CU_TestInfo writev_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo inline_tests[] = {
+	{ "small eager: done when writev returns, nothing pinned",
+	  test_inline_done_when_writev_returns },
+	{ "small eager to a full receiver: ENOBUFS at return",
+	  test_inline_enobufs_when_writev_returns },
+	{ "payload not mapped yet: faulted in, sent",
+	  test_inline_payload_not_yet_mapped },
+	{ "payload faults midway: EFAULT, nothing sent",
+	  test_inline_payload_fault_midway },
+	{ "RLIMIT_MEMLOCK 0: small eager still sends",
+	  test_inline_needs_no_memlock },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo rx_tests[] = {
 	{ "eager ring full: ENOBUFS, dropped whole",
 	  test_rx_eager_ring_full_enobufs },
@@ -2824,6 +3017,7 @@ static CU_SuiteInfo suites[] = {
 	{ "hfi abi: writev", NULL, NULL, NULL, teardown, writev_tests },
 	{ "hfi abi: receive, order, poll", NULL, NULL, NULL, teardown,
 	  rx_tests },
+	{ "hfi abi: inline sends", NULL, NULL, NULL, teardown, inline_tests },
 	{ "hfi abi: memlock and tids", NULL, NULL, NULL, teardown, tid_tests },
 	CU_SUITE_INFO_NULL,
 };
