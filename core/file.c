@@ -263,6 +263,8 @@ static __poll_t drvops_fop_poll(struct file *filp, poll_table *wait)
 	if (drvops_foreign(f))
 		return EPOLLERR;
 	poll_wait(filp, &f->wait, wait);
+	/* Queued before the state is read: pairs with drvops_file_wake(). */
+	smp_mb();
 	if (!drvops_enter(f))
 		return EPOLLERR | EPOLLHUP;
 	if (f->ops->poll)
@@ -381,8 +383,15 @@ bool drvops_file_dying(const struct drvops_file *file)
 }
 EXPORT_SYMBOL_GPL(drvops_file_dying);
 
+/*
+ * Most wakes find nobody waiting (a spinning receiver, a sender that
+ * checks its slots): wq_has_sleeper() spares them the waitqueue lock. Its
+ * barrier pairs with the one after poll_wait() in drvops_fop_poll() and
+ * with set_current_state() in wait_event_*().
+ */
 void drvops_file_wake(struct drvops_file *file)
 {
-	wake_up_all(&file->wait);
+	if (wq_has_sleeper(&file->wait))
+		wake_up_all(&file->wait);
 }
 EXPORT_SYMBOL_GPL(drvops_file_wake);

@@ -453,10 +453,11 @@ static int hfi_deliver_inline(struct hfi_ctxt *src, struct hfi_ctxt *dst,
 	memcpy(e->hdr, r->hdr, sizeof(e->hdr));
 	/* Entry and payload before seq: the user polls seq. */
 	smp_store_release(&e->seq, idx + 1);
+	/* Not dead under rx_lock: its file is there to wake (hfi.h). */
+	drvops_file_wake(dst->file);
 	spin_unlock(&dst->rx_lock);
 	hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 1, r->length, 0,
 		      0);
-	hfi_ctxt_wake(dst);
 	return 0;
 }
 

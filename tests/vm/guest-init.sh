@@ -160,9 +160,11 @@ echo "# ls /dev/infiniband"
 ls -l /dev/infiniband 2>&1
 echo "DRVOPS-RDMA-END"
 
-# run_timed NAME PROG: run with the per-binary timeout, output to console.
+# run_timed NAME PROG [ARGS]: run with the per-binary timeout, output to
+# the console.
 run_timed() {
-	(cd /tmp && DRVOPS_MODDIR="$MODDIR" timeout -k 10 "$tmo" "$2") </dev/null 2>&1
+	shift
+	(cd /tmp && DRVOPS_MODDIR="$MODDIR" timeout -k 10 "$tmo" "$@") </dev/null 2>&1
 }
 
 # Suites run as an ordinary user (uid:gid, no capabilities, the kernel's
@@ -208,7 +210,10 @@ run_demo() {
 run_bench() {
 	echo "DRVOPS-BENCH-BEGIN"
 	if [ -x /drvops/bin/drvops-bench ]; then
-		run_timed bench /drvops/bin/drvops-bench
+		args=""
+		[ ! -f /drvops/bench-args ] || args="$(cat /drvops/bench-args)"
+		# shellcheck disable=SC2086 # word list
+		run_timed bench /drvops/bin/drvops-bench $args
 		r=$?
 	else
 		echo "DRVOPS-ERROR /drvops/bin/drvops-bench is missing"

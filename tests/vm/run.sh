@@ -293,6 +293,11 @@ if [ "$MODE" = selinux ]; then
 		tests/suites/selinux/drvops-test.cil ||
 		die "secilc tests/suites/selinux/drvops-test.cil failed"
 fi
+# DRVOPS_BENCH_ARGS="-f null -r 31": drvops-bench's arguments (development;
+# `make bench` runs it without).
+if [ "$MODE" = bench ] && [ -n "${DRVOPS_BENCH_ARGS:-}" ]; then
+	printf '%s\n' "$DRVOPS_BENCH_ARGS" >"$ROOT/drvops/bench-args"
+fi
 # The benchmark boot carries no test binaries.
 if [ "$MODE" != bench ] && [ "$MODE" != mpi ] && [ -d "$TESTS_SRC" ]; then
 	for f in "$TESTS_SRC"/test_*; do
