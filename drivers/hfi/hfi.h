@@ -109,6 +109,7 @@ struct hfi_ctxt {
 	struct drvops_hfi_user_page *user;
 
 	atomic_t sends_in_flight;	/* own requests not yet completed */
+	atomic_t comps_done;		/* completions written (comp_head) */
 	atomic_t rx_busy;		/* workers delivering into it */
 	wait_queue_head_t drain;	/* the two above, and tid users */
 	struct hfi_stats stats;
@@ -124,6 +125,8 @@ struct hfi_file {
 	struct mutex lock;		/* assignment, submission, tid-vs-unbind */
 	struct hfi_ctxt *ctxt;
 	bool legacy_abi;
+	u32 version;			/* of the interface, fixed at open */
+	bool comp_events;		/* sdma.opa 3: EPOLLPRI, comp_head */
 };
 
 static inline struct hfi_ctxt *hfi_file_ctxt(struct hfi_file *hf)
@@ -192,8 +195,7 @@ int hfi_pin_charge(struct mm_struct *mm, unsigned long npages);
 void hfi_pin_uncharge(struct mm_struct *mm, unsigned long npages);
 
 /* sdma.c */
-ssize_t hfi_sdma_writev(struct hfi_file *hf, struct iov_iter *from,
-			bool batched);
+ssize_t hfi_sdma_writev(struct hfi_file *hf, struct iov_iter *from);
 ssize_t hfi_sdma_legacy_writev(struct hfi_file *hf, struct iov_iter *from);
 
 /* iface.c */

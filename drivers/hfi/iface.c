@@ -188,6 +188,8 @@ static int hfi_open(struct drvops_file *file, bool legacy_abi)
 		return -ENOMEM;
 	hf->file = file;
 	hf->legacy_abi = legacy_abi;
+	hf->version = drvops_file_version(file);
+	hf->comp_events = !legacy_abi && hf->version >= 3;
 	mutex_init(&hf->lock);
 	drvops_file_set_priv(file, hf);
 	return 0;
@@ -212,14 +214,9 @@ static void hfi_release(struct drvops_file *file)
 	kfree(hf);
 }
 
-static ssize_t hfi_write_v1(struct drvops_file *file, struct iov_iter *from)
+static ssize_t hfi_write_sdma(struct drvops_file *file, struct iov_iter *from)
 {
-	return hfi_sdma_writev(to_hfi_file(file), from, false);
-}
-
-static ssize_t hfi_write_v2(struct drvops_file *file, struct iov_iter *from)
-{
-	return hfi_sdma_writev(to_hfi_file(file), from, true);
+	return hfi_sdma_writev(to_hfi_file(file), from);
 }
 
 static ssize_t hfi_write_psm2(struct drvops_file *file, struct iov_iter *from)
@@ -243,6 +240,10 @@ static __poll_t hfi_poll(struct drvops_file *file)
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (atomic_read(&c->sends_in_flight) < hfi_params.sdma_slots)
 		mask |= EPOLLOUT | EPOLLWRNORM;
+	/* Pairs with the increment after each completion (sdma.c). */
+	if (to_hfi_file(file)->comp_events &&
+	    atomic_read(&c->comps_done) != READ_ONCE(c->user->comp_head))
+		mask |= EPOLLPRI;
 	return mask;
 }
 
@@ -363,19 +364,12 @@ static const struct drvops_ioctl_op hfi_psm2_ioctls[] = {
 	.bind = hfi_bind,				\
 	.unbind = hfi_unbind
 
-static const struct drvops_version_ops hfi_sdma_v1_ops = {
+/* The versions differ in what writev and poll accept (hfi_file.version). */
+static const struct drvops_version_ops hfi_sdma_ops = {
 	.ioctls = hfi_ioctls,
 	.num_ioctls = ARRAY_SIZE(hfi_ioctls),
 	.open = hfi_open_sdma,
-	.write_iter = hfi_write_v1,
-	HFI_COMMON_OPS,
-};
-
-static const struct drvops_version_ops hfi_sdma_v2_ops = {
-	.ioctls = hfi_ioctls,
-	.num_ioctls = ARRAY_SIZE(hfi_ioctls),
-	.open = hfi_open_sdma,
-	.write_iter = hfi_write_v2,
+	.write_iter = hfi_write_sdma,
 	HFI_COMMON_OPS,
 };
 
@@ -388,8 +382,9 @@ static const struct drvops_version_ops hfi_psm2_v1_ops = {
 };
 
 static const struct drvops_version_ops *const hfi_sdma_versions[] = {
-	&hfi_sdma_v1_ops,
-	&hfi_sdma_v2_ops,
+	&hfi_sdma_ops,
+	&hfi_sdma_ops,
+	&hfi_sdma_ops,
 };
 
 static const struct drvops_version_ops *const hfi_psm2_versions[] = {
@@ -399,7 +394,7 @@ static const struct drvops_version_ops *const hfi_psm2_versions[] = {
 const struct drvops_interface hfi_sdma_interface = {
 	.name = DRVOPS_HFI_NAME,
 	.min_version = 1,
-	.max_version = 2,
+	.max_version = 3,
 	.versions = hfi_sdma_versions,
 };
 

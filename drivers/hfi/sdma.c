@@ -258,6 +258,8 @@ static void hfi_req_complete(struct hfi_req *req, int err)
 	/* errcode before status: the user reads status first. */
 	smp_store_release(&comp->status, err ? DRVOPS_HFI_COMP_ERROR :
 					  DRVOPS_HFI_COMP_COMPLETE);
+	/* After the status: whoever sees the count sees the slot done. */
+	atomic_inc(&src->comps_done);
 	if (!src->dead)
 		drvops_file_wake(src->file);
 	wake_up_all(&src->drain);
@@ -493,6 +495,7 @@ static int hfi_send_inline(struct hfi_ctxt *c,
 	/* errcode before status: the user reads status first. */
 	smp_store_release(&comp->status, err ? DRVOPS_HFI_COMP_ERROR :
 					  DRVOPS_HFI_COMP_COMPLETE);
+	atomic_inc(&c->comps_done);
 	drvops_file_wake(c->file);
 	return 0;
 }
@@ -571,12 +574,46 @@ static const struct iovec *hfi_iovecs(struct iov_iter *from,
 }
 
 /*
- * sdma.opa: requests back to back, each iov[0] = struct drvops_hfi_sdma_req
- * then its niov payload iovecs. Returns how many were accepted.
+ * iov[0] of a request, read as its version defines it (uapi): 0 or the
+ * writev error. Versions 1 and 2: exactly our struct, __reserved was
+ * padding and is ignored. Version 3: size-extensible, as an ioctl.
  */
-ssize_t hfi_sdma_writev(struct hfi_file *hf, struct iov_iter *from,
-			bool batched)
+static int hfi_read_req(const struct iovec *iov, u32 version,
+			struct drvops_hfi_sdma_req *r)
 {
+	int ret;
+
+	BUILD_BUG_ON(sizeof(*r) != DRVOPS_HFI_SDMA_REQ_SIZE_V3);
+	if (version < 3) {
+		if (iov->iov_len != sizeof(*r))
+			return -EINVAL;
+		if (copy_from_user(r, iov->iov_base, sizeof(*r)))
+			return -EFAULT;
+		if (r->size != sizeof(*r))
+			return -EINVAL;
+		r->__reserved = 0;
+		return 0;
+	}
+	if (iov->iov_len < DRVOPS_HFI_SDMA_REQ_SIZE_V3 ||
+	    iov->iov_len > U32_MAX)
+		return -EINVAL;
+	ret = copy_struct_from_user(r, sizeof(*r), iov->iov_base,
+				    iov->iov_len);
+	if (ret)
+		return ret;
+	if (r->size != iov->iov_len)
+		return -EINVAL;
+	return r->__reserved ? -EOPNOTSUPP : 0;
+}
+
+/*
+ * sdma.opa: requests back to back, each iov[0] = struct drvops_hfi_sdma_req
+ * then its niov payload iovecs (version 1: exactly one request). Returns
+ * how many were accepted.
+ */
+ssize_t hfi_sdma_writev(struct hfi_file *hf, struct iov_iter *from)
+{
+	bool batched = hf->version >= 2;
 	struct hfi_ctxt *c = hfi_file_ctxt(hf);
 	const struct iovec *iov;
 	struct drvops_hfi_sdma_req r;
@@ -592,16 +629,10 @@ ssize_t hfi_sdma_writev(struct hfi_file *hf, struct iov_iter *from,
 		return -EINVAL;
 	mutex_lock(&hf->lock);		/* slot claims are per fd */
 	while (i < nr) {
-		if (iov[i].iov_len != sizeof(r)) {
-			ret = -EINVAL;
+		ret = hfi_read_req(&iov[i], hf->version, &r);
+		if (ret)
 			break;
-		}
-		if (copy_from_user(&r, iov[i].iov_base, sizeof(r))) {
-			ret = -EFAULT;
-			break;
-		}
-		if (r.size != sizeof(r) || r.niov > nr - i - 1 ||
-		    (!batched && r.niov != nr - 1)) {
+		if (r.niov > nr - i - 1 || (!batched && r.niov != nr - 1)) {
 			ret = -EINVAL;
 			break;
 		}

@@ -1091,9 +1091,9 @@ static void test_mmap_user_page_read_write(void)
 	CU_ASSERT_FATAL(a != MAP_FAILED && b != MAP_FAILED);
 	CU_ASSERT(a->rhq_head == 0 && a->eager_head == 0);
 	/* The same page behind both mappings. */
-	a->__reserved[13] = 0x5a5a1234;
-	CU_ASSERT(b->__reserved[13] == 0x5a5a1234);
-	a->__reserved[13] = 0;
+	a->__reserved[12] = 0x5a5a1234;
+	CU_ASSERT(b->__reserved[12] == 0x5a5a1234);
+	a->__reserved[12] = 0;
 	/* A read-only mapping of it may become writable. */
 	CU_ASSERT(mprotect((void *)b, len, PROT_READ | PROT_WRITE) == 0);
 	b->__reserved[0] = 7;
@@ -1284,13 +1284,14 @@ static void expect_refused(struct wpair *p, const struct iovec *iov, int n,
 }
 
 /* Versions to run the sdma.opa format tests on; 0 = psm2.intel.com. */
-static const unsigned wversions[] = { 1, 2, 0 };
+static const unsigned wversions[] = { 1, 2, 3, 0 };
+#define NWVERSIONS (sizeof(wversions) / sizeof(wversions[0]))
 
 static void test_writev_iov0_size_einval(void)
 {
 	unsigned v;
 
-	for (v = 0; v < 3; v++) {
+	for (v = 0; v < NWVERSIONS; v++) {
 		struct wpair p;
 		uint8_t big[sizeof(struct drvops_hfi_sdma_req) + 8] = { 0 };
 		char data[16] = "x";
@@ -1313,6 +1314,7 @@ static void test_writev_iov0_size_einval(void)
 		}
 		iov[0].iov_len = sz - 1;
 		expect_refused(&p, iov, 2, EINVAL, "iov[0] short");
+		/* (version 3 too: size says sz, iov_len more) */
 		iov[0].iov_len = sz + 1;
 		expect_refused(&p, iov, 2, EINVAL, "iov[0] long");
 		iov[0].iov_len = 0;
@@ -1337,7 +1339,7 @@ static void test_writev_size_field_einval(void)
 	unsigned v;
 	const uint32_t bad[] = { 0, 1, 63, 65, 0xffffffff };
 
-	for (v = 0; v < 3; v++) {
+	for (v = 0; v < NWVERSIONS; v++) {
 		struct wpair p;
 		char data[16] = "x";
 		unsigned i;
@@ -1371,7 +1373,7 @@ static void test_writev_bad_opcode_einval(void)
 	const uint8_t bad[] = { 0, 3, 0x80, 0xff };
 	unsigned v, i;
 
-	for (v = 1; v <= 2; v++) {
+	for (v = 1; v <= 3; v++) {
 		struct wpair p;
 		char data[16] = "x";
 
@@ -1395,7 +1397,7 @@ static void test_writev_flags_eopnotsupp(void)
 	const uint32_t bad[] = { 1, 0x80000000 };
 	unsigned v, i;
 
-	for (v = 1; v <= 2; v++) {
+	for (v = 1; v <= 3; v++) {
 		struct wpair p;
 		char data[16] = "x";
 
@@ -1419,7 +1421,7 @@ static void test_writev_niov_einval(void)
 {
 	unsigned v;
 
-	for (v = 0; v < 3; v++) {
+	for (v = 0; v < NWVERSIONS; v++) {
 		struct iovec iov[1 + 66];
 		uint8_t data[66];
 		struct wpair p;
@@ -1445,7 +1447,7 @@ static void test_writev_niov_einval(void)
 		ls = legacy_req(&p.rx, 0, 2, 3, 1);
 		expect_refused(&p, iov, 3, EINVAL, "niov beyond iovecs");
 		/* niov says 1, 2 given (legacy and v1: exactly niov). */
-		if (wversions[v] != 2) {
+		if (wversions[v] <= 1) {
 			r = eager_req(&p.rx, 0, 1, 1, 1);
 			ls = legacy_req(&p.rx, 0, 1, 1, 1);
 			expect_refused(&p, iov, 3, EINVAL, "niov short of iovecs");
@@ -1473,7 +1475,7 @@ static void test_writev_length_not_sum_einval(void)
 {
 	unsigned v;
 
-	for (v = 0; v < 3; v++) {
+	for (v = 0; v < NWVERSIONS; v++) {
 		char a[100], b[28];
 		struct wpair p;
 		int d;
@@ -1501,7 +1503,7 @@ static void test_writev_bad_slot_einval(void)
 {
 	unsigned v;
 
-	for (v = 0; v < 3; v++) {
+	for (v = 0; v < NWVERSIONS; v++) {
 		const uint16_t bad[] = { 128, 129, 0x8000, 0xffff };
 		char data[16] = "x";
 		struct wpair p;
@@ -1548,7 +1550,7 @@ static void test_writev_bad_pointers_efault(void)
 {
 	unsigned v;
 
-	for (v = 0; v < 3; v++) {
+	for (v = 0; v < NWVERSIONS; v++) {
 		char data[16] = "x";
 		struct wpair p;
 		struct drvops_hfi_sdma_req r;
@@ -1613,7 +1615,7 @@ static void test_writev_refused_keeps_slot_status(void)
 {
 	unsigned v;
 
-	for (v = 0; v < 3; v++) {
+	for (v = 0; v < NWVERSIONS; v++) {
 		char data[16] = "x";
 		struct wpair p;
 		struct drvops_hfi_sdma_req r;
@@ -1675,7 +1677,7 @@ static void test_writev_two_requests(void)
 {
 	unsigned v;
 
-	for (v = 1; v <= 2; v++) {
+	for (v = 1; v <= 3; v++) {
 		char a[16] = "first", b[16] = "second";
 		struct wpair p;
 		struct drvops_hfi_sdma_req r1, r2;
@@ -1858,6 +1860,68 @@ static void test_writev_v2_same_slot_ebadslt(void)
 	teardown();
 	free(src);
 	free(dst);
+}
+
+/*
+ * Version 3: the request is size-extensible (uapi): size == iov_len, at
+ * least DRVOPS_HFI_SDMA_REQ_SIZE_V3 (EINVAL), a longer struct with a zero
+ * tail works exactly as the plain one, a non-zero tail is E2BIG,
+ * __reserved EOPNOTSUPP; version 2 keeps ignoring the old padding.
+ */
+static void test_writev_v3_size_extensible(void)
+{
+	struct {
+		struct drvops_hfi_sdma_req r;
+		uint8_t tail[8];
+	} big;
+	char data[16] = "extensible";
+	const volatile struct drvops_hfi_rhq_entry *e;
+	struct iovec iov[2] = { { &big, 0 }, { data, sizeof(data) } };
+	struct wpair p;
+
+	TL_ASSERT_OK(wpair_open(&p, 3));
+	memset(&big, 0, sizeof(big));
+	big.r = eager_req(&p.rx, 0, sizeof(data), 1, 1);
+
+	big.r.size = DRVOPS_HFI_SDMA_REQ_SIZE_V3 - 1;
+	iov[0].iov_len = big.r.size;
+	expect_refused(&p, iov, 2, EINVAL, "v3 size below the minimum");
+
+	big.r.size = sizeof(big.r) + 1;
+	iov[0].iov_len = big.r.size;
+	big.tail[0] = 0xff;
+	expect_refused(&p, iov, 2, E2BIG, "v3 non-zero tail");
+	big.tail[0] = 0;
+	big.r.__reserved = 1;
+	expect_refused(&p, iov, 2, EOPNOTSUPP, "v3 __reserved");
+	big.r.__reserved = 0;
+	iov[0].iov_len = sizeof(big.r);
+	expect_refused(&p, iov, 2, EINVAL, "v3 size != iov_len");
+
+	/* size + 8 zero bytes: the same message as the plain struct */
+	big.r.size = sizeof(big);
+	iov[0].iov_len = sizeof(big);
+	CU_ASSERT(xwritev(p.tx.fd, iov, 2) == 1);
+	CU_ASSERT(drvops_hfi_wait_slot(&p.tx, 0) == 0);
+	TL_ASSERT_OK(tl_hfi_recv(&p.rx, &e, TIMEOUT_MS));
+	CU_ASSERT(hdr_tag(e) == 1 && e->length == sizeof(data) &&
+		  !memcmp((const void *)drvops_hfi_eager_payload(&p.rx, e),
+			  data, sizeof(data)));
+	drvops_hfi_consume(&p.rx, e);
+	TL_ASSERT_OK(marker_is_next(&p.tx, &p.rx));
+	teardown();
+
+	/* Version 2: __reserved is the old padding, not looked at. */
+	TL_ASSERT_OK(wpair_open(&p, 2));
+	big.r = eager_req(&p.rx, 0, sizeof(data), 1, 2);
+	big.r.__reserved = 0xdeadbeef;
+	iov[0].iov_len = sizeof(big.r);
+	CU_ASSERT(xwritev(p.tx.fd, iov, 2) == 1);
+	CU_ASSERT(drvops_hfi_wait_slot(&p.tx, 0) == 0);
+	TL_ASSERT_OK(tl_hfi_recv(&p.rx, &e, TIMEOUT_MS));
+	CU_ASSERT(hdr_tag(e) == 2);
+	drvops_hfi_consume(&p.rx, e);
+	teardown();
 }
 
 /* ==== 4. receiver falls behind ========================================== */
@@ -2377,6 +2441,74 @@ static void test_poll_blocked_wakes_on_message(void)
 	teardown();
 }
 
+static short poll_pri(int fd, int timeout_ms)
+{
+	struct pollfd pf = { .fd = fd, .events = POLLPRI };
+
+	return poll(&pf, 1, timeout_ms) == 1 ? pf.revents : 0;
+}
+
+/*
+ * Version 3: completions are an event. EPOLLPRI while the kernel has
+ * written more completions than the user page's comp_head counts; a
+ * sender can sleep in poll() until its queued send is done instead of
+ * spinning. Version 2 never reports it.
+ */
+static void test_poll_pollpri_on_completion(void)
+{
+	static uint8_t big[3 * 8192];
+	uint8_t small[8] = "pri";
+	struct iovec iov[2];
+	struct wpair p;
+	long t0;
+	short ev;
+
+	TL_ASSERT_OK(wpair_open(&p, 3));
+	CU_ASSERT_EQUAL(poll_pri(p.tx.fd, 0) & POLLPRI, 0);
+	/* inline: done at return, so POLLPRI at once */
+	{
+		struct drvops_hfi_sdma_req r = eager_req(&p.rx, 0, 8, 1, 1);
+
+		iov[0] = (struct iovec){ &r, sizeof(r) };
+		iov[1] = (struct iovec){ small, 8 };
+		CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 2) == 1);
+	}
+	CU_ASSERT(poll_pri(p.tx.fd, 0) & POLLPRI);
+	p.tx.user->comp_head = 1;		/* reaped one */
+	CU_ASSERT_EQUAL(poll_pri(p.tx.fd, 0) & POLLPRI, 0);
+	{
+		const volatile struct drvops_hfi_rhq_entry *e;
+
+		TL_ASSERT_OK(tl_hfi_recv(&p.rx, &e, TIMEOUT_MS));
+		CU_ASSERT(hdr_tag(e) == 1);
+		drvops_hfi_consume(&p.rx, e);
+	}
+
+	/* queued (three packets): a poll() blocked on POLLPRI wakes */
+	{
+		struct drvops_hfi_sdma_req r =
+			eager_req(&p.rx, 1, sizeof(big), 1, 2);
+
+		iov[0] = (struct iovec){ &r, sizeof(r) };
+		iov[1] = (struct iovec){ big, sizeof(big) };
+		t0 = now_ms();
+		CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 2) == 1);
+		ev = poll_pri(p.tx.fd, 5000);
+	}
+	CU_ASSERT(ev & POLLPRI);
+	CU_ASSERT(now_ms() - t0 < 5000);
+	CU_ASSERT_NOT_EQUAL(slot_status(&p.tx, 1), DRVOPS_HFI_COMP_QUEUED);
+	p.tx.user->comp_head = 2;
+	CU_ASSERT_EQUAL(poll_pri(p.tx.fd, 0) & POLLPRI, 0);
+	teardown();
+
+	/* Version 2: never POLLPRI, whatever comp_head says. */
+	TL_ASSERT_OK(wpair_open(&p, 2));
+	TL_ASSERT_OK(send_wait(&p, 8, 3));
+	CU_ASSERT_EQUAL(poll_pri(p.tx.fd, 0) & POLLPRI, 0);
+	teardown();
+}
+
 /*
  * ENOSPC: every slot QUEUED. The first request is a 64 MiB expected
  * transfer; 127 empty messages of the same flow queue behind it (ordered
@@ -2455,7 +2587,7 @@ static void test_writev_too_long_emsgsize(void)
 	static uint8_t payload[64];
 	unsigned v;
 
-	for (v = 0; v < 3; v++) {
+	for (v = 0; v < NWVERSIONS; v++) {
 		struct wpair p;
 		struct iovec iov[2];
 		uint64_t len;
@@ -2947,6 +3079,8 @@ static CU_TestInfo mmap_tests[] = {
 static CU_TestInfo writev_tests[] = {
 	{ "iov[0] of the wrong size: EINVAL", test_writev_iov0_size_einval },
 	{ "wrong size field: EINVAL", test_writev_size_field_einval },
+	{ "version 3: size-extensible request (EINVAL, E2BIG, EOPNOTSUPP)",
+	  test_writev_v3_size_extensible },
 	{ "bad opcode: EINVAL", test_writev_bad_opcode_einval },
 	{ "flags: EOPNOTSUPP", test_writev_flags_eopnotsupp },
 	{ "niov above max_iovs or the iovecs: EINVAL", test_writev_niov_einval },
@@ -2992,6 +3126,8 @@ static CU_TestInfo rx_tests[] = {
 	  test_poll_pollin_exactly_when_ready },
 	{ "poll: POLLOUT while slots are free",
 	  test_poll_pollout_while_slots_free },
+	{ "poll: POLLPRI on completions (version 3)",
+	  test_poll_pollpri_on_completion },
 	{ "poll: blocked poll wakes on a message",
 	  test_poll_blocked_wakes_on_message },
 	CU_TEST_INFO_NULL,

@@ -9,6 +9,11 @@
  *                     2  adds expected receive into MRs bound to the fd
  *                        (TID_REGISTER_MR: the shared uverbs IDR) and
  *                        batched submission (several requests per writev).
+ *                     3  the send request is size-extensible like an
+ *                        ioctl struct (its size is its iov_len; explicit
+ *                        __reserved, no padding hole), and completions are
+ *                        an event: EPOLLPRI while some are not yet counted
+ *                        in the user page's comp_head.
  *   "psm2.intel.com"  1  the legacy ABI on the same engine: one eager
  *                        request per writev in its own older struct, no
  *                        expected receive. An "old driver build" (module
@@ -170,7 +175,15 @@ struct drvops_hfi_rhq_entry {
 struct drvops_hfi_user_page {
 	__u32 rhq_head;
 	__u32 eager_head;
-	__u32 __reserved[14];
+	/*
+	 * Version 3: completions the user has seen (COMPLETE or ERROR slots,
+	 * counted by the user, free-running). poll() reports EPOLLPRI while
+	 * the kernel has written more than this; the user counts what it
+	 * reaped, stores the count here, and then may sleep until the next.
+	 * Ignored by versions 1 and 2.
+	 */
+	__u32 comp_head;
+	__u32 __reserved[13];
 };
 
 enum drvops_hfi_comp_status {
@@ -201,9 +214,20 @@ struct drvops_hfi_comp {
  * payload iovecs; version 2 may put several requests in one writev, one
  * after the other. writev returns the number of requests accepted.
  *
+ * Size: versions 1 and 2 take exactly sizeof(struct drvops_hfi_sdma_req)
+ * in both size and iov[0].iov_len (and ignore __reserved, which was
+ * padding). Version 3 takes it as an ioctl struct: iov_len == size, size
+ * at least DRVOPS_HFI_SDMA_REQ_SIZE_V3 (EINVAL), bytes beyond the kernel's
+ * struct must be zero (E2BIG), __reserved must be 0 (EOPNOTSUPP).
+ *
+ * Small eager messages (at most eager_size, nothing of this context
+ * queued) are delivered within writev: their slot is COMPLETE, or ERROR
+ * with ENOBUFS/EHOSTUNREACH, when writev returns.
+ *
  * Errors (writev): ENXIO no context; EINVAL malformed request (iov[0] of
  * the wrong size, niov above max_iovs or beyond the iovecs given, length
- * not the sum of the payload, unknown opcode, bad slot index); EOPNOTSUPP
+ * not the sum of the payload, unknown opcode, bad slot index); E2BIG
+ * (version 3) non-zero bytes past the kernel's struct; EOPNOTSUPP
  * non-zero flags or __reserved; EBADSLT the slot is QUEUED; ENOSPC every
  * slot is busy (nothing accepted); EFAULT the header, an iovec array or
  * the payload is unreadable; ENOMEM pinning the payload would pass RLIMIT_MEMLOCK;
@@ -225,10 +249,13 @@ struct drvops_hfi_sdma_req {
 	__u16 dctxt;
 	__u32 flags;			/* must be 0 */
 	__u32 tid;			/* EXPECTED: destination buffer */
+	__u32 __reserved;		/* version 3: must be 0 */
 	__u64 toffset;			/* EXPECTED: offset in it */
 	__u64 length;			/* payload bytes: sum of the iovecs */
 	__u8 hdr[DRVOPS_HFI_HDR_BYTES];	/* delivered in every RHQ entry */
 };
+/* The smallest version 3 request: everything up to hdr. */
+#define DRVOPS_HFI_SDMA_REQ_SIZE_V3 72
 
 /*
  * TID_REGISTER: pin a user buffer as an expected-receive target; senders
