@@ -256,6 +256,30 @@ int drvops_hfi_poll_recv(const struct drvops_hfi_ctx *h, int timeout_ms)
 	return n;
 }
 
+void drvops_hfi_comps_reaped(struct drvops_hfi_ctx *h, uint32_t n)
+{
+	if (!drvops_hfi_has_comp_events(h) || !n)
+		return;
+	h->comps_reaped += n;
+	__atomic_store_n(&h->user->comp_head, h->comps_reaped,
+			 __ATOMIC_RELEASE);
+}
+
+int drvops_hfi_poll_event(const struct drvops_hfi_ctx *h, int timeout_ms)
+{
+	struct pollfd p = { .fd = h->fd, .events = POLLIN };
+	int n;
+
+	if (drvops_hfi_has_comp_events(h))
+		p.events |= POLLPRI;
+	n = poll(&p, 1, timeout_ms);
+	if (n < 0)
+		return -errno;
+	if (n && (p.revents & (POLLERR | POLLHUP)))
+		return -EIO;
+	return n;
+}
+
 int drvops_hfi_wait_recv(struct drvops_hfi_ctx *h, int timeout_ms)
 {
 	if (drvops_hfi_peek(h))

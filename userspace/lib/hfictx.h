@@ -32,6 +32,7 @@ struct drvops_hfi_ctx {
 	uint32_t rhq_head;		/* next entry to read */
 	uint32_t eager_head;		/* next eager buffer to read */
 	uint32_t next_slot;
+	uint32_t comps_reaped;		/* sdma.opa 3: told in comp_head */
 };
 
 /*
@@ -82,6 +83,23 @@ int drvops_hfi_wait_recv(struct drvops_hfi_ctx *h, int timeout_ms);
  * while the entry at the head we published is valid).
  */
 int drvops_hfi_poll_recv(const struct drvops_hfi_ctx *h, int timeout_ms);
+
+/* sdma.opa 3 (completion events): a context that has them. */
+static inline bool drvops_hfi_has_comp_events(const struct drvops_hfi_ctx *h)
+{
+	return !h->legacy && h->version >= 3;
+}
+/*
+ * The caller has seen n more slots become COMPLETE or ERROR (each exactly
+ * once): counted in the user page, so EPOLLPRI means "more than these".
+ */
+void drvops_hfi_comps_reaped(struct drvops_hfi_ctx *h, uint32_t n);
+/*
+ * Sleep until a packet may be there or (with completion events) a
+ * completion not yet reaped: 1, 0 (timeout) or -errno. Touches only the
+ * fd: callable without the caller's lock.
+ */
+int drvops_hfi_poll_event(const struct drvops_hfi_ctx *h, int timeout_ms);
 
 int drvops_hfi_tid_register(struct drvops_hfi_ctx *h, void *buf, size_t len,
 			    uint32_t *tid);

@@ -104,7 +104,12 @@ static int dev_tid_free(void *dev, uint32_t tid)
 /* Runs without the endpoint's lock: the fd only, not the ring. */
 static int dev_wait_recv(void *dev, int timeout_ms)
 {
-	return drvops_hfi_poll_recv(dev, timeout_ms);
+	return drvops_hfi_poll_event(dev, timeout_ms);
+}
+
+static void dev_comps_reaped(void *dev, uint32_t n)
+{
+	drvops_hfi_comps_reaped(dev, n);
 }
 
 static uint64_t dev_now_ns(void *dev)
@@ -122,6 +127,7 @@ static const struct hfi_dev_ops hfictx_dev_ops = {
 	.tid_register = dev_tid_register,
 	.tid_free = dev_tid_free,
 	.wait_recv = dev_wait_recv,
+	.comps_reaped = dev_comps_reaped,
 	.now_ns = dev_now_ns,
 };
 
@@ -460,6 +466,7 @@ SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 	params.max_iovs = ep->hfi.info.max_iovs;
 	params.eager_max = ep->hfi.info.eager_max;
 	params.legacy = ep->hfi.legacy;
+	params.comp_events = drvops_hfi_has_comp_events(&ep->hfi);
 	params.register_max = pin_budget_window();
 	hfi_resend_policy_defaults(&pol);
 	hfi_resend_policy_from_env(&pol);

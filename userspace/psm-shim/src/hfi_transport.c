@@ -425,7 +425,7 @@ static void send_refused(struct hfi_transport *t, struct hfi_send *s)
 
 static int reap_completions(struct hfi_transport *t)
 {
-	uint32_t i;
+	uint32_t i, reaped = 0;
 	int moved = 0;
 
 	for (i = 0; i < t->params.sdma_slots && t->inflight; i++) {
@@ -439,6 +439,7 @@ static int reap_completions(struct hfi_transport *t)
 			continue;
 		t->slots[i] = NULL;
 		t->inflight--;
+		reaped++;
 		moved = 1;
 		if (s->probe) {
 			/* Refused for lack of room: someone is there. */
@@ -451,6 +452,8 @@ static int reap_completions(struct hfi_transport *t)
 		else
 			send_finish(t, s, st);
 	}
+	if (reaped && t->params.comp_events)
+		t->dops->comps_reaped(t->dev, reaped);
 	return moved;
 }
 
@@ -687,6 +690,8 @@ struct hfi_transport *hfi_transport_create(const struct hfi_dev_ops *dops,
 	t->dops = dops;
 	t->dev = dev;
 	t->params = *params;
+	if (!dops->comps_reaped)
+		t->params.comp_events = false;
 	if (pol)
 		t->policy = *pol;
 	else
@@ -765,11 +770,11 @@ unsigned hfi_transport_pending(struct hfi_transport *t)
 static int hfi_transport_wait_time(struct hfi_transport *t, int timeout_ms)
 {
 	/*
-	 * The device wakes poll() for packets only, not for completions,
-	 * and its engines complete within microseconds: with sends in
-	 * flight, only yield.
+	 * Without completion events the device wakes poll() for packets
+	 * only, and its engines complete within microseconds: with sends
+	 * in flight, only yield.
 	 */
-	if (t->inflight)
+	if (t->inflight && !t->params.comp_events)
 		return 0;
 	if (t->nretry) {
 		struct hfi_send *s = shim_container_of(t->retry.next,

@@ -69,6 +69,11 @@ struct hfi_dev_ops {
 	 * context: it may only wait on the device (poll() on its fd).
 	 */
 	int (*wait_recv)(void *dev, int timeout_ms);
+	/*
+	 * Optional, with hfi_dev_params.comp_events: n more slots were seen
+	 * done (the device then wakes wait_recv() for completions too).
+	 */
+	void (*comps_reaped)(void *dev, uint32_t n);
 	/* Monotonic clock in ns (a fake may run its own). */
 	uint64_t (*now_ns)(void *dev);
 };
@@ -87,6 +92,11 @@ struct hfi_dev_params {
 	 */
 	uint64_t register_max;
 	bool legacy;			/* eager only */
+	/*
+	 * The device wakes wait_recv() for completions too (sdma.opa 3):
+	 * the engine may sleep with sends in flight instead of yielding.
+	 */
+	bool comp_events;
 };
 
 /* Resending on "receiver not ready": delays double from base to max. */
