@@ -48,6 +48,7 @@ struct hfi_params {
 	unsigned int sdma_slots;
 	unsigned int sdma_engines;
 	unsigned int max_iovs;
+	unsigned int inline_max;	/* eager bytes sent within writev */
 };
 
 extern struct hfi_params hfi_params;

@@ -30,11 +30,15 @@ struct hfi_params hfi_params = {
 	.sdma_slots = 128,
 	.sdma_engines = 4,
 	.max_iovs = 64,
+	.inline_max = 64 << 10,
 };
 module_param_named(num_contexts, hfi_params.num_contexts, uint, 0444);
 MODULE_PARM_DESC(num_contexts, "receive contexts per unit");
 module_param_named(sdma_engines, hfi_params.sdma_engines, uint, 0444);
 MODULE_PARM_DESC(sdma_engines, "SDMA engines shared by all units");
+module_param_named(inline_max, hfi_params.inline_max, uint, 0444);
+MODULE_PARM_DESC(inline_max,
+		 "largest eager message delivered within writev (bytes, 0: none)");
 
 #define HFI_MAX_UNITS 16
 
@@ -151,7 +155,8 @@ static bool hfi_params_valid(void)
 	       p->num_contexts <= 64 && is_power_of_2(p->rhq_entries) &&
 	       is_power_of_2(p->eager_count) && is_power_of_2(p->sdma_slots) &&
 	       p->eager_size >= PAGE_SIZE && p->sdma_engines &&
-	       p->sdma_engines <= 64 && p->max_iovs && p->max_iovs <= 255;
+	       p->sdma_engines <= 64 && p->max_iovs && p->max_iovs <= 255 &&
+	       p->inline_max <= hfi_eager_max();
 }
 
 static int __init hfi_init(void)

@@ -5,12 +5,12 @@
  * receiver's eager buffers or expected (tid) pages, posts the receive
  * entries and writes the sender's completion slot.
  *
- * Small eager messages (one eager buffer) skip all that when nothing of
- * the sending context is queued: writev copies the payload from the
- * sender's iovecs straight into the receiver's eager buffer under its
- * rx_lock, posts the entry and writes the completion before it returns:
- * no pin, no allocation, no worker, no wait. Nothing queued means per-flow
- * order holds.
+ * Eager messages up to inline_max skip all that when nothing of the
+ * sending context is queued: writev reserves the receiver's buffers,
+ * copies the payload from the sender's iovecs straight into them, posts
+ * the entries and writes the completion before it returns: no pin, no
+ * allocation, no worker, no wait. Nothing queued means per-flow order
+ * holds.
  *
  * Receiver not ready (RHQ or eager ring full): the message is dropped
  * whole, counted, and the sender's slot says ERROR/ENOBUFS: like an RNR
@@ -360,113 +360,113 @@ static int hfi_slot_check(struct hfi_ctxt *c, u16 slot)
 }
 
 /*
- * The payload of an inline send into buf, with page faults disabled (we
- * hold the receiver's rx_lock): 0, or -EFAULT if a page is not there.
+ * Copy [off, off + n) of the payload (the sender's iovecs) to buf: the
+ * bytes copied (short if a page is unreadable).
  */
-static int hfi_inline_copy(void *buf, const struct iovec *piov,
-			   unsigned int niov)
+static size_t hfi_inline_copy(void *buf, const struct iovec *piov,
+			      unsigned int niov, u64 off, size_t n)
 {
+	size_t done = 0;
 	unsigned int i;
 
-	for (i = 0; i < niov; i++) {
-		if (copy_from_user_nofault(buf, piov[i].iov_base,
-					   piov[i].iov_len))
-			return -EFAULT;
-		buf += piov[i].iov_len;
+	for (i = 0; i < niov && done < n; i++) {
+		size_t len = piov[i].iov_len, chunk, left;
+
+		if (off >= len) {
+			off -= len;
+			continue;
+		}
+		chunk = min_t(size_t, len - off, n - done);
+		left = copy_from_user(buf + done, piov[i].iov_base + off,
+				      chunk);
+		done += chunk - left;
+		if (left)
+			break;
+		off = 0;
 	}
-	return 0;
+	return done;
 }
-
-/* Fault the payload in (without locks): 0, or -EFAULT if it cannot be. */
-static int hfi_inline_fault_in(const struct iovec *piov, unsigned int niov)
-{
-	unsigned int i;
-
-	for (i = 0; i < niov; i++)
-		if (fault_in_readable(piov[i].iov_base, piov[i].iov_len))
-			return -EFAULT;
-	return 0;
-}
-
-/* Bounded: a page that keeps going away sends the request the long way. */
-#define HFI_INLINE_TRIES 4
 
 /*
- * One eager packet from the sender's iovecs into dst: the same checks and
- * the same entry as hfi_deliver_eager(), the copy done under dst's
- * rx_lock before anything is reserved, so a failed copy leaves nothing
- * behind. -EAGAIN: not inline after all (the caller queues it).
+ * An eager message from the sender's iovecs into dst, in writev: the
+ * packets are reserved under dst's rx_lock (or ENOBUFS, nothing taken),
+ * then copied outside it (page faults allowed: the reservation keeps
+ * everyone else off those buffers, and rx_busy keeps dst alive), then
+ * posted in order, as a worker posts them. A payload page that vanishes
+ * mid-copy (another thread unmapped it) cannot undo the reservation: the
+ * message goes out zero-filled from there and the sender's slot says
+ * EFAULT; only the sender's own job sees it.
  */
 static int hfi_deliver_inline(struct hfi_ctxt *src, struct hfi_ctxt *dst,
 			      const struct drvops_hfi_sdma_req *r,
 			      const struct iovec *piov)
 {
 	const u32 esz = hfi_params.eager_size;
-	struct drvops_hfi_rhq_entry *e;
-	unsigned int tries = 0;
-	u32 idx, eidx = U32_MAX;
-	int ret;
+	u64 len = r->length;
+	u32 npkts = len ? DIV_ROUND_UP(len, esz) : 1;
+	u32 rhq0, eager0, p;
+	int err = 0;
 
-	for (;;) {
-		spin_lock(&dst->rx_lock);
-		if (dst->dead) {
-			spin_unlock(&dst->rx_lock);
-			return -EHOSTUNREACH;
-		}
-		if (!hfi_room(dst->rhq_tail, READ_ONCE(dst->user->rhq_head),
-			      hfi_params.rhq_entries) ||
-		    (r->length &&
-		     !hfi_room(dst->eager_tail,
-			       READ_ONCE(dst->user->eager_head),
-			       hfi_params.eager_count))) {
-			spin_unlock(&dst->rx_lock);
-			hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 0, 0,
-				      1, 0);
-			return -ENOBUFS;
-		}
-		if (!r->length)
-			break;
-		eidx = dst->eager_tail;
-		/* Free until we post it: nobody else writes it meanwhile. */
-		ret = hfi_inline_copy(dst->eager + (size_t)(eidx &
-				      (hfi_params.eager_count - 1)) * esz,
-				      piov, r->niov);
-		if (!ret) {
-			dst->eager_tail++;
-			break;
-		}
+	spin_lock(&dst->rx_lock);
+	if (dst->dead) {
 		spin_unlock(&dst->rx_lock);
-		if (++tries == HFI_INLINE_TRIES)
-			return -EAGAIN;
-		ret = hfi_inline_fault_in(piov, r->niov);
-		if (ret)
-			return ret;
+		return -EHOSTUNREACH;
 	}
-	idx = dst->rhq_tail++;
-	e = &dst->rhq[idx & (hfi_params.rhq_entries - 1)];
-	e->flags = DRVOPS_HFI_RHQ_EAGER | DRVOPS_HFI_RHQ_LAST;
-	e->src_lid = src->unit->sdev.lid;
-	e->src_ctxt = src->ctxt;
-	e->eager_index = eidx;
-	e->length = r->length;
-	e->tid = 0;
-	e->msg_length = r->length;
-	e->offset = 0;
-	memcpy(e->hdr, r->hdr, sizeof(e->hdr));
-	/* Entry and payload before seq: the user polls seq. */
-	smp_store_release(&e->seq, idx + 1);
-	/* Not dead under rx_lock: its file is there to wake (hfi.h). */
-	drvops_file_wake(dst->file);
+	if (hfi_room(dst->rhq_tail, READ_ONCE(dst->user->rhq_head),
+		     hfi_params.rhq_entries) < npkts ||
+	    (len && hfi_room(dst->eager_tail, READ_ONCE(dst->user->eager_head),
+			     hfi_params.eager_count) < npkts)) {
+		spin_unlock(&dst->rx_lock);
+		hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 0, 0, 1, 0);
+		return -ENOBUFS;
+	}
+	rhq0 = dst->rhq_tail;
+	dst->rhq_tail += npkts;
+	eager0 = dst->eager_tail;
+	if (len)
+		dst->eager_tail += npkts;
 	spin_unlock(&dst->rx_lock);
-	hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 1, r->length, 0,
-		      0);
-	return 0;
+
+	for (p = 0; p < npkts; p++) {
+		u32 idx = rhq0 + p, eidx = len ? eager0 + p : U32_MAX;
+		struct drvops_hfi_rhq_entry *e =
+			&dst->rhq[idx & (hfi_params.rhq_entries - 1)];
+		u32 plen = len ? min_t(u64, esz, len - (u64)p * esz) : 0;
+
+		if (plen) {
+			void *buf = dst->eager + (size_t)(eidx &
+				    (hfi_params.eager_count - 1)) * esz;
+			size_t got = err ? 0 :
+				     hfi_inline_copy(buf, piov, r->niov,
+						     (u64)p * esz, plen);
+
+			if (got < plen) {
+				memset(buf + got, 0, plen - got);
+				err = -EFAULT;
+			}
+		}
+		e->flags = DRVOPS_HFI_RHQ_EAGER |
+			   (p == npkts - 1 ? DRVOPS_HFI_RHQ_LAST : 0);
+		e->src_lid = src->unit->sdev.lid;
+		e->src_ctxt = src->ctxt;
+		e->eager_index = eidx;
+		e->length = plen;
+		e->tid = 0;
+		e->msg_length = len;
+		e->offset = (u64)p * esz;
+		memcpy(e->hdr, r->hdr, sizeof(e->hdr));
+		/* Entry and payload before seq: the user polls seq. */
+		smp_store_release(&e->seq, idx + 1);
+	}
+	hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, npkts, len, 0, 0);
+	hfi_ctxt_wake(dst);
+	return err;
 }
 
 /*
  * Send r inline if it may go that way (see the top of this file): 0 when
  * its completion is written, -EAGAIN to queue it, or the writev error
- * (EFAULT: the payload is unreadable; the slot is left as it was).
+ * (EFAULT: the payload is unreadable, nothing sent, the slot as it was).
  */
 static int hfi_send_inline(struct hfi_ctxt *c,
 			   const struct drvops_hfi_sdma_req *r,
@@ -476,10 +476,16 @@ static int hfi_send_inline(struct hfi_ctxt *c,
 	struct hfi_ctxt *dst;
 	int err;
 
+	unsigned int i;
+
 	if (r->opcode != DRVOPS_HFI_OP_EAGER ||
-	    r->length > hfi_params.eager_size ||
+	    r->length > hfi_params.inline_max ||
 	    atomic_read(&c->sends_in_flight))
 		return -EAGAIN;
+	/* Unreadable payload: refused before anything is reserved. */
+	for (i = 0; i < r->niov; i++)
+		if (fault_in_readable(piov[i].iov_base, piov[i].iov_len))
+			return -EFAULT;
 	dst = hfi_fabric_get(r->dlid, r->dctxt);
 	if (!dst || !hfi_same_job(c, dst))
 		err = -EHOSTUNREACH;
@@ -487,8 +493,6 @@ static int hfi_send_inline(struct hfi_ctxt *c,
 		err = hfi_deliver_inline(c, dst, r, piov);
 	if (dst)
 		hfi_fabric_put(dst);
-	if (err == -EAGAIN || err == -EFAULT)
-		return err;
 	hfi_tx_stats(c, r, err);
 	/* As a worker completes it; the fd is alive: we are in its writev. */
 	WRITE_ONCE(comp->errcode, -err);

@@ -1948,7 +1948,7 @@ static long long unit_counter(const char *dev, const char *name)
 /* Send an eager message of len bytes (pattern seed tag) and wait for it. */
 static int send_wait(struct wpair *p, size_t len, uint32_t tag)
 {
-	static uint8_t buf[64 << 10];
+	static uint8_t buf[(64 << 10) + 4096];
 	uint8_t hdr[DRVOPS_HFI_HDR_BYTES];
 	struct iovec iov = { buf, len };
 	size_t i;
@@ -2802,10 +2802,10 @@ static int no_memlock_child(void)
 	/* Inline: nothing to pin, so no limit to meet. */
 	CHILD_CHECK(send_wait(&p, 8, 1) == 0, 4);
 	CHILD_CHECK(recv_check(&p, 8, 1) == 0, 5);
-	CHILD_CHECK(send_wait(&p, 8192, 2) == 0, 6);
-	CHILD_CHECK(recv_check(&p, 8192, 2) == 0, 7);
-	/* Two packets go through the engine: pinned, over the limit. */
-	CHILD_CHECK(send_wait(&p, 8193, 3) == -ENOMEM, 8);
+	CHILD_CHECK(send_wait(&p, 64 << 10, 2) == 0, 6);
+	CHILD_CHECK(recv_check(&p, 64 << 10, 2) == 0, 7);
+	/* Above inline_max (64 KiB): through the engine, pinned: over. */
+	CHILD_CHECK(send_wait(&p, (64 << 10) + 1, 3) == -ENOMEM, 8);
 	return 0;
 }
 
@@ -3112,7 +3112,7 @@ static CU_TestInfo inline_tests[] = {
 	  test_inline_payload_not_yet_mapped },
 	{ "payload faults midway: EFAULT, nothing sent",
 	  test_inline_payload_fault_midway },
-	{ "RLIMIT_MEMLOCK 0: small eager still sends",
+	{ "RLIMIT_MEMLOCK 0: eager up to inline_max still sends",
 	  test_inline_needs_no_memlock },
 	CU_TEST_INFO_NULL,
 };

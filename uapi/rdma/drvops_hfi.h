@@ -220,9 +220,11 @@ struct drvops_hfi_comp {
  * at least DRVOPS_HFI_SDMA_REQ_SIZE_V3 (EINVAL), bytes beyond the kernel's
  * struct must be zero (E2BIG), __reserved must be 0 (EOPNOTSUPP).
  *
- * Small eager messages (at most eager_size, nothing of this context
- * queued) are delivered within writev: their slot is COMPLETE, or ERROR
- * with ENOBUFS/EHOSTUNREACH, when writev returns.
+ * Eager messages up to the module's inline_max (64 KiB by default) with
+ * nothing of this context queued are delivered within writev, unpinned
+ * (RLIMIT_MEMLOCK does not apply): their slot is COMPLETE, or ERROR with
+ * ENOBUFS/EHOSTUNREACH, when writev returns (EFAULT if another thread
+ * unmapped the payload meanwhile: the message went out zero-filled).
  *
  * Errors (writev): ENXIO no context; EINVAL malformed request (iov[0] of
  * the wrong size, niov above max_iovs or beyond the iovecs given, length
