@@ -120,7 +120,7 @@ int bench_misc_open(void);
 
 struct drvops_hfi_ctx;
 /*
- * A context on the n-th unit offering sdma.opa (v2), own uverbs fd,
+ * A context on the n-th unit offering sdma.opa (v2 or later), own uverbs fd,
  * job key of the benchmark. bench_hfi_close closes both fds.
  */
 int bench_hfi_open(struct drvops_hfi_ctx *h, unsigned int n);

@@ -124,9 +124,9 @@ int bench_hfi_open(struct drvops_hfi_ctx *h, unsigned int n)
 		fd = drvops_open_index(devs[i].index);
 		if (fd < 0)
 			continue;
-		/* sdma.opa v2 only: other devices and old units answer no. */
+		/* sdma.opa v2 or later: other devices and old units answer no. */
 		ret = drvops_hfi_open(h, fd, key, 0);
-		if (!ret && !h->legacy && h->version == 2 && n-- == 0)
+		if (!ret && !h->legacy && h->version >= 2 && n-- == 0)
 			return 0;
 		if (!ret)
 			drvops_hfi_close(h);
