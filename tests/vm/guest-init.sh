@@ -212,9 +212,24 @@ run_bench() {
 	if [ -x /drvops/bin/drvops-bench ]; then
 		args=""
 		[ ! -f /drvops/bench-args ] || args="$(cat /drvops/bench-args)"
-		# shellcheck disable=SC2086 # word list
-		run_timed bench /drvops/bin/drvops-bench $args
-		r=$?
+		if [ -f /drvops/bench-profile ]; then
+			# Where the time goes, kernel and user, every CPU.
+			echo 0 >/proc/sys/kernel/kptr_restrict
+			echo -1 >/proc/sys/kernel/perf_event_paranoid
+			# shellcheck disable=SC2086 # word list
+			run_timed bench /usr/bin/perf record -q -a -g -e cpu-clock \
+				-F 4000 -o /tmp/perf.data -- /drvops/bin/drvops-bench $args
+			r=$?
+			echo "DRVOPS-PROFILE-BEGIN"
+			/usr/bin/perf report -i /tmp/perf.data --stdio --no-children \
+				--sort comm,dso,sym --percent-limit 0.7 -g none 2>&1 |
+				grep -v '^$' | head -n 120
+			echo "DRVOPS-PROFILE-END"
+		else
+			# shellcheck disable=SC2086 # word list
+			run_timed bench /drvops/bin/drvops-bench $args
+			r=$?
+		fi
 	else
 		echo "DRVOPS-ERROR /drvops/bin/drvops-bench is missing"
 		r=127

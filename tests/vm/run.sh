@@ -156,7 +156,7 @@ PKGS=(qemu-system-x86 busybox-static cpio libcunit1-dev kmod iproute2 gcc make
 	xz-utils rsync
 	"${KERNEL_PKGS[@]}"
 	libpsm2-dev
-	libopenmpi-dev libfabric-dev)
+	libopenmpi-dev libfabric-dev linux-perf gnuplot-nox)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
@@ -294,9 +294,19 @@ if [ "$MODE" = selinux ]; then
 		die "secilc tests/suites/selinux/drvops-test.cil failed"
 fi
 # DRVOPS_BENCH_ARGS="-f null -r 31": drvops-bench's arguments (development;
-# `make bench` runs it without).
+# `make bench` runs it without). DRVOPS_BENCH_PROFILE=1: run it under
+# `perf record` (cpu-clock: TCG has no PMU) and print where the time went
+# (`make bench-profile`).
 if [ "$MODE" = bench ] && [ -n "${DRVOPS_BENCH_ARGS:-}" ]; then
 	printf '%s\n' "$DRVOPS_BENCH_ARGS" >"$ROOT/drvops/bench-args"
+fi
+if [ "$MODE" = bench ] && [ "${DRVOPS_BENCH_PROFILE:-0}" = 1 ]; then
+	PERF="$(command -v perf || true)"
+	[ -n "$PERF" ] || die "perf not found (package linux-perf)"
+	mkdir -p "$ROOT/usr/bin"
+	cp -L "$PERF" "$ROOT/usr/bin/perf"
+	copy_libs "$PERF"
+	touch "$ROOT/drvops/bench-profile"
 fi
 # The benchmark boot carries no test binaries.
 if [ "$MODE" != bench ] && [ "$MODE" != mpi ] && [ -d "$TESTS_SRC" ]; then
@@ -345,7 +355,12 @@ fi
 say "initramfs $(du -h "$INITRD" | cut -f1): $((nko + 2)) modules ($nko built), $nbin tools, ${#TESTS[@]} test binaries"
 
 # --------------------------------------------------------------- f. boot
-APPEND="console=ttyS0 panic=-1 drvops.mode=$MODE drvops.timeout=$TEST_TIMEOUT"
+# tsc=reliable: TCG's vCPUs fail the boot-time TSC sync check, and the
+# fallback clocksource (HPET) makes every clock_gettime() a system call
+# with an emulated MMIO read, several times a getppid(): timing loops,
+# psm-shim and Open MPI would measure the clock more than themselves.
+# TCG's TSCs all follow the host's clock, so the TSC (and vDSO) is used.
+APPEND="console=ttyS0 panic=-1 tsc=reliable drvops.mode=$MODE drvops.timeout=$TEST_TIMEOUT"
 [ "$ALLOW_MISSING" != 1 ] || APPEND="$APPEND drvops.allow_missing=1"
 [ "$MODE" != selinux ] || APPEND="$APPEND security=selinux enforcing=1"
 [ -z "$KERNEL_APPEND" ] || APPEND="$APPEND $KERNEL_APPEND"
