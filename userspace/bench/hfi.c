@@ -13,6 +13,9 @@
  *   pp_eager half round trip: eager ping-pong (the child echoes)
  *   pp_exp   half round trip: expected ping-pong into each side's tid,
  *            from 64 KiB
+ *   self     eager to our own context, one process: writev, then the
+ *            entry consumed and copied out; the driver's own cost per
+ *            message, without a second process to schedule
  *   memcpy   in userspace: the floor
  *   cma      process_vm_writev into a child (CMA): one copy across
  *            processes without a device
@@ -399,6 +402,31 @@ static int pp_expected(void *ctx, unsigned long iters)
 			 iters);
 }
 
+/* An eager message to ourselves, received and copied out, iters times. */
+static int self_eager(void *ctx, unsigned long iters)
+{
+	struct hfi_bctx *c = ctx;
+	double end = now_ns() + TIMEOUT_NS;
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < iters; i++) {
+		ret = post(&c->h, &c->req, DRVOPS_HFI_OP_EAGER,
+			   (uint16_t)c->h.info.lid, (uint16_t)c->h.info.ctxt, 0,
+			   c->tx, c->len);
+		if (ret)
+			return ret;
+		while (!(ret = take(&c->h, c->dst, c->len))) {
+			if (now_ns() > end)
+				return -ETIMEDOUT;
+			sched_yield();	/* above inline_max: the engine's */
+		}
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 /* ---- the baselines ------------------------------------------------------ */
 
 static int user_memcpy(void *ctx, unsigned long iters)
@@ -577,8 +605,8 @@ static int hfi_setup(struct hfi_bctx *c)
 	return 0;
 }
 
-enum { M_EAGER, M_EXPECTED, M_PP_EAGER, M_PP_EXP, M_MEMCPY, M_CMA, M_PIPE,
-       NUM_METHODS };
+enum { M_EAGER, M_EXPECTED, M_PP_EAGER, M_PP_EXP, M_SELF, M_MEMCPY, M_CMA,
+       M_PIPE, NUM_METHODS };
 
 static const struct {
 	const char *id;
@@ -594,6 +622,8 @@ static const struct {
 			 pp_eager, 2 },
 	[M_PP_EXP] = { "pp_exp", "HFI expected ping-pong (half RTT)",
 		       pp_expected, 2 },
+	[M_SELF] = { "self", "HFI eager to its own context (one process)",
+		     self_eager, 1 },
 	[M_MEMCPY] = { "memcpy", "memcpy in userspace", user_memcpy, 1 },
 	[M_CMA] = { "cma", "process_vm_writev into a child (CMA)", cma_copy,
 		    1 },
@@ -607,6 +637,7 @@ static bool applies(const struct hfi_bctx *c, int m, size_t len)
 	switch (m) {
 	case M_EAGER:
 	case M_PP_EAGER:
+	case M_SELF:
 		return len <= c->eager_max;
 	case M_PP_EXP:
 		return len >= 65536;
@@ -641,8 +672,9 @@ static int check_once(struct hfi_bctx *c, int m)
 				   m == M_PIPE ? TX_SEED : ECHO_SEED, tmp);
 		return ret;
 	case M_MEMCPY:
+	case M_SELF:
 		memset(c->dst, 0, c->len);
-		ret = user_memcpy(c, 1);
+		ret = methods[m].fn(c, 1);
 		return ret ? ret : memcmp(c->dst, c->tx, c->len) ? -EBADMSG : 0;
 	default:
 		return 0;	/* CMA: checked by the copy family */
@@ -710,7 +742,7 @@ static int hfi_run(const struct bench_family *fam, const struct bench_opts *o)
 	pipe_err = pipe_setup(&c);
 	hfi_err = hfi_setup(&c);
 	for (m = 0; m < NUM_METHODS; m++)
-		setup[m] = m <= M_PP_EXP ? hfi_err : m == M_CMA ? cma_err :
+		setup[m] = m <= M_SELF ? hfi_err : m == M_CMA ? cma_err :
 			   m == M_PIPE ? pipe_err : 0;
 
 	ns = bench_sizes(o->max_bytes, sizes, MAX_SIZES - 1);
