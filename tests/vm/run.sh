@@ -37,7 +37,8 @@
 #                          "smoke.sh" (default: every tests/mpi/*.sh);
 #                          "bench/run.sh" is the MPI benchmark (`make
 #                          bench-mpi`): its CSV is saved as
-#                          <cache>/logs/bench-mpi-latest.csv
+#                          <cache>/logs/bench-mpi-latest.csv, its plots as
+#                          bench-mpi-latest-{latency,bandwidth}.png
 #   DRVOPS_CACHE           cache dir (default ~/.cache/drvops): kernel image
 #                          in <cache>/<abi>/, logs in <cache>/logs/
 #   DRVOPS_ABI             pin the kernel ABI (default: resolved via apt)
@@ -603,6 +604,19 @@ fi
 	echo "[drvops] DRVOPS_TESTS set: only $DRVOPS_TESTS ran, NOT a full run"
 echo "[drvops] guest log $GUEST_LOG (boot+run ${BOOT_SECS}s, total $((SECONDS - T_START))s)"
 
+# plot_csv CSV NAME: its PNGs (bench-plot.sh), each also linked as
+# NAME-latest-<plot>.png; a plot that cannot be drawn fails the run.
+plot_csv() {
+	local png
+	if ! bench_pngs="$(bash tests/vm/bench-plot.sh "$1" "${1%.csv}")"; then
+		fail "bench-plot.sh could not draw $1"
+	fi
+	for png in $bench_pngs; do
+		ln -sfn "$(basename "$png")" "$LOGDIR/$2-latest-${png##*-$TS-}"
+		echo "[drvops] plot $LOGDIR/$2-latest-${png##*-$TS-} -> $(basename "$png")"
+	done
+}
+
 # extract_csv FILE: the CSV the guest printed between its markers (the last
 # block; console lines of the kernel that landed inside are dropped: CSV rows
 # have no blanks).
@@ -620,6 +634,7 @@ if [ "$MODE" = mpi ] && grep -q 'DRVOPS-CSV-BEGIN' "$GUEST_LOG"; then
 	if [ -s "$BENCH_CSV" ]; then
 		ln -sfn "$(basename "$BENCH_CSV")" "$LOGDIR/bench-mpi-latest.csv"
 		echo "[drvops] CSV $LOGDIR/bench-mpi-latest.csv -> $(basename "$BENCH_CSV")"
+		plot_csv "$BENCH_CSV" bench-mpi
 	else
 		rm -f "$BENCH_CSV"
 		fail "no CSV rows between DRVOPS-CSV-BEGIN/END in the guest log"
@@ -632,11 +647,7 @@ if [ "$MODE" = bench ]; then
 	if [ -s "$BENCH_CSV" ]; then
 		ln -sfn "$(basename "$BENCH_CSV")" "$LOGDIR/bench-latest.csv"
 		echo "[drvops] CSV $LOGDIR/bench-latest.csv -> $(basename "$BENCH_CSV")"
-		BENCH_PNG="${BENCH_CSV%.csv}.png"
-		if bash tests/vm/bench-plot.sh "$BENCH_CSV" "$BENCH_PNG"; then
-			ln -sfn "$(basename "$BENCH_PNG")" "$LOGDIR/bench-latest.png"
-			echo "[drvops] plot $LOGDIR/bench-latest.png -> $(basename "$BENCH_PNG")"
-		fi
+		plot_csv "$BENCH_CSV" bench
 	else
 		rm -f "$BENCH_CSV"
 		fail "no CSV between DRVOPS-CSV-BEGIN/END in the guest log"
