@@ -6,8 +6,8 @@
 # gnuplot (gnuplot-nox, a host package of the test bed). Prints the files.
 #   drvops-bench CSV (make bench): copy (MB/s); hfi (MB/s and ns/op)
 #   bench-mpi CSV (make bench-mpi): half round trip (us) and MB/s
-# Exit 0: PNGs written (a plot without rows is left out); 1: none, or
-# gnuplot failed; 2: usage.
+# Exit 0: PNGs written (a plot without rows is left out); 3: no rows to
+# plot at all (a narrowed run); 1: gnuplot failed; 2: usage.
 set -euo pipefail
 
 [ $# = 2 ] || { echo "usage: $0 CSV PREFIX" >&2; exit 2; }
@@ -62,9 +62,11 @@ if head -n 1 "$CSV" | grep -q '^family,'; then
 		'$1 == "hfi" && $10 == "ok"' 2 3 5
 	plot hfi-ns "drvops-bench: the emulated HFI, ns per message (one way)" "ns per op" \
 		'$1 == "hfi" && $10 == "ok"' 2 3 4
+	plot msgrate "drvops-bench: HFI message rate, ns per message of all pairs" "ns per message" \
+		'$1 == "msgrate" && $10 == "ok"' 2 3 4
 else
 	# method,bytes,half_rtt_us,min_us,max_us,mb_per_s,round_trips_per_round
 	plot latency "MPI ping-pong: half round trip" "us" 'NR > 1' 1 2 3
 	plot bandwidth "MPI ping-pong: size / half round trip" "MB/s" 'NR > 1' 1 2 6
 fi
-[ "$drawn" -gt 0 ] || { echo "[drvops] $CSV: nothing to plot" >&2; exit 1; }
+[ "$drawn" -gt 0 ] || { echo "[drvops] $CSV: nothing to plot" >&2; exit 3; }

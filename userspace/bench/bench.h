@@ -130,5 +130,6 @@ extern const struct bench_family bench_null_family;
 extern const struct bench_family bench_copy_family;
 extern const struct bench_family bench_pingpong_family;
 extern const struct bench_family bench_hfi_family;
+extern const struct bench_family bench_msgrate_family;
 
 #endif /* DRVOPS_BENCH_H */

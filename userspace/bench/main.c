@@ -30,6 +30,7 @@ static const struct bench_family *const families[] = {
 	&bench_copy_family,
 	&bench_pingpong_family,
 	&bench_hfi_family,
+	&bench_msgrate_family,
 };
 
 #define NUM_FAMILIES (sizeof(families) / sizeof(families[0]))
