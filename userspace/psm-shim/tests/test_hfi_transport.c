@@ -374,9 +374,14 @@ static void test_give_up(void)
 	psm2_mq_req_t s[3];
 	psm2_mq_status2_t st;
 
+	uint32_t thresh = sizeof(buf);
+
 	hfi_resend_policy_defaults(&pol);
 	pol.give_up_ns = 50 * 1000000ull;
 	pair_open(false, 8, &pol);
+	/* eager (the default threshold is one packet): they must queue */
+	CU_ASSERT_EQUAL(psm2_mq_setopt(A.mq, PSM2_MQ_RNDV_HFI_SZ, &thresh),
+			PSM2_OK);
 	/* 4 packets each in an 8-entry RHQ: the third cannot get in */
 	for (int i = 0; i < 3; i++)
 		CU_ASSERT_EQUAL(psm2_mq_isend2(A.mq, A.peer, 0, &t, buf,

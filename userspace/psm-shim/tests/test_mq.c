@@ -374,16 +374,21 @@ static void transfer_sizes(bool post_first, bool check_handles)
 
 static void test_eager_rndv_sizes(void)
 {
+	const unsigned n = sizeof(sizes) / sizeof(sizes[0]);
 	psm2_mq_stats_t s;
+	unsigned i, eager = 0;
 
 	fabric(2, NULL, NULL);
 	transfer_sizes(true, true);
 	transfer_sizes(false, true);
 	psm2_mq_get_stats(lb_mq(fab, 0), &s);
-	/* 9 of the sizes are <= 64 KiB: eager; 6 are above: rendezvous */
-	CU_ASSERT_EQUAL(s.tx_num, 30);
-	CU_ASSERT_EQUAL(s.tx_eager_num, 18);
-	CU_ASSERT_EQUAL(s.tx_rndv_num, 12);
+	/* up to the default threshold eager, above it rendezvous; twice */
+	for (i = 0; i < n; i++)
+		eager += sizes[i] <= SHIM_MQ_RNDV_THRESHOLD_DEFAULT;
+	CU_ASSERT(eager > 0 && eager < n);
+	CU_ASSERT_EQUAL(s.tx_num, 2 * n);
+	CU_ASSERT_EQUAL(s.tx_eager_num, 2 * eager);
+	CU_ASSERT_EQUAL(s.tx_rndv_num, 2 * (n - eager));
 }
 
 static void test_rndv_windows(void)

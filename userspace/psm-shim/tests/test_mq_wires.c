@@ -152,9 +152,9 @@ static void test_any_source_from_both(void)
 }
 
 /*
- * 20000 B: above shm's default threshold (16000, Intel's), below the
- * HFI's (64 KiB): rendezvous to C, eager to B. Each knob moves only its
- * own wire's threshold.
+ * 12000 B: above the HFI's default threshold (8 KiB), below shm's (16000,
+ * Intel's): rendezvous to B, eager to C. Each knob moves only its own
+ * wire's threshold.
  */
 static void test_threshold_per_kind(void)
 {
@@ -170,24 +170,24 @@ static void test_threshold_per_kind(void)
 
 	far0 = cma(a_far);
 	near0 = cma(a_near);
-	exchange(mqa, a_to_b, mqb, b_to_a, 20000, 500);
-	exchange(mqa, a_to_c, mqc, c_to_a, 20000, 501);
-	CU_ASSERT_EQUAL(cma(a_far), far0);		/* eager */
-	CU_ASSERT_EQUAL(cma(a_near) - near0, 20000);	/* rendezvous */
+	exchange(mqa, a_to_b, mqb, b_to_a, 12000, 500);
+	exchange(mqa, a_to_c, mqc, c_to_a, 12000, 501);
+	CU_ASSERT_EQUAL(cma(a_far) - far0, 12000);	/* rendezvous */
+	CU_ASSERT_EQUAL(cma(a_near), near0);		/* eager */
 
-	v = 30000;
+	v = 8000;
 	CU_ASSERT_EQUAL(psm2_mq_setopt(mqa, PSM2_MQ_RNDV_SHM_SZ, &v), PSM2_OK);
-	v = 8192;
+	v = 30000;
 	CU_ASSERT_EQUAL(psm2_mq_setopt(mqa, PSM2_MQ_RNDV_HFI_SZ, &v), PSM2_OK);
 	far0 = cma(a_far);
 	near0 = cma(a_near);
-	exchange(mqa, a_to_b, mqb, b_to_a, 20000, 502);
-	exchange(mqa, a_to_c, mqc, c_to_a, 20000, 503);
-	CU_ASSERT_EQUAL(cma(a_far) - far0, 20000);	/* rendezvous now */
-	CU_ASSERT_EQUAL(cma(a_near), near0);		/* eager now */
+	exchange(mqa, a_to_b, mqb, b_to_a, 12000, 502);
+	exchange(mqa, a_to_c, mqc, c_to_a, 12000, 503);
+	CU_ASSERT_EQUAL(cma(a_far), far0);		/* eager now */
+	CU_ASSERT_EQUAL(cma(a_near) - near0, 12000);	/* rendezvous now */
 	CU_ASSERT_EQUAL(psm2_mq_getopt(mqa, PSM2_MQ_RNDV_SHM_SZ, &shm),
 			PSM2_OK);
-	CU_ASSERT_EQUAL(shm, 30000);
+	CU_ASSERT_EQUAL(shm, 8000);
 
 	/* Above a wire's eager limit: capped, every message still fits. */
 	v = 1u << 30;
