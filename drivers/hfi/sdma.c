@@ -100,18 +100,20 @@ static void hfi_req_copy_to_tid(struct hfi_req *req, u64 off,
 	}
 }
 
-static void hfi_fill_entry(struct drvops_hfi_rhq_entry *e, struct hfi_req *req,
-			   u32 flags, u32 eager_index, u32 length, u64 offset)
+static void hfi_fill_entry(struct drvops_hfi_rhq_entry *e,
+			   const struct hfi_ctxt *src,
+			   const struct drvops_hfi_sdma_req *r, u32 flags,
+			   u32 eager_index, u32 length, u64 offset)
 {
 	e->flags = flags;
-	e->src_lid = req->src->unit->sdev.lid;
-	e->src_ctxt = req->src->ctxt;
+	e->src_lid = src->unit->sdev.lid;
+	e->src_ctxt = src->ctxt;
 	e->eager_index = eager_index;
 	e->length = length;
-	e->tid = req->r.opcode == DRVOPS_HFI_OP_EXPECTED ? req->r.tid : 0;
-	e->msg_length = req->r.length;
+	e->tid = r->opcode == DRVOPS_HFI_OP_EXPECTED ? r->tid : 0;
+	e->msg_length = r->length;
 	e->offset = offset;
-	memcpy(e->hdr, req->r.hdr, sizeof(e->hdr));
+	memcpy(e->hdr, r->hdr, sizeof(e->hdr));
 }
 
 /* Free RHQ entries / eager buffers; the user's heads are only hints. */
@@ -122,12 +124,73 @@ static u32 hfi_room(u32 tail, u32 head, u32 size)
 	return used > size ? 0 : size - used;
 }
 
-static int hfi_deliver_eager(struct hfi_req *req, struct hfi_ctxt *dst)
+/*
+ * Copy [off, off + n) of the payload (the sender's iovecs) to buf: the
+ * bytes copied (short if a page is unreadable).
+ */
+static size_t hfi_inline_copy(void *buf, const struct iovec *piov,
+			      unsigned int niov, u64 off, size_t n)
+{
+	size_t done = 0;
+	unsigned int i;
+
+	for (i = 0; i < niov && done < n; i++) {
+		size_t len = piov[i].iov_len, chunk, left;
+
+		if (off >= len) {
+			off -= len;
+			continue;
+		}
+		chunk = min_t(size_t, len - off, n - done);
+		left = copy_from_user(buf + done, piov[i].iov_base + off,
+				      chunk);
+		done += chunk - left;
+		if (left)
+			break;
+		off = 0;
+	}
+	return done;
+}
+
+
+/*
+ * Where an eager message's payload comes from: the request's pinned pages
+ * (an engine), or the sender's own iovecs (inline, in its writev).
+ */
+struct hfi_payload {
+	struct hfi_req *req;
+	const struct iovec *iov;
+	unsigned int niov;
+};
+
+/* [off, off + n) of the payload to buf: the bytes copied. */
+static size_t hfi_payload_copy(const struct hfi_payload *pl, u64 off,
+			       void *buf, size_t n)
+{
+	if (!pl->req)
+		return hfi_inline_copy(buf, pl->iov, pl->niov, off, n);
+	hfi_req_copy_to_kva(pl->req, off, buf, n);	/* pinned: all of it */
+	return n;
+}
+
+/*
+ * An eager message from src into dst: its packets are reserved under
+ * dst's rx_lock (or ENOBUFS, nothing taken), copied outside it (page
+ * faults allowed for an inline payload: the reservation keeps everyone
+ * else off those buffers, rx_busy keeps dst alive), then posted in order.
+ * An inline payload page that vanishes mid-copy (another thread unmapped
+ * it) cannot undo the reservation: the message goes out zero-filled from
+ * there and the result is -EFAULT; only the sender's own job sees it.
+ */
+static int hfi_deliver_eager(struct hfi_ctxt *src,
+			     const struct drvops_hfi_sdma_req *r,
+			     const struct hfi_payload *pl, struct hfi_ctxt *dst)
 {
 	const u32 esz = hfi_params.eager_size;
-	u64 len = req->r.length;
+	u64 len = r->length;
 	u32 npkts = len ? DIV_ROUND_UP(len, esz) : 1;
 	u32 rhq0, eager0, p;
+	int err = 0;
 
 	spin_lock(&dst->rx_lock);
 	if (dst->dead) {
@@ -156,12 +219,18 @@ static int hfi_deliver_eager(struct hfi_req *req, struct hfi_ctxt *dst)
 			&dst->rhq[idx & (hfi_params.rhq_entries - 1)];
 		u32 plen = len ? min_t(u64, esz, len - (u64)p * esz) : 0;
 
-		if (plen)
-			hfi_req_copy_to_kva(req, (u64)p * esz,
-					    dst->eager + (size_t)(eidx &
-					    (hfi_params.eager_count - 1)) * esz,
-					    plen);
-		hfi_fill_entry(e, req, DRVOPS_HFI_RHQ_EAGER |
+		if (plen) {
+			void *buf = dst->eager + (size_t)(eidx &
+				    (hfi_params.eager_count - 1)) * esz;
+			size_t got = err ? 0 : hfi_payload_copy(pl, (u64)p * esz,
+								buf, plen);
+
+			if (got < plen) {
+				memset(buf + got, 0, plen - got);
+				err = -EFAULT;
+			}
+		}
+		hfi_fill_entry(e, src, r, DRVOPS_HFI_RHQ_EAGER |
 			       (p == npkts - 1 ? DRVOPS_HFI_RHQ_LAST : 0),
 			       eidx, plen, (u64)p * esz);
 		/* Entry and payload before seq: the user polls seq. */
@@ -169,7 +238,7 @@ static int hfi_deliver_eager(struct hfi_req *req, struct hfi_ctxt *dst)
 	}
 	hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, npkts, len, 0, 0);
 	hfi_ctxt_wake(dst);
-	return 0;
+	return err;
 }
 
 static int hfi_deliver_expected(struct hfi_req *req, struct hfi_ctxt *dst)
@@ -208,8 +277,9 @@ static int hfi_deliver_expected(struct hfi_req *req, struct hfi_ctxt *dst)
 		hfi_req_copy_to_tid(req, 0, t, req->r.toffset, len);
 	hfi_tid_put(dst, t);
 	e = &dst->rhq[idx & (hfi_params.rhq_entries - 1)];
-	hfi_fill_entry(e, req, DRVOPS_HFI_RHQ_EXPECTED | DRVOPS_HFI_RHQ_LAST,
-		       U32_MAX, len, req->r.toffset);
+	hfi_fill_entry(e, req->src, &req->r,
+		       DRVOPS_HFI_RHQ_EXPECTED | DRVOPS_HFI_RHQ_LAST, U32_MAX, len,
+		       req->r.toffset);
 	/* Payload and entry before seq: the user polls seq. */
 	smp_store_release(&e->seq, idx + 1);
 	hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 1, len, 0, 0);
@@ -284,7 +354,8 @@ static void hfi_req_work(struct work_struct *work)
 	else if (!hfi_same_job(src, dst))
 		err = -EHOSTUNREACH;
 	else if (req->r.opcode == DRVOPS_HFI_OP_EAGER)
-		err = hfi_deliver_eager(req, dst);
+		err = hfi_deliver_eager(src, &req->r,
+					&(struct hfi_payload){ .req = req }, dst);
 	else
 		err = hfi_deliver_expected(req, dst);
 	if (dst)
@@ -360,110 +431,6 @@ static int hfi_slot_check(struct hfi_ctxt *c, u16 slot)
 }
 
 /*
- * Copy [off, off + n) of the payload (the sender's iovecs) to buf: the
- * bytes copied (short if a page is unreadable).
- */
-static size_t hfi_inline_copy(void *buf, const struct iovec *piov,
-			      unsigned int niov, u64 off, size_t n)
-{
-	size_t done = 0;
-	unsigned int i;
-
-	for (i = 0; i < niov && done < n; i++) {
-		size_t len = piov[i].iov_len, chunk, left;
-
-		if (off >= len) {
-			off -= len;
-			continue;
-		}
-		chunk = min_t(size_t, len - off, n - done);
-		left = copy_from_user(buf + done, piov[i].iov_base + off,
-				      chunk);
-		done += chunk - left;
-		if (left)
-			break;
-		off = 0;
-	}
-	return done;
-}
-
-/*
- * An eager message from the sender's iovecs into dst, in writev: the
- * packets are reserved under dst's rx_lock (or ENOBUFS, nothing taken),
- * then copied outside it (page faults allowed: the reservation keeps
- * everyone else off those buffers, and rx_busy keeps dst alive), then
- * posted in order, as a worker posts them. A payload page that vanishes
- * mid-copy (another thread unmapped it) cannot undo the reservation: the
- * message goes out zero-filled from there and the sender's slot says
- * EFAULT; only the sender's own job sees it.
- */
-static int hfi_deliver_inline(struct hfi_ctxt *src, struct hfi_ctxt *dst,
-			      const struct drvops_hfi_sdma_req *r,
-			      const struct iovec *piov)
-{
-	const u32 esz = hfi_params.eager_size;
-	u64 len = r->length;
-	u32 npkts = len ? DIV_ROUND_UP(len, esz) : 1;
-	u32 rhq0, eager0, p;
-	int err = 0;
-
-	spin_lock(&dst->rx_lock);
-	if (dst->dead) {
-		spin_unlock(&dst->rx_lock);
-		return -EHOSTUNREACH;
-	}
-	if (hfi_room(dst->rhq_tail, READ_ONCE(dst->user->rhq_head),
-		     hfi_params.rhq_entries) < npkts ||
-	    (len && hfi_room(dst->eager_tail, READ_ONCE(dst->user->eager_head),
-			     hfi_params.eager_count) < npkts)) {
-		spin_unlock(&dst->rx_lock);
-		hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 0, 0, 1, 0);
-		return -ENOBUFS;
-	}
-	rhq0 = dst->rhq_tail;
-	dst->rhq_tail += npkts;
-	eager0 = dst->eager_tail;
-	if (len)
-		dst->eager_tail += npkts;
-	spin_unlock(&dst->rx_lock);
-
-	for (p = 0; p < npkts; p++) {
-		u32 idx = rhq0 + p, eidx = len ? eager0 + p : U32_MAX;
-		struct drvops_hfi_rhq_entry *e =
-			&dst->rhq[idx & (hfi_params.rhq_entries - 1)];
-		u32 plen = len ? min_t(u64, esz, len - (u64)p * esz) : 0;
-
-		if (plen) {
-			void *buf = dst->eager + (size_t)(eidx &
-				    (hfi_params.eager_count - 1)) * esz;
-			size_t got = err ? 0 :
-				     hfi_inline_copy(buf, piov, r->niov,
-						     (u64)p * esz, plen);
-
-			if (got < plen) {
-				memset(buf + got, 0, plen - got);
-				err = -EFAULT;
-			}
-		}
-		e->flags = DRVOPS_HFI_RHQ_EAGER |
-			   (p == npkts - 1 ? DRVOPS_HFI_RHQ_LAST : 0);
-		e->src_lid = src->unit->sdev.lid;
-		e->src_ctxt = src->ctxt;
-		e->eager_index = eidx;
-		e->length = plen;
-		e->tid = 0;
-		e->msg_length = len;
-		e->offset = (u64)p * esz;
-		memcpy(e->hdr, r->hdr, sizeof(e->hdr));
-		/* Entry and payload before seq: the user polls seq. */
-		smp_store_release(&e->seq, idx + 1);
-	}
-	hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, npkts, len, 0, 0);
-	hfi_ctxt_wake(dst);
-	return err;
-}
-
-/*
  * Send r inline if it may go that way (see the top of this file): 0 when
  * its completion is written, -EAGAIN to queue it, or the writev error
  * (EFAULT: the payload is unreadable, nothing sent, the slot as it was).
@@ -490,7 +457,10 @@ static int hfi_send_inline(struct hfi_ctxt *c,
 	if (!dst || !hfi_same_job(c, dst))
 		err = -EHOSTUNREACH;
 	else
-		err = hfi_deliver_inline(c, dst, r, piov);
+		err = hfi_deliver_eager(c, r,
+					&(struct hfi_payload){ .iov = piov,
+							       .niov = r->niov },
+					dst);
 	if (dst)
 		hfi_fabric_put(dst);
 	hfi_tx_stats(c, r, err);

@@ -2774,7 +2774,8 @@ static int memlock_child(void)
 	return 0;
 }
 
-static void test_memlock_limit_without_cap_ipc_lock(void)
+/* body() in a forked child (it changes limits and capabilities): 0 wanted. */
+static void expect_child_ok(int (*body)(void))
 {
 	int status;
 	pid_t pid;
@@ -2783,11 +2784,16 @@ static void test_memlock_limit_without_cap_ipc_lock(void)
 	pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0)
-		_exit(memlock_child());
+		_exit(body());
 	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		fprintf(stderr, "\n  memlock child: status %#x\n", status);
+		fprintf(stderr, "\n  child: status %#x\n", status);
 	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_memlock_limit_without_cap_ipc_lock(void)
+{
+	expect_child_ok(memlock_child);
 }
 
 /* Runs in a forked child: 0 or the failed step. */
@@ -2811,18 +2817,7 @@ static int no_memlock_child(void)
 
 static void test_inline_needs_no_memlock(void)
 {
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	CU_ASSERT_FATAL(pid >= 0);
-	if (pid == 0)
-		_exit(no_memlock_child());
-	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		fprintf(stderr, "\n  child: status %#x\n", status);
-	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	expect_child_ok(no_memlock_child);
 }
 
 /* The HFI takes MRs only: a PD or CQ binding is EOPNOTSUPP, nothing bound. */
