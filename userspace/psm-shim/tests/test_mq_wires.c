@@ -17,6 +17,7 @@
 #include <CUnit/CUnit.h>
 
 #include "loopback.h"
+#include "mq_check.h"
 #include "shm_transport.h"
 
 enum { ID_A_FAR = 1, ID_A_NEAR, ID_B, ID_C };
@@ -25,6 +26,8 @@ static char job[32];
 static struct shm_transport *a_far, *a_near, *tb, *tc;
 static psm2_mq_t mqa, mqb, mqc;
 static psm2_epaddr_t a_to_b, a_to_c, b_to_a, c_to_a;
+static psm2_mq_t progress[4];
+
 
 static int setup(void)
 {
@@ -56,6 +59,10 @@ static int setup(void)
 	a_to_c = shm_transport_peer(a_near, ID_C);
 	b_to_a = shm_transport_peer(tb, ID_A_FAR);
 	c_to_a = shm_transport_peer(tc, ID_A_NEAR);
+	progress[0] = mqa;
+	progress[1] = mqb;
+	progress[2] = mqc;
+	mq_check_set(progress);
 	return a_to_b && a_to_c && b_to_a && c_to_a ? 0 : -1;
 }
 
@@ -69,50 +76,6 @@ static int teardown(void)
 	shm_transport_destroy(tb);
 	shm_transport_destroy(tc);
 	return 0;
-}
-
-static psm2_error_t finish(psm2_mq_req_t *req, psm2_mq_status2_t *st)
-{
-	for (long i = 0; i < 10000000; i++) {
-		psm2_error_t err = psm2_mq_test2(req, st);
-
-		if (err != PSM2_MQ_NO_COMPLETIONS)
-			return err;
-		shim_mq_progress(mqa);
-		shim_mq_progress(mqb);
-		shim_mq_progress(mqc);
-	}
-	return PSM2_TIMEOUT;
-}
-
-static void fill(uint8_t *p, size_t n, unsigned seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(i * 5 + seed * 11 + (i >> 10));
-}
-
-/* len bytes from one MQ to another (src: the receiver's view, or ANY). */
-static void exchange(psm2_mq_t from, psm2_epaddr_t dest, psm2_mq_t to,
-		     psm2_epaddr_t src, uint32_t len, uint32_t tag)
-{
-	uint8_t *tx = malloc(len + 1), *rx = calloc(1, len + 1);
-	psm2_mq_tag_t t = lb_tag(tag, 3, 4);
-	psm2_mq_status2_t st;
-	psm2_mq_req_t s, r;
-
-	fill(tx, len, tag);
-	CU_ASSERT_EQUAL_FATAL(psm2_mq_irecv2(to, src, &t,
-					     (psm2_mq_tag_t *)&lb_all_bits, 0,
-					     rx, len, NULL, &r), PSM2_OK);
-	CU_ASSERT_EQUAL_FATAL(psm2_mq_isend2(from, dest, 0, &t, tx, len, NULL,
-					     &s), PSM2_OK);
-	CU_ASSERT_EQUAL(finish(&s, &st), PSM2_OK);
-	CU_ASSERT_EQUAL(finish(&r, &st), PSM2_OK);
-	CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
-	CU_ASSERT_EQUAL(st.nbytes, len);
-	CU_ASSERT(memcmp(tx, rx, len) == 0);
-	free(tx);
-	free(rx);
 }
 
 static uint64_t cma(struct shm_transport *t)
@@ -130,10 +93,10 @@ static void test_each_peer_its_wire(void)
 	uint32_t i;
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		exchange(mqa, a_to_b, mqb, b_to_a, sizes[i], i);
-		exchange(mqa, a_to_c, mqc, c_to_a, sizes[i], 100 + i);
-		exchange(mqb, b_to_a, mqa, a_to_b, sizes[i], 200 + i);
-		exchange(mqc, c_to_a, mqa, a_to_c, sizes[i], 300 + i);
+		mq_check_exchange(mqa, a_to_b, mqb, b_to_a, sizes[i], i);
+		mq_check_exchange(mqa, a_to_c, mqc, c_to_a, sizes[i], 100 + i);
+		mq_check_exchange(mqb, b_to_a, mqa, a_to_b, sizes[i], 200 + i);
+		mq_check_exchange(mqc, c_to_a, mqa, a_to_c, sizes[i], 300 + i);
 	}
 	/* Rendezvous payload left by the wire of the peer it went to. */
 	CU_ASSERT(cma(a_far) - far0 >= (3u << 20));
@@ -145,10 +108,10 @@ static void test_each_peer_its_wire(void)
 /* One receive posted for anyone gets messages from both wires. */
 static void test_any_source_from_both(void)
 {
-	exchange(mqb, b_to_a, mqa, PSM2_MQ_ANY_ADDR, 100, 400);
-	exchange(mqc, c_to_a, mqa, PSM2_MQ_ANY_ADDR, 100, 401);
-	exchange(mqc, c_to_a, mqa, PSM2_MQ_ANY_ADDR, 40000, 402);
-	exchange(mqb, b_to_a, mqa, PSM2_MQ_ANY_ADDR, 70000, 403);
+	mq_check_exchange(mqb, b_to_a, mqa, PSM2_MQ_ANY_ADDR, 100, 400);
+	mq_check_exchange(mqc, c_to_a, mqa, PSM2_MQ_ANY_ADDR, 100, 401);
+	mq_check_exchange(mqc, c_to_a, mqa, PSM2_MQ_ANY_ADDR, 40000, 402);
+	mq_check_exchange(mqb, b_to_a, mqa, PSM2_MQ_ANY_ADDR, 70000, 403);
 }
 
 /*
@@ -170,8 +133,8 @@ static void test_threshold_per_kind(void)
 
 	far0 = cma(a_far);
 	near0 = cma(a_near);
-	exchange(mqa, a_to_b, mqb, b_to_a, 12000, 500);
-	exchange(mqa, a_to_c, mqc, c_to_a, 12000, 501);
+	mq_check_exchange(mqa, a_to_b, mqb, b_to_a, 12000, 500);
+	mq_check_exchange(mqa, a_to_c, mqc, c_to_a, 12000, 501);
 	CU_ASSERT_EQUAL(cma(a_far) - far0, 12000);	/* rendezvous */
 	CU_ASSERT_EQUAL(cma(a_near), near0);		/* eager */
 
@@ -181,8 +144,8 @@ static void test_threshold_per_kind(void)
 	CU_ASSERT_EQUAL(psm2_mq_setopt(mqa, PSM2_MQ_RNDV_HFI_SZ, &v), PSM2_OK);
 	far0 = cma(a_far);
 	near0 = cma(a_near);
-	exchange(mqa, a_to_b, mqb, b_to_a, 12000, 502);
-	exchange(mqa, a_to_c, mqc, c_to_a, 12000, 503);
+	mq_check_exchange(mqa, a_to_b, mqb, b_to_a, 12000, 502);
+	mq_check_exchange(mqa, a_to_c, mqc, c_to_a, 12000, 503);
 	CU_ASSERT_EQUAL(cma(a_far), far0);		/* eager now */
 	CU_ASSERT_EQUAL(cma(a_near) - near0, 12000);	/* rendezvous now */
 	CU_ASSERT_EQUAL(psm2_mq_getopt(mqa, PSM2_MQ_RNDV_SHM_SZ, &shm),
@@ -195,7 +158,7 @@ static void test_threshold_per_kind(void)
 	CU_ASSERT_EQUAL(psm2_mq_getopt(mqa, PSM2_MQ_RNDV_SHM_SZ, &shm),
 			PSM2_OK);
 	CU_ASSERT_EQUAL(shm, SHM_SLOT_PAYLOAD);
-	exchange(mqa, a_to_c, mqc, c_to_a, SHM_SLOT_PAYLOAD + 1, 504);
+	mq_check_exchange(mqa, a_to_c, mqc, c_to_a, SHM_SLOT_PAYLOAD + 1, 504);
 
 	v = SHIM_MQ_RNDV_SHM_THRESHOLD_DEFAULT;
 	psm2_mq_setopt(mqa, PSM2_MQ_RNDV_SHM_SZ, &v);

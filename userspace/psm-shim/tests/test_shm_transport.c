@@ -19,6 +19,7 @@
 #include <CUnit/CUnit.h>
 
 #include "loopback.h"
+#include "mq_check.h"
 #include "shm_inbox.h"
 #include "shm_transport.h"
 
@@ -26,6 +27,8 @@ static char job[32];
 static struct shm_transport *ta, *tb;
 static psm2_mq_t mqa, mqb;
 static psm2_epaddr_t to_b, to_a;
+static psm2_mq_t progress[3];
+
 
 static int setup(void)
 {
@@ -40,6 +43,9 @@ static int setup(void)
 	shm_transport_set_mq(tb, mqb);
 	to_b = shm_transport_peer(ta, 2);
 	to_a = shm_transport_peer(tb, 1);
+	progress[0] = mqa;
+	progress[1] = mqb;
+	mq_check_set(progress);
 	return to_a && to_b ? 0 : -1;
 }
 
@@ -52,48 +58,11 @@ static int teardown(void)
 	return 0;
 }
 
-static psm2_error_t finish(psm2_mq_req_t *req, psm2_mq_status2_t *st)
-{
-	for (long i = 0; i < 10000000; i++) {
-		psm2_error_t err = psm2_mq_test2(req, st);
-
-		if (err != PSM2_MQ_NO_COMPLETIONS)
-			return err;
-		shim_mq_progress(mqa);
-		shim_mq_progress(mqb);
-	}
-	return PSM2_TIMEOUT;
-}
-
-static void fill(uint8_t *p, size_t n, unsigned seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(i * 7 + seed * 13 + (i >> 12));
-}
-
-/* from sends len bytes to `to`; both requests finish, data equal. */
+/* from sends len bytes to `to` (any source); both finish, data equal. */
 static void exchange(psm2_mq_t from, psm2_epaddr_t dest, psm2_mq_t to,
 		     uint32_t len, uint32_t tag)
 {
-	uint8_t *tx = malloc(len + 1), *rx = calloc(1, len + 1);
-	psm2_mq_tag_t t = lb_tag(tag, 1, 2);
-	psm2_mq_status2_t st;
-	psm2_mq_req_t s, r;
-
-	fill(tx, len, tag);
-	CU_ASSERT_EQUAL_FATAL(psm2_mq_irecv2(to, PSM2_MQ_ANY_ADDR, &t,
-					     (psm2_mq_tag_t *)&lb_all_bits, 0,
-					     rx, len, NULL, &r), PSM2_OK);
-	CU_ASSERT_EQUAL_FATAL(psm2_mq_isend2(from, dest, 0, &t, tx, len, NULL,
-					     &s), PSM2_OK);
-	CU_ASSERT_EQUAL(finish(&s, &st), PSM2_OK);
-	CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
-	CU_ASSERT_EQUAL(finish(&r, &st), PSM2_OK);
-	CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
-	CU_ASSERT_EQUAL(st.nbytes, len);
-	CU_ASSERT(memcmp(tx, rx, len) == 0);
-	free(tx);
-	free(rx);
+	mq_check_exchange(from, dest, to, PSM2_MQ_ANY_ADDR, len, tag);
 }
 
 static void test_sizes(void)
@@ -131,9 +100,9 @@ static void test_full_ring(void)
 					       (psm2_mq_tag_t *)&lb_all_bits, 0,
 					       &in[i], 4, NULL, &r[i]), PSM2_OK);
 	for (i = 0; i < N; i++) {
-		CU_ASSERT_EQUAL(finish(&r[i], &st), PSM2_OK);
+		CU_ASSERT_EQUAL(mq_check_finish(&r[i], &st), PSM2_OK);
 		CU_ASSERT_EQUAL(in[i], out[i]);	/* in order */
-		CU_ASSERT_EQUAL(finish(&s[i], &st), PSM2_OK);
+		CU_ASSERT_EQUAL(mq_check_finish(&s[i], &st), PSM2_OK);
 	}
 }
 
