@@ -182,15 +182,6 @@ bool hfi_same_job(const struct hfi_ctxt *a, const struct hfi_ctxt *b)
 	       !memcmp(a->job_key, b->job_key, sizeof(a->job_key));
 }
 
-/* Wake the context's fd, unless it is being released (see hfi.h). */
-void hfi_ctxt_wake(struct hfi_ctxt *c)
-{
-	spin_lock(&c->rx_lock);
-	if (!c->dead)
-		drvops_file_wake(c->file);
-	spin_unlock(&c->rx_lock);
-}
-
 /* Checked under rx_lock, which the last worker drops last (see hfi.h). */
 static bool hfi_ctxt_idle(struct hfi_ctxt *c)
 {

@@ -16,8 +16,10 @@
  *    work item can still hold the pointer, as a worker finds contexts only
  *    through the fabric, and its own sending context is alive until then.
  *  - ctxt->rx_lock guards the receive producer indices, the TID table,
- *    and "dead"; a worker wakes a context's fd only under rx_lock while
- *    not dead, since the drvops_file may go once release returns.
+ *    and "dead". A delivery wakes the receiver's fd while it holds the
+ *    context (rx_busy, below): release waits for that, so the drvops_file
+ *    is still there; a sender's completion wakes its own fd under rx_lock
+ *    while not dead, since the drvops_file may go once release returns.
  *  - A tid id is reserved (a NULL entry: invisible to senders and to
  *    TID_FREE) until its registration can no longer fail, then published.
  *  - Requests hold their payload pages pinned (and counted in the owner's
@@ -175,7 +177,6 @@ void hfi_ctxt_release(struct hfi_ctxt *ctxt);
 size_t hfi_region_length(enum drvops_hfi_mmap_region r);
 u64 hfi_eager_max(void);
 u64 hfi_region_offset(enum drvops_hfi_mmap_region r);
-void hfi_ctxt_wake(struct hfi_ctxt *ctxt);
 bool hfi_same_job(const struct hfi_ctxt *a, const struct hfi_ctxt *b);
 
 /* tid.c */

@@ -237,7 +237,8 @@ static int hfi_deliver_eager(struct hfi_ctxt *src,
 		smp_store_release(&e->seq, idx + 1);
 	}
 	hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, npkts, len, 0, 0);
-	hfi_ctxt_wake(dst);
+	/* dst is held (rx_busy): its release waits for us, its file is there. */
+	drvops_file_wake(dst->file);
 	return err;
 }
 
@@ -283,7 +284,8 @@ static int hfi_deliver_expected(struct hfi_req *req, struct hfi_ctxt *dst)
 	/* Payload and entry before seq: the user polls seq. */
 	smp_store_release(&e->seq, idx + 1);
 	hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 1, len, 0, 0);
-	hfi_ctxt_wake(dst);
+	/* dst is held (rx_busy): its release waits for us, its file is there. */
+	drvops_file_wake(dst->file);
 	return 0;
 }
 
