@@ -61,6 +61,7 @@ static void *hfi_region_alloc(enum drvops_hfi_mmap_region r)
 
 static void hfi_ctxt_free(struct hfi_ctxt *c)
 {
+	hfi_stats_free(&c->stats);
 	vfree(c->rhq);
 	vfree(c->eager);
 	vfree(c->comp);
@@ -94,7 +95,8 @@ static struct hfi_ctxt *hfi_ctxt_alloc(struct hfi_file *hf, const u8 *job_key)
 	c->eager = hfi_region_alloc(DRVOPS_HFI_MMAP_EAGER);
 	c->comp = hfi_region_alloc(DRVOPS_HFI_MMAP_COMP);
 	c->user = hfi_region_alloc(DRVOPS_HFI_MMAP_USER);
-	if (!c->rhq || !c->eager || !c->comp || !c->user) {
+	if (!c->rhq || !c->eager || !c->comp || !c->user ||
+	    hfi_stats_init(&c->stats)) {
 		hfi_ctxt_free(c);
 		return NULL;
 	}

@@ -113,22 +113,51 @@ struct workqueue_struct *hfi_engine_for(u16 slid, u16 sctxt, u16 dlid,
 	return hfi_engines[hash_64(flow, 16) % hfi_params.sdma_engines];
 }
 
-/* Only what moved: every add is a locked instruction on a shared line. */
-static void hfi_stat_add(atomic64_t *v, u64 n)
+int hfi_stats_init(struct hfi_stats *s)
 {
-	if (n)
-		atomic64_add(n, v);
+	s->pcpu = alloc_percpu_gfp(struct hfi_counts, GFP_KERNEL_ACCOUNT);
+	return s->pcpu ? 0 : -ENOMEM;
 }
 
+void hfi_stats_free(struct hfi_stats *s)
+{
+	free_percpu(s->pcpu);
+	s->pcpu = NULL;
+}
+
+void hfi_stats_read(const struct hfi_stats *s, struct hfi_counts *out)
+{
+	int cpu;
+
+	memset(out, 0, sizeof(*out));
+	for_each_possible_cpu(cpu) {
+		const struct hfi_counts *c = per_cpu_ptr(s->pcpu, cpu);
+
+		out->tx_packets += READ_ONCE(c->tx_packets);
+		out->tx_bytes += READ_ONCE(c->tx_bytes);
+		out->rx_packets += READ_ONCE(c->rx_packets);
+		out->rx_bytes += READ_ONCE(c->rx_bytes);
+		out->rx_dropped += READ_ONCE(c->rx_dropped);
+		out->tx_errors += READ_ONCE(c->tx_errors);
+	}
+}
+
+/* Only what moved; this_cpu_add is one unlocked, preempt-safe add. */
 static void hfi_stats_add_one(struct hfi_stats *s, u64 txp, u64 txb, u64 rxp,
 			      u64 rxb, u64 drop, u64 err)
 {
-	hfi_stat_add(&s->tx_packets, txp);
-	hfi_stat_add(&s->tx_bytes, txb);
-	hfi_stat_add(&s->rx_packets, rxp);
-	hfi_stat_add(&s->rx_bytes, rxb);
-	hfi_stat_add(&s->rx_dropped, drop);
-	hfi_stat_add(&s->tx_errors, err);
+	if (txp)
+		this_cpu_add(s->pcpu->tx_packets, txp);
+	if (txb)
+		this_cpu_add(s->pcpu->tx_bytes, txb);
+	if (rxp)
+		this_cpu_add(s->pcpu->rx_packets, rxp);
+	if (rxb)
+		this_cpu_add(s->pcpu->rx_bytes, rxb);
+	if (drop)
+		this_cpu_add(s->pcpu->rx_dropped, drop);
+	if (err)
+		this_cpu_add(s->pcpu->tx_errors, err);
 }
 
 /* Count on a context and on its unit. */

@@ -58,13 +58,22 @@ extern struct hfi_params hfi_params;
 /* Largest expected buffer, and so largest expected message. */
 #define HFI_TID_MAX_LENGTH (64ULL << 20)
 
+struct hfi_counts {
+	u64 tx_packets;
+	u64 tx_bytes;
+	u64 rx_packets;
+	u64 rx_bytes;
+	u64 rx_dropped;
+	u64 tx_errors;
+};
+
+/*
+ * Counters of a context or a unit, per CPU: every message counts on both
+ * (fabric.c), and a shared atomic would cost a locked instruction each;
+ * readers add the CPUs up (hfi_stats_read).
+ */
 struct hfi_stats {
-	atomic64_t tx_packets;
-	atomic64_t tx_bytes;
-	atomic64_t rx_packets;
-	atomic64_t rx_bytes;
-	atomic64_t rx_dropped;
-	atomic64_t tx_errors;
+	struct hfi_counts __percpu *pcpu;
 };
 
 struct hfi_unit {
@@ -167,6 +176,9 @@ struct workqueue_struct *hfi_engine_for(u16 slid, u16 sctxt, u16 dlid,
 void hfi_stats_add(struct hfi_stats *s, struct hfi_stats *unit_s,
 		   u64 tx_packets, u64 tx_bytes, u64 rx_packets, u64 rx_bytes,
 		   u64 rx_dropped, u64 tx_errors);
+int hfi_stats_init(struct hfi_stats *s);
+void hfi_stats_free(struct hfi_stats *s);
+void hfi_stats_read(const struct hfi_stats *s, struct hfi_counts *out);
 
 /* ctxt.c */
 struct hfi_ctxt *hfi_ctxt_create(struct hfi_file *hf, const u8 *job_key);

@@ -150,17 +150,19 @@ static int hfi_ioctl_counters(struct drvops_ucmd *ucmd)
 {
 	struct drvops_hfi_counters *cmd = ucmd->cmd;
 	struct hfi_ctxt *c = hfi_ctxt_of(ucmd);
+	struct hfi_counts n;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 	if (!c)
 		return -ENXIO;
-	cmd->tx_packets = atomic64_read(&c->stats.tx_packets);
-	cmd->tx_bytes = atomic64_read(&c->stats.tx_bytes);
-	cmd->rx_packets = atomic64_read(&c->stats.rx_packets);
-	cmd->rx_bytes = atomic64_read(&c->stats.rx_bytes);
-	cmd->rx_dropped = atomic64_read(&c->stats.rx_dropped);
-	cmd->tx_errors = atomic64_read(&c->stats.tx_errors);
+	hfi_stats_read(&c->stats, &n);
+	cmd->tx_packets = n.tx_packets;
+	cmd->tx_bytes = n.tx_bytes;
+	cmd->rx_packets = n.rx_packets;
+	cmd->rx_bytes = n.rx_bytes;
+	cmd->rx_dropped = n.rx_dropped;
+	cmd->tx_errors = n.tx_errors;
 	return drvops_ucmd_respond(ucmd, sizeof(*cmd));
 }
 

@@ -62,15 +62,13 @@ static const struct ib_device_ops hfi_dev_ops = {
 static int hfi_counters_show(struct seq_file *s, void *unused)
 {
 	struct hfi_unit *unit = s->private;
+	struct hfi_counts n;
 
-	seq_printf(s, "tx_packets %lld\ntx_bytes %lld\nrx_packets %lld\n",
-		   atomic64_read(&unit->stats.tx_packets),
-		   atomic64_read(&unit->stats.tx_bytes),
-		   atomic64_read(&unit->stats.rx_packets));
-	seq_printf(s, "rx_bytes %lld\nrx_dropped %lld\ntx_errors %lld\n",
-		   atomic64_read(&unit->stats.rx_bytes),
-		   atomic64_read(&unit->stats.rx_dropped),
-		   atomic64_read(&unit->stats.tx_errors));
+	hfi_stats_read(&unit->stats, &n);
+	seq_printf(s, "tx_packets %llu\ntx_bytes %llu\nrx_packets %llu\n",
+		   n.tx_packets, n.tx_bytes, n.rx_packets);
+	seq_printf(s, "rx_bytes %llu\nrx_dropped %llu\ntx_errors %llu\n",
+		   n.rx_bytes, n.rx_dropped, n.tx_errors);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(hfi_counters);
@@ -87,9 +85,9 @@ static int hfi_add_unit(unsigned int index, bool legacy)
 	unit->legacy = legacy;
 	unit->ctxts = kcalloc(hfi_params.num_contexts, sizeof(*unit->ctxts),
 			      GFP_KERNEL);
-	if (!unit->ctxts) {
+	if (!unit->ctxts || hfi_stats_init(&unit->stats)) {
 		ret = -ENOMEM;
-		goto err_dealloc;
+		goto err_free;
 	}
 	swverbs_init_device(&unit->sdev, 0x0011750000000000ULL | (index + 1),
 			    index + 1, "drvops emulated HFI");
@@ -124,8 +122,8 @@ err_drvops:
 err_fabric:
 	hfi_fabric_remove(unit);
 err_free:
+	hfi_stats_free(&unit->stats);
 	kfree(unit->ctxts);
-err_dealloc:
 	ib_dealloc_device(&unit->sdev.ibdev);
 	return ret;
 }
@@ -141,6 +139,7 @@ static void hfi_remove_unit(unsigned int index)
 	ib_unregister_device(&unit->sdev.ibdev);
 	drvops_unregister_device(&unit->sdev.drvops);
 	hfi_fabric_remove(unit);
+	hfi_stats_free(&unit->stats);
 	kfree(unit->ctxts);
 	ib_dealloc_device(&unit->sdev.ibdev);
 	hfi_units[index] = NULL;
