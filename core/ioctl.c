@@ -58,40 +58,25 @@ drvops_lookup_op(const struct drvops_ioctl_op *ops, unsigned int n,
 }
 
 /*
- * copy_struct_from_user() in one user access when it can: the kernel's
- * whole struct is read at once and the size taken from it. Bytes past a
- * smaller user struct are the caller's own memory, read and then zeroed
- * as if never read; if reading them faults (the struct ends at the end of
- * a mapping), the two-step way.
+ * The command, as copy_struct_from_user() defines it, in one user access
+ * in the common case: the kernel's whole struct is read at once and, if
+ * its size field says exactly that, done. Any other size (or a struct that
+ * ends before a fault) goes the usual two-step way.
  */
 static int drvops_copy_cmd(struct drvops_ucmd *ucmd,
 			   const struct drvops_ioctl_op *op)
 {
-	u32 *size = ucmd->cmd;
-
-	if (copy_from_user(ucmd->cmd, ucmd->ubuffer, op->size)) {
-		if (get_user(ucmd->user_size, (u32 __user *)ucmd->ubuffer))
-			return -EFAULT;
-		if (ucmd->user_size < op->min_size)
-			return -EINVAL;
-		return copy_struct_from_user(ucmd->cmd, op->size,
-					     ucmd->ubuffer, ucmd->user_size);
+	if (!copy_from_user(ucmd->cmd, ucmd->ubuffer, op->size)) {
+		ucmd->user_size = *(u32 *)ucmd->cmd;
+		if (ucmd->user_size == op->size)
+			return 0;
+	} else if (get_user(ucmd->user_size, (u32 __user *)ucmd->ubuffer)) {
+		return -EFAULT;
 	}
-	ucmd->user_size = *size;
 	if (ucmd->user_size < op->min_size)
 		return -EINVAL;
-	if (ucmd->user_size < op->size) {
-		memset((u8 *)ucmd->cmd + ucmd->user_size, 0,
-		       op->size - ucmd->user_size);
-	} else if (ucmd->user_size > op->size) {
-		int ret = check_zeroed_user((u8 __user *)ucmd->ubuffer +
-					    op->size,
-					    ucmd->user_size - op->size);
-
-		if (ret <= 0)
-			return ret ?: -E2BIG;
-	}
-	return 0;
+	return copy_struct_from_user(ucmd->cmd, op->size, ucmd->ubuffer,
+				     ucmd->user_size);
 }
 
 /*

@@ -152,7 +152,6 @@ static size_t hfi_inline_copy(void *buf, const struct iovec *piov,
 	return done;
 }
 
-
 /*
  * Where an eager message's payload comes from: the request's pinned pages
  * (an engine), or the sender's own iovecs (inline, in its writev).
@@ -311,11 +310,26 @@ static void hfi_tx_stats(struct hfi_ctxt *src,
 			      0, 0, 0, 0);
 }
 
+/*
+ * Write slot's completion (err: 0 or a negative errno), then count it: a
+ * poller that sees the count (EPOLLPRI) sees the slot done.
+ */
+static void hfi_comp_post(struct hfi_ctxt *c, u16 slot, int err)
+{
+	struct drvops_hfi_comp *comp = &c->comp[slot];
+
+	WRITE_ONCE(comp->errcode, -err);	/* positive in the ABI */
+	/* errcode before status: the user reads status first. */
+	smp_store_release(&comp->status, err ? DRVOPS_HFI_COMP_ERROR :
+					  DRVOPS_HFI_COMP_COMPLETE);
+	atomic_inc(&c->comps_done);
+}
+
 /* err: 0 or a negative errno. */
 static void hfi_req_complete(struct hfi_req *req, int err)
 {
 	struct hfi_ctxt *src = req->src;
-	struct drvops_hfi_comp *comp = &src->comp[req->r.slot];
+	u16 slot = req->r.slot;
 
 	hfi_tx_stats(src, &req->r, err);
 	/*
@@ -326,12 +340,7 @@ static void hfi_req_complete(struct hfi_req *req, int err)
 	hfi_req_free(req);
 	spin_lock(&src->rx_lock);
 	atomic_dec(&src->sends_in_flight);
-	WRITE_ONCE(comp->errcode, -err);	/* positive in the ABI */
-	/* errcode before status: the user reads status first. */
-	smp_store_release(&comp->status, err ? DRVOPS_HFI_COMP_ERROR :
-					  DRVOPS_HFI_COMP_COMPLETE);
-	/* After the status: whoever sees the count sees the slot done. */
-	atomic_inc(&src->comps_done);
+	hfi_comp_post(src, slot, err);
 	if (!src->dead)
 		drvops_file_wake(src->file);
 	wake_up_all(&src->drain);
@@ -441,11 +450,9 @@ static int hfi_send_inline(struct hfi_ctxt *c,
 			   const struct drvops_hfi_sdma_req *r,
 			   const struct iovec *piov)
 {
-	struct drvops_hfi_comp *comp = &c->comp[r->slot];
 	struct hfi_ctxt *dst;
-	int err;
-
 	unsigned int i;
+	int err;
 
 	if (r->opcode != DRVOPS_HFI_OP_EAGER ||
 	    r->length > hfi_params.inline_max ||
@@ -467,11 +474,7 @@ static int hfi_send_inline(struct hfi_ctxt *c,
 		hfi_fabric_put(dst);
 	hfi_tx_stats(c, r, err);
 	/* As a worker completes it; the fd is alive: we are in its writev. */
-	WRITE_ONCE(comp->errcode, -err);
-	/* errcode before status: the user reads status first. */
-	smp_store_release(&comp->status, err ? DRVOPS_HFI_COMP_ERROR :
-					  DRVOPS_HFI_COMP_COMPLETE);
-	atomic_inc(&c->comps_done);
+	hfi_comp_post(c, r->slot, err);
 	drvops_file_wake(c->file);
 	return 0;
 }

@@ -607,7 +607,7 @@ echo "[drvops] guest log $GUEST_LOG (boot+run ${BOOT_SECS}s, total $((SECONDS - 
 # plot_csv CSV NAME: its PNGs (bench-plot.sh), each also linked as
 # NAME-latest-<plot>.png; a plot that cannot be drawn fails the run.
 plot_csv() {
-	local png rc=0
+	local png rc=0 bench_pngs
 	bench_pngs="$(bash tests/vm/bench-plot.sh "$1" "${1%.csv}")" || rc=$?
 	[ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "bench-plot.sh could not draw $1"
 	for png in $bench_pngs; do

@@ -244,9 +244,11 @@ void drvops_hfi_consume(struct drvops_hfi_ctx *h,
 	__atomic_store_n(&h->user->rhq_head, h->rhq_head, __ATOMIC_RELEASE);
 }
 
-int drvops_hfi_poll_recv(const struct drvops_hfi_ctx *h, int timeout_ms)
+/* poll() the context fd for events: 1, 0 (timeout) or -errno (-EIO: dead). */
+static int poll_fd(const struct drvops_hfi_ctx *h, short events,
+		   int timeout_ms)
 {
-	struct pollfd p = { .fd = h->fd, .events = POLLIN };
+	struct pollfd p = { .fd = h->fd, .events = events };
 	int n = poll(&p, 1, timeout_ms);
 
 	if (n < 0)
@@ -254,6 +256,11 @@ int drvops_hfi_poll_recv(const struct drvops_hfi_ctx *h, int timeout_ms)
 	if (n && (p.revents & (POLLERR | POLLHUP)))
 		return -EIO;
 	return n;
+}
+
+int drvops_hfi_poll_recv(const struct drvops_hfi_ctx *h, int timeout_ms)
+{
+	return poll_fd(h, POLLIN, timeout_ms);
 }
 
 void drvops_hfi_comps_reaped(struct drvops_hfi_ctx *h, uint32_t n)
@@ -267,17 +274,8 @@ void drvops_hfi_comps_reaped(struct drvops_hfi_ctx *h, uint32_t n)
 
 int drvops_hfi_poll_event(const struct drvops_hfi_ctx *h, int timeout_ms)
 {
-	struct pollfd p = { .fd = h->fd, .events = POLLIN };
-	int n;
-
-	if (drvops_hfi_has_comp_events(h))
-		p.events |= POLLPRI;
-	n = poll(&p, 1, timeout_ms);
-	if (n < 0)
-		return -errno;
-	if (n && (p.revents & (POLLERR | POLLHUP)))
-		return -EIO;
-	return n;
+	return poll_fd(h, drvops_hfi_has_comp_events(h) ? POLLIN | POLLPRI :
+							 POLLIN, timeout_ms);
 }
 
 int drvops_hfi_wait_recv(struct drvops_hfi_ctx *h, int timeout_ms)

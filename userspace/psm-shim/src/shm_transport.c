@@ -190,28 +190,48 @@ static void done_queue(struct shm_transport *t, struct shm_done *d)
 		shim_list_append(&t->done, &d->node);
 }
 
+/*
+ * A slot of p's inbox and the report of the send using it (see above):
+ * 0, or an error with nothing taken.
+ */
+static int slot_claim(struct shm_peer *p, void *cookie, struct shm_done **d,
+		      struct shm_slot **s, uint64_t *ticket)
+{
+	if (done_alloc(cookie, d))
+		return -ENOMEM;
+	*s = slot_reserve(p->box, ticket);
+	if (*s)
+		return 0;
+	free(*d);
+	return inbox_full(p->box);
+}
+
+static size_t iov_total(const struct iovec *iov, unsigned niov)
+{
+	size_t len = 0;
+
+	while (niov--)
+		len += iov[niov].iov_len;
+	return len;
+}
+
 static int shm_send_eager(void *tp, psm2_epaddr_t dest, const void *hdr,
 			  const struct iovec *iov, unsigned niov, void *cookie)
 {
 	struct shm_transport *t = tp;
 	struct shm_peer *p = (struct shm_peer *)dest;
+	size_t len = iov_total(iov, niov), off = 0;
 	struct shm_done *d;
 	struct shm_slot *s;
 	uint64_t ticket;
-	size_t len = 0, off = 0;
 	unsigned i;
+	int err;
 
-	for (i = 0; i < niov; i++)
-		len += iov[i].iov_len;
 	if (len > SHM_SLOT_PAYLOAD)
 		return -EMSGSIZE;
-	if (done_alloc(cookie, &d))
-		return -ENOMEM;
-	s = slot_reserve(p->box, &ticket);
-	if (!s) {
-		free(d);
-		return inbox_full(p->box);
-	}
+	err = slot_claim(p, cookie, &d, &s, &ticket);
+	if (err)
+		return err;
 	s->src = t->id;
 	s->len = (uint32_t)len;
 	s->flags = 0;
@@ -232,24 +252,17 @@ static int shm_send_expected(void *tp, psm2_epaddr_t dest, uint64_t handle,
 {
 	struct shm_transport *t = tp;
 	struct shm_peer *p = (struct shm_peer *)dest;
+	size_t len = iov_total(iov, niov);
 	struct shm_done *d;
 	struct iovec remote;
 	struct shm_slot *s;
 	uint64_t ticket;
-	size_t len = 0;
 	ssize_t n;
-	unsigned i;
-	int err = 0;
+	int err;
 
-	for (i = 0; i < niov; i++)
-		len += iov[i].iov_len;
-	if (done_alloc(cookie, &d))
-		return -ENOMEM;
-	s = slot_reserve(p->box, &ticket);
-	if (!s) {
-		free(d);
-		return inbox_full(p->box);
-	}
+	err = slot_claim(p, cookie, &d, &s, &ticket);
+	if (err)
+		return err;
 	remote.iov_base = (void *)(uintptr_t)(handle + offset);
 	remote.iov_len = len;
 	/* One copy, into the receiver's registered window. */
