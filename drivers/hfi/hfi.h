@@ -35,6 +35,7 @@
 #ifndef DRVOPS_HFI_H
 #define DRVOPS_HFI_H
 
+#include <linux/mmu_notifier.h>
 #include <linux/uidgid.h>
 #include <linux/user_namespace.h>
 #include <linux/workqueue.h>
@@ -85,7 +86,13 @@ struct hfi_unit {
 	struct dentry *debugfs;
 };
 
-/* An expected-receive buffer: user pages pinned by us, or a bound MR's. */
+/*
+ * An expected-receive buffer: user pages pinned by us, or a bound MR's.
+ * A NOTIFY tid (sdma.opa 4) also watches its mapping: "stale" and
+ * "erased" are guarded by the context's rx_lock, which the notifier's
+ * callback takes (so rx_lock is never held across an allocation that may
+ * reclaim, nor across anything that unmaps user memory).
+ */
 struct hfi_tid {
 	u32 id;
 	atomic_t users;			/* transfers into it right now */
@@ -94,6 +101,11 @@ struct hfi_tid {
 	unsigned int first_offset;
 	u64 length;
 	struct drvops_binding *binding;	/* MR-backed, else we pinned */
+	struct hfi_ctxt *ctxt;
+	bool notify;			/* mni is inserted */
+	bool stale;			/* its mapping changed: no transfers */
+	bool erased;			/* its id may belong to another tid */
+	struct mmu_interval_notifier mni;
 };
 
 struct hfi_ctxt {
@@ -193,7 +205,7 @@ bool hfi_same_job(const struct hfi_ctxt *a, const struct hfi_ctxt *b);
 
 /* tid.c */
 struct hfi_tid *hfi_tid_register_user(struct hfi_ctxt *ctxt, u64 vaddr,
-				      u64 length);
+				      u64 length, bool notify);
 struct hfi_tid *hfi_tid_register_mr(struct hfi_ctxt *ctxt,
 				    struct drvops_file *file, u32 mr_handle,
 				    u64 offset, u64 length);

@@ -81,16 +81,18 @@ static int hfi_ioctl_ctxt_info(struct drvops_ucmd *ucmd)
 static int hfi_ioctl_tid_register(struct drvops_ucmd *ucmd)
 {
 	struct drvops_hfi_tid_register *cmd = ucmd->cmd;
+	struct hfi_file *hf = to_hfi_file(ucmd->file);
 	struct hfi_ctxt *c = hfi_ctxt_of(ucmd);
+	u32 known = hf->version >= 4 ? DRVOPS_HFI_TID_NOTIFY : 0;
+	struct hfi_tid *t;
 	int ret;
 
-	if (cmd->flags || cmd->__reserved)
+	if ((cmd->flags & ~known) || cmd->__reserved)
 		return -EOPNOTSUPP;
-	struct hfi_tid *t;
-
 	if (!c)
 		return -ENXIO;
-	t = hfi_tid_register_user(c, cmd->vaddr, cmd->length);
+	t = hfi_tid_register_user(c, cmd->vaddr, cmd->length,
+				  cmd->flags & DRVOPS_HFI_TID_NOTIFY);
 	if (IS_ERR(t))
 		return PTR_ERR(t);
 	cmd->tid = t->id;
@@ -387,6 +389,7 @@ static const struct drvops_version_ops *const hfi_sdma_versions[] = {
 	&hfi_sdma_ops,
 	&hfi_sdma_ops,
 	&hfi_sdma_ops,
+	&hfi_sdma_ops,
 };
 
 static const struct drvops_version_ops *const hfi_psm2_versions[] = {
@@ -396,7 +399,7 @@ static const struct drvops_version_ops *const hfi_psm2_versions[] = {
 const struct drvops_interface hfi_sdma_interface = {
 	.name = DRVOPS_HFI_NAME,
 	.min_version = 1,
-	.max_version = 3,
+	.max_version = 4,
 	.versions = hfi_sdma_versions,
 };
 

@@ -258,10 +258,11 @@ static int hfi_deliver_expected(struct hfi_req *req, struct hfi_ctxt *dst)
 		spin_unlock(&dst->rx_lock);
 		return -ENOENT;
 	}
-	if (req->r.toffset > t->length || len > t->length - req->r.toffset) {
+	if (req->r.toffset > t->length || len > t->length - req->r.toffset ||
+	    t->stale) {
 		atomic_dec(&t->users);		/* under rx_lock: nobody waits */
 		spin_unlock(&dst->rx_lock);
-		return -ERANGE;
+		return t->stale ? -ESTALE : -ERANGE;
 	}
 	if (!hfi_room(dst->rhq_tail, READ_ONCE(dst->user->rhq_head),
 		      hfi_params.rhq_entries)) {

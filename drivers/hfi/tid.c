@@ -5,22 +5,75 @@
  * pin (counted in RLIMIT_MEMLOCK) or a range of an MR bound to the fd,
  * whose pages the MR has pinned already: the uverbs object shared with
  * the driver through the broker.
+ *
+ * A NOTIFY tid (sdma.opa 4) is for registration caches: it watches its
+ * range with an MMU interval notifier, and once the range is unmapped or
+ * replaced it is stale (transfers get ESTALE, the user page says so) until
+ * the user frees it. Its id is reserved before the notifier goes in, so
+ * the callback always knows which byte of the user page to set.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include "hfi.h"
 
-#define HFI_MAX_TIDS 1024
+#define HFI_MAX_TIDS DRVOPS_HFI_MAX_TIDS
+/* Pins of a NOTIFY tid that an invalidation may overtake before EAGAIN. */
+#define HFI_TID_PIN_TRIES 3
 
+static_assert(HFI_MAX_TIDS < DRVOPS_HFI_TID_STALE_BYTES);
+static_assert(offsetof(struct drvops_hfi_user_page, tid_stale) ==
+	      DRVOPS_HFI_TID_STALE_OFFSET);
+static_assert(sizeof(struct drvops_hfi_user_page) <= PAGE_SIZE);
+
+/*
+ * Only what changes which pages the range maps makes a tid stale: the
+ * pages are pinned, so a change of protection leaves them in place.
+ */
+static bool hfi_tid_invalidate(struct mmu_interval_notifier *mni,
+			       const struct mmu_notifier_range *range,
+			       unsigned long cur_seq)
+{
+	struct hfi_tid *t = container_of(mni, struct hfi_tid, mni);
+	struct hfi_ctxt *c = t->ctxt;
+
+	switch (range->event) {
+	case MMU_NOTIFY_PROTECTION_VMA:
+	case MMU_NOTIFY_PROTECTION_PAGE:
+	case MMU_NOTIFY_SOFT_DIRTY:
+		return true;
+	default:
+		break;
+	}
+	spin_lock(&c->rx_lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	t->stale = true;
+	if (!t->erased)
+		WRITE_ONCE(c->user->tid_stale[t->id], 1);
+	spin_unlock(&c->rx_lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops hfi_tid_mn_ops = {
+	.invalidate = hfi_tid_invalidate,
+};
+
+static void hfi_tid_unpin(struct hfi_ctxt *c, struct hfi_tid *t)
+{
+	unpin_user_pages_dirty_lock(t->pages, t->npages, true);
+	hfi_pin_uncharge(c->mm, t->npages);
+	kvfree(t->pages);
+}
+
+/* Called once nobody can find the tid (its id erased or released). */
 static void hfi_tid_destroy(struct hfi_ctxt *c, struct hfi_tid *t)
 {
-	if (t->binding) {
+	/* Waits for a callback in progress: it may still look at t. */
+	if (t->notify)
+		mmu_interval_notifier_remove(&t->mni);
+	if (t->binding)
 		drvops_binding_put(t->binding);
-	} else {
-		unpin_user_pages_dirty_lock(t->pages, t->npages, true);
-		hfi_pin_uncharge(c->mm, t->npages);
-		kvfree(t->pages);
-	}
+	else
+		hfi_tid_unpin(c, t);
 	kfree(t);
 }
 
@@ -36,6 +89,15 @@ static int hfi_tid_reserve(struct hfi_ctxt *c, struct hfi_tid *t)
 	return ret == -EBUSY ? -ENOSPC : ret;
 }
 
+/* Give back a reserved id nobody has seen. */
+static void hfi_tid_release_id(struct hfi_ctxt *c, struct hfi_tid *t)
+{
+	spin_lock(&c->rx_lock);
+	t->erased = true;
+	xa_release(&c->tids, t->id);
+	spin_unlock(&c->rx_lock);
+}
+
 /* The registration can no longer fail: make the tid usable. */
 void hfi_tid_publish(struct hfi_ctxt *c, struct hfi_tid *t)
 {
@@ -48,18 +110,53 @@ void hfi_tid_publish(struct hfi_ctxt *c, struct hfi_tid *t)
 /* Undo a registration nobody has seen. */
 void hfi_tid_abort(struct hfi_ctxt *c, struct hfi_tid *t)
 {
-	spin_lock(&c->rx_lock);
-	xa_release(&c->tids, t->id);
-	spin_unlock(&c->rx_lock);
+	hfi_tid_release_id(c, t);
 	hfi_tid_destroy(c, t);
 }
 
+/*
+ * Pin the range. For a NOTIFY tid, as the MMU notifier API wants: a pin
+ * that an invalidation overtook may hold pages the range no longer maps,
+ * so it is undone and tried again; the tid starts fresh under rx_lock,
+ * the lock the callback takes.
+ */
+static int hfi_tid_pin(struct hfi_ctxt *c, struct hfi_tid *t, u64 vaddr)
+{
+	unsigned long seq = 0;
+	unsigned int tries;
+	long pinned;
+
+	for (tries = 0; tries < HFI_TID_PIN_TRIES; tries++) {
+		if (t->notify)
+			seq = mmu_interval_read_begin(&t->mni);
+		pinned = pin_user_pages_fast(vaddr & PAGE_MASK, t->npages,
+					     FOLL_WRITE | FOLL_LONGTERM,
+					     t->pages);
+		if (pinned != t->npages) {
+			if (pinned > 0)
+				unpin_user_pages(t->pages, pinned);
+			return -EFAULT;
+		}
+		if (!t->notify)
+			return 0;
+		spin_lock(&c->rx_lock);
+		if (!mmu_interval_read_retry(&t->mni, seq)) {
+			t->stale = false;
+			WRITE_ONCE(c->user->tid_stale[t->id], 0);
+			spin_unlock(&c->rx_lock);
+			return 0;
+		}
+		spin_unlock(&c->rx_lock);
+		unpin_user_pages(t->pages, t->npages);
+	}
+	return -EAGAIN;
+}
+
 struct hfi_tid *hfi_tid_register_user(struct hfi_ctxt *c, u64 vaddr,
-				      u64 length)
+				      u64 length, bool notify)
 {
 	unsigned long first = vaddr >> PAGE_SHIFT;
 	struct hfi_tid *t;
-	long pinned;
 	int ret;
 
 	if (!length || length > HFI_TID_MAX_LENGTH || vaddr + length < vaddr)
@@ -67,6 +164,7 @@ struct hfi_tid *hfi_tid_register_user(struct hfi_ctxt *c, u64 vaddr,
 	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t)
 		return ERR_PTR(-ENOMEM);
+	t->ctxt = c;
 	t->npages = ((vaddr + length - 1) >> PAGE_SHIFT) - first + 1;
 	t->first_offset = vaddr & ~PAGE_MASK;
 	t->length = length;
@@ -78,21 +176,28 @@ struct hfi_tid *hfi_tid_register_user(struct hfi_ctxt *c, u64 vaddr,
 	ret = hfi_pin_charge(c->mm, t->npages);
 	if (ret)
 		goto err_free;
-	pinned = pin_user_pages_fast(vaddr & PAGE_MASK, t->npages,
-				     FOLL_WRITE | FOLL_LONGTERM, t->pages);
-	if (pinned != t->npages) {
-		if (pinned > 0)
-			unpin_user_pages(t->pages, pinned);
-		ret = -EFAULT;
-		goto err_unaccount;
-	}
 	ret = hfi_tid_reserve(c, t);
-	if (ret) {
-		unpin_user_pages(t->pages, t->npages);
+	if (ret)
 		goto err_unaccount;
+	if (notify) {
+		ret = mmu_interval_notifier_insert(&t->mni, current->mm,
+						   vaddr & PAGE_MASK,
+						   t->npages << PAGE_SHIFT,
+						   &hfi_tid_mn_ops);
+		if (ret)
+			goto err_release;
+		t->notify = true;
 	}
+	ret = hfi_tid_pin(c, t, vaddr);
+	if (ret)
+		goto err_notifier;
 	return t;
 
+err_notifier:
+	if (t->notify)
+		mmu_interval_notifier_remove(&t->mni);
+err_release:
+	hfi_tid_release_id(c, t);
 err_unaccount:
 	hfi_pin_uncharge(c->mm, t->npages);
 err_free:
@@ -125,6 +230,7 @@ struct hfi_tid *hfi_tid_register_mr(struct hfi_ctxt *c,
 		ret = -ENOMEM;
 		goto err_put;
 	}
+	t->ctxt = c;
 	/* A window onto the MR's own page array. */
 	first = mr->first_offset + offset;
 	t->pages = mr->pages + (first >> PAGE_SHIFT);
@@ -151,12 +257,14 @@ int hfi_tid_free(struct hfi_ctxt *c, u32 id)
 
 	spin_lock(&c->rx_lock);
 	t = xa_load(&c->tids, id);
-	if (!t)
+	if (!t) {
 		ret = -ENOENT;
-	else if (atomic_read(&t->users))
+	} else if (atomic_read(&t->users)) {
 		ret = -EBUSY;
-	else
+	} else {
 		xa_erase(&c->tids, id);
+		t->erased = true;
+	}
 	spin_unlock(&c->rx_lock);
 	if (!ret)
 		hfi_tid_destroy(c, t);
@@ -178,9 +286,10 @@ void hfi_tid_free_all(struct hfi_ctxt *c, struct drvops_binding *binding)
 		/* Look again under the lock: TID_FREE may have won. */
 		spin_lock(&c->rx_lock);
 		t = xa_load(&c->tids, id);
-		if (t && (!binding || t->binding == binding))
+		if (t && (!binding || t->binding == binding)) {
 			xa_erase(&c->tids, id);
-		else
+			t->erased = true;
+		} else
 			t = NULL;
 		spin_unlock(&c->rx_lock);
 		if (!t)

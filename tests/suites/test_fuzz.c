@@ -545,6 +545,8 @@ static void shape(struct rng *r, unsigned long cmd, uint8_t *s, uint32_t *size)
 		memset(t, 0, sizeof(*t));
 		t->vaddr = pick_addr(r, &len);
 		t->length = chance(r, 90) ? len : rnd(r);
+		/* Half follow their mapping: munmaps race the notifiers. */
+		t->flags = chance(r, 50) ? DRVOPS_HFI_TID_NOTIFY : 0;
 		*size = sizeof(*t);
 		break;
 	}
@@ -754,6 +756,18 @@ static long do_munmap(struct rng *r)
 	unsigned k = below(r, SLOTS);
 	long ret = -EINVAL;
 
+	/*
+	 * Sometimes drop pages of the buffer pool instead: the pool stays
+	 * mapped, but tids that follow their mapping over it go stale while
+	 * transfers may be writing into them.
+	 */
+	if (chance(r, 25)) {
+		unsigned first = below(r, POOL_PAGES);
+
+		return err(madvise(pool.mem + (size_t)first * PAGE,
+				   (below(r, POOL_PAGES - first) + 1) * PAGE,
+				   MADV_DONTNEED));
+	}
 	pthread_mutex_lock(&pool.lock);
 	if (pool.map[k].addr) {
 		ret = err(munmap(pool.map[k].addr, pool.map[k].len));

@@ -106,7 +106,7 @@ static void test_fallback_current_and_legacy(void)
 	struct drvops_hfi_ctx cur, cur1, old;
 
 	TL_ASSERT_OK(tl_hfi_open(&cur, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0));
-	CU_ASSERT(!cur.legacy && cur.version == 3);
+	CU_ASSERT(!cur.legacy && cur.version == 4);
 	TL_ASSERT_OK(tl_hfi_open(&cur1, TL_HFI_CURRENT, 0, tl_hfi_job_a, 1));
 	CU_ASSERT(!cur1.legacy && cur1.version == 1);
 	TL_ASSERT_OK(tl_hfi_open(&old, TL_HFI_LEGACY, 0, tl_hfi_job_a, 0));

@@ -14,6 +14,10 @@
  *                        __reserved, no padding hole), and completions are
  *                        an event: EPOLLPRI while some are not yet counted
  *                        in the user page's comp_head.
+ *                     4  tids that follow their mapping
+ *                        (DRVOPS_HFI_TID_NOTIFY): a registration cache
+ *                        learns from the user page which tids a munmap,
+ *                        mremap or MADV_DONTNEED made stale.
  *   "psm2.intel.com"  1  the legacy ABI on the same engine: one eager
  *                        request per writev in its own older struct, no
  *                        expected receive. An "old driver build" (module
@@ -46,6 +50,10 @@
 #define DRVOPS_HFI_LEGACY_NAME "psm2.intel.com"
 
 #define DRVOPS_HFI_JOB_KEY_LEN 16
+#define DRVOPS_HFI_MAX_TIDS 1024	/* tids of a context: 1..1024 */
+/* Where the user page's tid_stale bytes are (version 4). */
+#define DRVOPS_HFI_TID_STALE_OFFSET 2048
+#define DRVOPS_HFI_TID_STALE_BYTES 2048
 #define DRVOPS_HFI_HDR_BYTES 32		/* sender's header bytes per packet */
 
 /*
@@ -94,7 +102,8 @@ struct drvops_hfi_assign_ctxt {
  *   EAGER      eager_count buffers of eager_size bytes, read-only.
  *   COMP       sdma_slots x struct drvops_hfi_comp, read-only.
  *   USER       one page, struct drvops_hfi_user_page, read-write: the
- *              consumer indices the user hands back.
+ *              consumer indices the user hands back and (version 4)
+ *              which tids are stale.
  *
  * mmap errors:
  *   ENXIO       no context assigned yet.
@@ -184,6 +193,15 @@ struct drvops_hfi_user_page {
 	 */
 	__u32 comp_head;
 	__u32 __reserved[13];
+	/*
+	 * Version 4, written by the kernel, indexed by tid (1..
+	 * DRVOPS_HFI_MAX_TIDS): 1 once a DRVOPS_HFI_TID_NOTIFY tid no longer
+	 * maps its buffer (see TID_REGISTER). TID_REGISTER of that id sets it
+	 * back to 0. The kernel keeps its own copy: clearing a byte here
+	 * does not make a stale tid usable again.
+	 */
+	__u8 __pad[DRVOPS_HFI_TID_STALE_OFFSET - 64];
+	__u8 tid_stale[DRVOPS_HFI_TID_STALE_BYTES];
 };
 
 enum drvops_hfi_comp_status {
@@ -263,12 +281,30 @@ struct drvops_hfi_sdma_req {
  * TID_REGISTER: pin a user buffer as an expected-receive target; senders
  * address it by (LID, context, tid). Pinned pages count against
  * RLIMIT_MEMLOCK until TID_FREE or the context's end.
+ *
+ * DRVOPS_HFI_TID_NOTIFY (version 4), for a registration cache that keeps
+ * tids across messages: the tid follows the mapping it was made from. Once
+ * any page of it is unmapped or replaced (munmap, mremap, MADV_DONTNEED,
+ * a new mapping over it, the process's exit) the tid is stale: the user
+ * page's tid_stale[tid] becomes 1 and transfers into it fail with ESTALE
+ * instead of writing into pages the process no longer sees. The pages
+ * stay pinned and counted until TID_FREE: free a stale tid and register
+ * the buffer again. Changes of protection (mprotect, NUMA balancing,
+ * fork's copy-on-write) keep it; a few other kernel events (KSM, page
+ * reclaim scans) may make it stale needlessly, never the reverse.
+ *
  * Errors: ENXIO no context; EINVAL length 0 or too large; EFAULT
- * unmappable buffer; ENOMEM memlock limit; ENOSPC no free tid.
+ * unmappable buffer; ENOMEM memlock limit; ENOSPC no free tid;
+ * EOPNOTSUPP unknown flags (NOTIFY before version 4) or __reserved not 0;
+ * EAGAIN (NOTIFY) the buffer's mapping kept changing while it was pinned.
  */
+enum drvops_hfi_tid_register_flags {
+	DRVOPS_HFI_TID_NOTIFY = 1 << 0,		/* version 4 */
+};
+
 struct drvops_hfi_tid_register {
 	__u32 size;
-	__u32 flags;			/* must be 0 */
+	__u32 flags;			/* enum drvops_hfi_tid_register_flags */
 	__u64 vaddr;
 	__u64 length;
 	__u32 tid;			/* out */

@@ -285,11 +285,12 @@ int drvops_hfi_wait_recv(struct drvops_hfi_ctx *h, int timeout_ms)
 	return drvops_hfi_poll_recv(h, timeout_ms);
 }
 
-int drvops_hfi_tid_register(struct drvops_hfi_ctx *h, void *buf, size_t len,
-			    uint32_t *tid)
+static int tid_register(struct drvops_hfi_ctx *h, void *buf, size_t len,
+			uint32_t flags, uint32_t *tid)
 {
 	struct drvops_hfi_tid_register t = {
 		.size = sizeof(t),
+		.flags = flags,
 		.vaddr = (uintptr_t)buf,
 		.length = len,
 	};
@@ -298,6 +299,18 @@ int drvops_hfi_tid_register(struct drvops_hfi_ctx *h, void *buf, size_t len,
 	if (!ret)
 		*tid = t.tid;
 	return ret;
+}
+
+int drvops_hfi_tid_register(struct drvops_hfi_ctx *h, void *buf, size_t len,
+			    uint32_t *tid)
+{
+	return tid_register(h, buf, len, 0, tid);
+}
+
+int drvops_hfi_tid_register_notify(struct drvops_hfi_ctx *h, void *buf,
+				   size_t len, uint32_t *tid)
+{
+	return tid_register(h, buf, len, DRVOPS_HFI_TID_NOTIFY, tid);
 }
 
 int drvops_hfi_tid_register_mr(struct drvops_hfi_ctx *h, uint32_t mr_handle,

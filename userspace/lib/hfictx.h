@@ -103,6 +103,22 @@ int drvops_hfi_poll_event(const struct drvops_hfi_ctx *h, int timeout_ms);
 
 int drvops_hfi_tid_register(struct drvops_hfi_ctx *h, void *buf, size_t len,
 			    uint32_t *tid);
+/*
+ * sdma.opa 4: a tid that follows its mapping (DRVOPS_HFI_TID_NOTIFY), for
+ * a registration cache; drvops_hfi_tid_stale() says when it no longer
+ * maps the buffer (free it and register again).
+ */
+static inline bool drvops_hfi_has_tid_notify(const struct drvops_hfi_ctx *h)
+{
+	return !h->legacy && h->version >= 4;
+}
+int drvops_hfi_tid_register_notify(struct drvops_hfi_ctx *h, void *buf,
+				   size_t len, uint32_t *tid);
+static inline bool drvops_hfi_tid_stale(const struct drvops_hfi_ctx *h,
+					uint32_t tid)
+{
+	return tid < DRVOPS_HFI_TID_STALE_BYTES && h->user->tid_stale[tid];
+}
 int drvops_hfi_tid_register_mr(struct drvops_hfi_ctx *h, uint32_t mr_handle,
 			       uint64_t offset, uint64_t len, uint32_t *tid);
 int drvops_hfi_tid_free(struct drvops_hfi_ctx *h, uint32_t tid);

@@ -189,7 +189,7 @@ static int case_hfi(void)
 
 	TL_CHILD_CHECK(1, tl_hfi_open(&a, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0) == 0);
 	TL_CHILD_CHECK(2, tl_hfi_open(&b, TL_HFI_CURRENT, 1, tl_hfi_job_a, 0) == 0);
-	TL_CHILD_CHECK(3, !a.legacy && a.version == 3 && b.version == 3);
+	TL_CHILD_CHECK(3, !a.legacy && a.version == 4 && b.version == 4);
 	TL_CHILD_CHECK(4, label_of_fd(b.fd, label, sizeof(label)) == 0 &&
 			 !strcmp(label, IB_LABEL));
 	src = pattern_buf(len, 5);

@@ -13,6 +13,12 @@
  *   PSM2_MQ_RNDV_HFI_WINDOW     rendezvous window (bytes)
  *   PSM2_SHIM_RESEND_TIMEOUT_MS give up resending to a full receiver
  *   PSM2_SHIM_RESEND_MAX_US     longest backoff between resends
+ *   PSM2_SHIM_TID_CACHE         0: register every receive window anew
+ *                               (default 1: keep tids that follow their
+ *                               mapping, sdma.opa 4)
+ *   PSM2_SHIM_TID_CACHE_MB      idle cached tids kept pinned at most
+ *                               (default: a quarter of RLIMIT_MEMLOCK, or
+ *                               1024 without a limit)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -96,6 +102,17 @@ static int dev_tid_register(void *dev, void *buf, size_t len, uint32_t *tid)
 	return drvops_hfi_tid_register(dev, buf, len, tid);
 }
 
+static int dev_tid_register_notify(void *dev, void *buf, size_t len,
+				   uint32_t *tid)
+{
+	return drvops_hfi_tid_register_notify(dev, buf, len, tid);
+}
+
+static bool dev_tid_stale(void *dev, uint32_t tid)
+{
+	return drvops_hfi_tid_stale(dev, tid);
+}
+
 static int dev_tid_free(void *dev, uint32_t tid)
 {
 	return drvops_hfi_tid_free(dev, tid);
@@ -126,6 +143,8 @@ static const struct hfi_dev_ops hfictx_dev_ops = {
 	.consume = dev_consume,
 	.tid_register = dev_tid_register,
 	.tid_free = dev_tid_free,
+	.tid_register_notify = dev_tid_register_notify,
+	.tid_stale = dev_tid_stale,
 	.wait_recv = dev_wait_recv,
 	.comps_reaped = dev_comps_reaped,
 	.now_ns = dev_now_ns,
@@ -241,6 +260,31 @@ static uint64_t pin_budget_window(void)
 		return 0;
 	w = (uint64_t)(rl.rlim_cur / 4) & ~4095ull;
 	return w < 65536 ? 65536 : w;
+}
+
+/*
+ * The registration cache (hfi_dev_params.tid_cache): on where the unit's
+ * tids follow their mapping, unless PSM2_SHIM_TID_CACHE=0; idle tids may
+ * keep PSM2_SHIM_TID_CACHE_MB pinned, by default as much as one receive
+ * window may (pin_budget_window) or 1 GiB when pinning is not limited.
+ */
+static void tid_cache_params(const struct drvops_hfi_ctx *h,
+			     struct hfi_dev_params *params)
+{
+	const char *on = getenv("PSM2_SHIM_TID_CACHE");
+	const char *mb = getenv("PSM2_SHIM_TID_CACHE_MB");
+	char *end;
+
+	params->tid_cache = drvops_hfi_has_tid_notify(h) &&
+			    !(on && !strcmp(on, "0"));
+	params->tid_cache_bytes = params->register_max ? params->register_max :
+				  1ull << 30;
+	if (mb && *mb) {
+		unsigned long long v = strtoull(mb, &end, 0);
+
+		if (!*end)
+			params->tid_cache_bytes = (uint64_t)v << 20;
+	}
 }
 
 /* Random, non-zero: the same context reopened is another endpoint. */
@@ -468,6 +512,7 @@ SHIM_API psm2_error_t psm2_ep_open(const psm2_uuid_t unique_job_key,
 	params.legacy = ep->hfi.legacy;
 	params.comp_events = drvops_hfi_has_comp_events(&ep->hfi);
 	params.register_max = pin_budget_window();
+	tid_cache_params(&ep->hfi, &params);
 	hfi_resend_policy_defaults(&pol);
 	hfi_resend_policy_from_env(&pol);
 	ep->tp = hfi_transport_create(&hfictx_dev_ops, &ep->hfi, &params, &pol);

@@ -53,6 +53,8 @@ struct hfi_transport {
 	unsigned nretry;
 	struct shim_list tids_pending;
 	unsigned tids_held;		/* registered, pinned until freed */
+	bool caching;			/* tids kept across receives */
+	struct tid_cache cache;
 	bool pin_refusing;		/* -ENOMEM since pin_refused_ns */
 	uint64_t pin_refused_ns;
 	struct shim_list peers;
@@ -275,10 +277,15 @@ static bool dev_busy(int err)
  * peer that never fills our windows must not make us wait forever: after
  * the resend time limit the refusal stands.
  */
+static bool cache_give_back(struct hfi_transport *t);
+
 static int pin_refused(struct hfi_transport *t)
 {
 	uint64_t tnow;
 
+	/* Idle cached tids first: their pages come back at once. */
+	if (cache_give_back(t))
+		return -EAGAIN;
 	if (!t->inflight && !t->tids_held)
 		return -ENOMEM;
 	tnow = now(t);
@@ -493,12 +500,104 @@ static int resend_due(struct hfi_transport *t)
 
 /* ------------------------------------------------------- expected tids */
 
+/* TID_FREE now, or from a later poll while a transfer still writes. */
+static int tid_free(struct hfi_transport *t, uint32_t tid)
+{
+	struct hfi_tid_pending *pend;
+	int err = t->dops->tid_free(t->dev, tid);
+
+	if (err == 0 && t->tids_held)
+		t->tids_held--;
+	if (err && err != -EBUSY)
+		shim_debug("TID_FREE %u: %s", (unsigned)tid, strerror(-err));
+	if (err != -EBUSY)
+		return err;
+	pend = malloc(sizeof(*pend));
+	if (!pend)
+		return -ENOMEM;
+	pend->tid = tid;
+	shim_list_append(&t->tids_pending, &pend->node);
+	return 0;
+}
+
+/* Free every idle cached tid: true if there was one. */
+static bool cache_give_back(struct hfi_transport *t)
+{
+	bool any = false;
+	uint32_t tid;
+
+	while (t->caching && tid_cache_evict(&t->cache, true, &tid)) {
+		tid_free(t, tid);
+		any = true;
+	}
+	return any;
+}
+
+/* Idle tids whose buffers went away hold pages nobody sees: free them. */
+static void cache_sweep_stale(struct hfi_transport *t)
+{
+	struct tid_cache_entry *e = tid_cache_idle_next(&t->cache, NULL);
+
+	while (e) {
+		struct tid_cache_entry *next = tid_cache_idle_next(&t->cache, e);
+		uint32_t tid = e->tid;
+
+		if (t->dops->tid_stale(t->dev, tid) &&
+		    tid_cache_drop_stale(&t->cache, e))
+			tid_free(t, tid);
+		e = next;
+	}
+}
+
+/* A cached tid for (buf, len) that still maps it, taken; or NULL. */
+static struct tid_cache_entry *cache_find(struct hfi_transport *t, void *buf,
+					  size_t len)
+{
+	struct tid_cache_entry *e;
+
+	while ((e = tid_cache_lookup(&t->cache, buf, len))) {
+		uint32_t tid = e->tid;
+
+		if (!t->dops->tid_stale(t->dev, tid)) {
+			tid_cache_get(&t->cache, e);
+			return e;
+		}
+		if (tid_cache_drop_stale(&t->cache, e))
+			tid_free(t, tid);
+	}
+	return NULL;
+}
+
+static int tid_register(struct hfi_transport *t, void *buf, size_t len,
+			uint32_t *tid)
+{
+	int err;
+
+	if (!t->caching)
+		return t->dops->tid_register(t->dev, buf, len, tid);
+	err = t->dops->tid_register_notify(t->dev, buf, len, tid);
+	/* Out of tids or of memlock: idle cached ones make room. */
+	if ((err == -ENOSPC || err == -ENOMEM) && cache_give_back(t))
+		err = t->dops->tid_register_notify(t->dev, buf, len, tid);
+	return err;
+}
+
 static int op_register(void *tp, void *buf, size_t len, uint64_t *handle)
 {
 	struct hfi_transport *t = tp;
+	struct tid_cache_entry *e;
 	uint32_t tid;
-	int err = t->dops->tid_register(t->dev, buf, len, &tid);
+	int err;
 
+	if (t->caching) {
+		e = cache_find(t, buf, len);
+		if (e) {
+			*handle = e->tid;
+			return 0;
+		}
+		cache_sweep_stale(t);
+	}
+	err = tid_register(t, buf, len, &tid);
 	if (err == -ENOMEM)
 		err = pin_refused(t);
 	if (err == -EAGAIN)
@@ -509,30 +608,33 @@ static int op_register(void *tp, void *buf, size_t len, uint64_t *handle)
 		return err;
 	}
 	t->tids_held++;
+	t->stats.tid_registrations++;
 	t->pin_refusing = false;
+	/* Not kept (no memory): released like an uncached one. */
+	if (t->caching)
+		tid_cache_insert(&t->cache, buf, len, tid);
 	*handle = tid;
 	return 0;
 }
 
-static int op_release(void *tp, uint64_t handle)
+static int op_release(void *tp, uint64_t handle, bool filled)
 {
 	struct hfi_transport *t = tp;
-	struct hfi_tid_pending *pend;
-	int err = t->dops->tid_free(t->dev, (uint32_t)handle);
+	uint32_t tid = (uint32_t)handle;
 
-	if (err == 0 && t->tids_held)
-		t->tids_held--;
-	if (err && err != -EBUSY)
-		shim_debug("TID_FREE %u: %s", (unsigned)handle, strerror(-err));
-	if (err != -EBUSY)
-		return err;
-	/* A transfer still writes into it: free it from a later poll. */
-	pend = malloc(sizeof(*pend));
-	if (!pend)
-		return -ENOMEM;
-	pend->tid = (uint32_t)handle;
-	shim_list_append(&t->tids_pending, &pend->node);
-	return 0;
+	if (t->caching) {
+		switch (tid_cache_put(&t->cache, tid, filled)) {
+		case TID_CACHE_KEPT:
+			/* Over the idle limits: the oldest idle ones go. */
+			while (tid_cache_evict(&t->cache, false, &tid))
+				tid_free(t, tid);
+			return 0;
+		case TID_CACHE_FREE:
+		case TID_CACHE_NOT_MINE:
+			break;
+		}
+	}
+	return tid_free(t, tid);
 }
 
 static void free_pending_tids(struct hfi_transport *t)
@@ -699,6 +801,11 @@ struct hfi_transport *hfi_transport_create(const struct hfi_dev_ops *dops,
 	shim_list_init(&t->retry);
 	shim_list_init(&t->tids_pending);
 	shim_list_init(&t->peers);
+	t->caching = params->tid_cache && !params->legacy &&
+		     dops->tid_register_notify && dops->tid_stale;
+	/* Most tids idle at once: leave some for windows in use. */
+	tid_cache_init(&t->cache, DRVOPS_HFI_MAX_TIDS / 2,
+		       params->tid_cache_bytes);
 
 	t->ops.send_eager = op_send_eager;
 	t->ops.poll = op_poll;
@@ -734,6 +841,7 @@ void hfi_transport_destroy(struct hfi_transport *t)
 		shim_list_del(pos);
 		free(shim_container_of(pos, struct hfi_tid_pending, node));
 	}
+	tid_cache_fini(&t->cache);
 	while (!shim_list_empty(&t->peers)) {
 		struct hfi_peer *p = shim_container_of(t->peers.next,
 						       struct hfi_peer, node);
@@ -802,5 +910,6 @@ static int hfi_transport_sleep(struct hfi_transport *t, int timeout_ms)
 
 const struct hfi_transport_stats *hfi_transport_stats(struct hfi_transport *t)
 {
+	t->stats.tid_cache = t->cache.stats;
 	return &t->stats;
 }

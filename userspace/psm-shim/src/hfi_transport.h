@@ -16,6 +16,9 @@
  *    flagged LAST; a one-packet message is handed over in place.
  *  - expected: TID_REGISTER over the receive window (the handle is the
  *    tid); shim_mq_recv_expected() once per DATA header, on its LAST entry.
+ *    With tids that follow their mapping (sdma.opa 4) they are cached
+ *    across receives (tid_cache.h); idle ones are given back when pinning
+ *    is refused.
  *  - completion slots: the transport picks slots itself and reports every
  *    finished send with shim_mq_send_done().
  *  - "receiver not ready" (ERROR/ENOBUFS): resent by the transport with
@@ -43,6 +46,7 @@
 
 #include "list.h"
 #include "mq.h"
+#include "tid_cache.h"
 #include "transport.h"
 
 /* What the transport needs from a receive context (hfictx or a fake). */
@@ -63,6 +67,14 @@ struct hfi_dev_ops {
 	/* NULL on a legacy unit. */
 	int (*tid_register)(void *dev, void *buf, size_t len, uint32_t *tid);
 	int (*tid_free)(void *dev, uint32_t tid);
+	/*
+	 * Optional (sdma.opa 4): a tid that follows its mapping, and whether
+	 * one has gone stale since (its buffer unmapped or replaced). With
+	 * both, and hfi_dev_params.tid_cache, receive tids are cached.
+	 */
+	int (*tid_register_notify)(void *dev, void *buf, size_t len,
+				   uint32_t *tid);
+	bool (*tid_stale)(void *dev, uint32_t tid);
 	/*
 	 * Block until a packet may be there: 1, 0 (timeout) or -errno.
 	 * Called without the endpoint's lock while other threads use the
@@ -97,6 +109,12 @@ struct hfi_dev_params {
 	 * the engine may sleep with sends in flight instead of yielding.
 	 */
 	bool comp_events;
+	/*
+	 * Keep receive tids for the next receive into the same buffer
+	 * (tid_cache.h), at most this many bytes of idle ones pinned.
+	 */
+	bool tid_cache;
+	uint64_t tid_cache_bytes;
 };
 
 /* Resending on "receiver not ready": delays double from base to max. */
@@ -168,6 +186,8 @@ struct hfi_transport_stats {
 	uint64_t unreachable;		/* EHOSTUNREACH completions */
 	uint64_t dropped_rx;		/* malformed / unknown packets */
 	uint64_t rx_packets;
+	uint64_t tid_registrations;	/* TID_REGISTER calls that worked */
+	struct tid_cache_stats tid_cache;
 };
 
 struct hfi_transport;

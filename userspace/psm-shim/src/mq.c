@@ -263,7 +263,8 @@ static void release_handle(psm2_mq_t mq, struct psm2_mq_req *req)
 	struct mq_wire *w = peer_wire(mq, req->peer);
 
 	if (req->has_handle && w->ops->release_recv_buffer)
-		w->ops->release_recv_buffer(w->tp, req->handle);
+		w->ops->release_recv_buffer(w->tp, req->handle,
+					    req->win_done == req->win_len);
 	req->has_handle = false;
 }
 

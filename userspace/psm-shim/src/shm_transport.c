@@ -296,10 +296,11 @@ static int shm_register(void *tp, void *buf, size_t len, uint64_t *handle)
 	return 0;
 }
 
-static int shm_release(void *tp, uint64_t handle)
+static int shm_release(void *tp, uint64_t handle, bool filled)
 {
 	(void)tp;
 	(void)handle;
+	(void)filled;
 	return 0;
 }
 

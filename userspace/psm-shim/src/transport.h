@@ -23,6 +23,7 @@
 #ifndef PSM_SHIM_TRANSPORT_H
 #define PSM_SHIM_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -55,7 +56,13 @@ struct shim_transport_ops {
 	/* Make buf a target for expected sends (pinning, a TID). */
 	int (*register_recv_buffer)(void *tp, void *buf, size_t len,
 				    uint64_t *handle);
-	int (*release_recv_buffer)(void *tp, uint64_t handle);
+	/*
+	 * Done with it. filled: every byte the window asked for arrived, so
+	 * no transfer into it is left and the wire may keep the handle for
+	 * the next receive into buf; otherwise (an error, a cancel) a late
+	 * transfer may still come, and the handle must die.
+	 */
+	int (*release_recv_buffer)(void *tp, uint64_t handle, bool filled);
 	/*
 	 * Hand what arrived to shim_mq_recv()/shim_mq_recv_expected() and
 	 * finished sends to shim_mq_send_done(). Returns >0 if anything

@@ -14,6 +14,8 @@ struct fake_tid {
 	bool used;
 	uint8_t *buf;
 	size_t len;
+	bool notify;			/* follows its mapping (sdma.opa 4) */
+	bool stale;			/* fake_hfi_unmap() hit it */
 };
 
 struct fake_hfi {
@@ -99,6 +101,8 @@ static int deliver(struct fake_hfi *f, uint8_t opcode, uint16_t dlid,
 
 		if (!t || !t->used)
 			return -ENOENT;
+		if (t->stale)
+			return -ESTALE;
 		if (toffset > t->len || len > t->len - toffset)
 			return -ERANGE;
 		if (d->tail - d->head >= d->rhq_entries) {
@@ -200,7 +204,7 @@ static int f_tid_register(void *dev, void *buf, size_t len, uint32_t *tid)
 	}
 	for (uint32_t i = 0; i < FAKE_TIDS; i++)
 		if (!f->tids[i].used) {
-			f->tids[i] = (struct fake_tid){ true, buf, len };
+			f->tids[i] = (struct fake_tid){ .used = true, .buf = buf, .len = len };
 			*tid = i;
 			f->tid_registrations++;
 			if (len > f->tid_max_len)
@@ -208,6 +212,37 @@ static int f_tid_register(void *dev, void *buf, size_t len, uint32_t *tid)
 			return 0;
 		}
 	return -ENOSPC;
+}
+
+static int f_tid_register_notify(void *dev, void *buf, size_t len,
+				 uint32_t *tid)
+{
+	struct fake_hfi *f = dev;
+	int ret = f_tid_register(dev, buf, len, tid);
+
+	if (!ret)
+		f->tids[*tid].notify = true;
+	return ret;
+}
+
+static bool f_tid_stale(void *dev, uint32_t tid)
+{
+	struct fake_hfi *f = dev;
+
+	return tid < FAKE_TIDS && f->tids[tid].stale;
+}
+
+void fake_hfi_unmap(struct fake_hfi *f, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+
+	for (int i = 0; i < FAKE_TIDS; i++) {
+		struct fake_tid *t = &f->tids[i];
+
+		if (t->used && t->notify && t->buf < b + len &&
+		    b < t->buf + t->len)
+			t->stale = true;
+	}
 }
 
 static int f_tid_free(void *dev, uint32_t tid)
@@ -240,6 +275,8 @@ const struct hfi_dev_ops fake_hfi_ops = {
 	.consume = f_consume,
 	.tid_register = f_tid_register,
 	.tid_free = f_tid_free,
+	.tid_register_notify = f_tid_register_notify,
+	.tid_stale = f_tid_stale,
 	.wait_recv = f_wait_recv,
 	.now_ns = f_now,
 };

@@ -26,6 +26,11 @@ uint64_t fake_hfi_dropped(struct fake_hfi *f);
 unsigned fake_hfi_tids_in_use(struct fake_hfi *f);
 /* Tids registered so far, and the longest. */
 unsigned fake_hfi_tid_registrations(struct fake_hfi *f, size_t *max_len);
+/*
+ * Tids that follow their mapping (registered with tid_register_notify)
+ * and overlap [buf, buf + len) become stale, as after a munmap.
+ */
+void fake_hfi_unmap(struct fake_hfi *f, const void *buf, size_t len);
 /* The next n sends or tid registrations fail as over RLIMIT_MEMLOCK. */
 void fake_hfi_refuse_pinning(struct fake_hfi *f, unsigned n);
 

@@ -174,10 +174,12 @@ static int lb_register(void *tp, void *buf, size_t len, uint64_t *handle)
 	return r;
 }
 
-static int lb_release(void *tp, uint64_t handle)
+static int lb_release(void *tp, uint64_t handle, bool filled)
 {
 	struct lb_ep *e = tp;
 	int r = -ENOENT;
+
+	(void)filled;
 
 	pthread_mutex_lock(&e->fab->lock);
 	if (handle && handle <= e->fab->opt.max_handles &&

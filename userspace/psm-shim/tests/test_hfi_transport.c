@@ -30,6 +30,8 @@ static const psm2_mq_tag_t all_bits = { .tag = { ~0u, ~0u, ~0u, 0 } };
 
 /* Receive windows registered at most this long (0: no cap). */
 static uint64_t register_cap;
+/* Receive tids kept across receives (the fake's tids follow "mappings"). */
+static bool tid_cache_on;
 
 static void side_open(struct side *s, uint16_t lid, bool legacy,
 		      uint32_t rhq, const struct hfi_resend_policy *pol)
@@ -40,6 +42,8 @@ static void side_open(struct side *s, uint16_t lid, bool legacy,
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s->dev);
 	fake_hfi_params(s->dev, &p);
 	p.register_max = register_cap;
+	p.tid_cache = tid_cache_on;
+	p.tid_cache_bytes = 1ull << 30;
 	s->tp = hfi_transport_create(&fake_hfi_ops, s->dev, &p, pol);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s->tp);
 	CU_ASSERT_EQUAL_FATAL(shim_mq_create(NULL, NULL, hfi_transport_ops(s->tp),
@@ -90,10 +94,10 @@ static void fill(uint8_t *p, size_t n, unsigned seed)
 		p[i] = (uint8_t)(i * 13 + seed + (i >> 10));
 }
 
-/* A sends len bytes to B with tag; B checks them. */
-static void exchange(uint32_t len, uint32_t tag)
+/* A sends len bytes to B with tag into rx; B checks them. */
+static void exchange_into(uint8_t *rx, uint32_t len, uint32_t tag)
 {
-	uint8_t *tx = malloc(len + 1), *rx = calloc(1, len + 1);
+	uint8_t *tx = malloc(len + 1);
 	psm2_mq_tag_t t = { .tag = { tag, 7, 9, 0 } };
 	psm2_mq_req_t s, r;
 	psm2_mq_status2_t st;
@@ -112,6 +116,13 @@ static void exchange(uint32_t len, uint32_t tag)
 	CU_ASSERT_PTR_EQUAL(st.msg_peer, B.peer);
 	CU_ASSERT(memcmp(tx, rx, len) == 0);
 	free(tx);
+}
+
+static void exchange(uint32_t len, uint32_t tag)
+{
+	uint8_t *rx = calloc(1, len + 1);
+
+	exchange_into(rx, len, tag);
 	free(rx);
 }
 
@@ -513,6 +524,87 @@ static void test_reasm(void)
 	CU_ASSERT_PTR_NULL(r.buf);
 }
 
+/*
+ * The registration cache: receives into the same buffer register once;
+ * a buffer whose mapping changed (stale) is registered again; a shorter
+ * receive at the same address reuses, a longer one registers; running
+ * out of tids or of memlock gives idle ones back.
+ */
+static void test_tid_cache(void)
+{
+	const uint32_t len = 1 << 20;
+	uint8_t *rx[10];
+	const struct hfi_transport_stats *st;
+	size_t longest;
+	unsigned i;
+
+	tid_cache_on = true;
+	pair_open(false, 16, NULL);
+	for (i = 0; i < 10; i++)
+		CU_ASSERT_PTR_NOT_NULL_FATAL(rx[i] = calloc(1, 2 * len));
+	for (i = 0; i < 3; i++)
+		exchange_into(rx[0], len, i);
+	CU_ASSERT_EQUAL(fake_hfi_tid_registrations(B.dev, &longest), 1);
+	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(B.dev), 1);	/* kept */
+	st = hfi_transport_stats(B.tp);
+	CU_ASSERT_EQUAL(st->tid_cache.hits, 2);
+
+	/* Its "mapping" changed: stale, freed, registered again. */
+	fake_hfi_unmap(B.dev, rx[0] + 100, 1);
+	exchange_into(rx[0], len, 10);
+	CU_ASSERT_EQUAL(fake_hfi_tid_registrations(B.dev, &longest), 2);
+	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(B.dev), 1);
+	CU_ASSERT_EQUAL(hfi_transport_stats(B.tp)->tid_cache.stale, 1);
+
+	/* Shorter at the same address: reused; longer: a new tid. */
+	exchange_into(rx[0], len / 2, 11);
+	CU_ASSERT_EQUAL(fake_hfi_tid_registrations(B.dev, &longest), 2);
+	exchange_into(rx[0], 2 * len - 1, 12);
+	CU_ASSERT_EQUAL(fake_hfi_tid_registrations(B.dev, &longest), 3);
+
+	/* 10 buffers, 8 tids: idle ones make room, every receive lands. */
+	for (i = 0; i < 10; i++)
+		exchange_into(rx[i], len, 20 + i);
+	CU_ASSERT(fake_hfi_tids_in_use(B.dev) <= 8);
+	CU_ASSERT(hfi_transport_stats(B.tp)->tid_cache.evicted > 0);
+
+	/* Pinning refused while idle tids hold pages: they go, it works. */
+	fake_hfi_refuse_pinning(B.dev, 1);
+	exchange_into(rx[9] + 4096, len, 40);
+	CU_ASSERT_EQUAL(fake_hfi_tids_in_use(B.dev), 1);
+	CU_ASSERT_EQUAL(hfi_transport_pending(A.tp), 0);
+	pair_close();
+	tid_cache_on = false;
+	for (i = 0; i < 10; i++)
+		free(rx[i]);
+}
+
+/* The bookkeeping alone: a window let go unfilled is never handed out. */
+static void test_tid_cache_unfilled(void)
+{
+	struct tid_cache c;
+	char buf[64];
+	uint32_t tid;
+
+	tid_cache_init(&c, 4, 1 << 20);
+	CU_ASSERT(tid_cache_insert(&c, buf, sizeof(buf), 3));
+	CU_ASSERT_EQUAL(tid_cache_put(&c, 3, true), TID_CACHE_KEPT);
+	CU_ASSERT_PTR_NOT_NULL(tid_cache_lookup(&c, buf, sizeof(buf)));
+	tid_cache_get(&c, tid_cache_lookup(&c, buf, sizeof(buf)));
+	CU_ASSERT_EQUAL(tid_cache_put(&c, 3, false), TID_CACHE_FREE);
+	CU_ASSERT_PTR_NULL(tid_cache_lookup(&c, buf, sizeof(buf)));
+	CU_ASSERT_EQUAL(tid_cache_put(&c, 3, true), TID_CACHE_NOT_MINE);
+	/* Idle limits: the fifth idle entry pushes the oldest out. */
+	for (tid = 1; tid <= 5; tid++) {
+		CU_ASSERT(tid_cache_insert(&c, buf + tid, 1, tid));
+		CU_ASSERT_EQUAL(tid_cache_put(&c, tid, true), TID_CACHE_KEPT);
+	}
+	CU_ASSERT(tid_cache_evict(&c, false, &tid));
+	CU_ASSERT_EQUAL(tid, 1);
+	CU_ASSERT(!tid_cache_evict(&c, false, &tid));
+	tid_cache_fini(&c);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -537,6 +629,9 @@ int main(void)
 	CU_add_test(s, "receiver never ready: give up", test_give_up);
 	CU_add_test(s, "unreachable peer", test_unreachable);
 	CU_add_test(s, "message from an unconnected source", test_unknown_source);
+	CU_add_test(s, "tid cache: reuse, stale, evict", test_tid_cache);
+	CU_add_test(s, "tid cache: an unfilled window dies",
+		    test_tid_cache_unfilled);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
