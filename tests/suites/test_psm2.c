@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -871,6 +872,88 @@ out:
 	return ok;
 }
 
+/* len bytes from a to b into rx (b's own buffer), checked. */
+static bool end_xfer_into(struct end *a, struct end *b, uint8_t *rx,
+			  uint32_t len, unsigned seed)
+{
+	psm2_mq_tag_t t = tag_of(TAG_DATA, seed), sel = all_bits();
+	uint8_t *tx = malloc(len);
+	psm2_mq_req_t s, r;
+	bool ok = false;
+
+	if (!tx)
+		return false;
+	pattern(tx, len, seed);
+	memset(rx, 0, len);
+	if (psm2_mq_irecv2(b->mq, b->peer, &t, &sel, 0, rx, len, NULL, &r) ==
+	    PSM2_OK &&
+	    psm2_mq_isend2(a->mq, a->peer, 0, &t, tx, len, NULL, &s) == PSM2_OK)
+		ok = finish_both(&s, &r, a->ep, b->ep) && !memcmp(tx, rx, len);
+	free(tx);
+	return ok;
+}
+
+static void *map_rw(void *at, size_t len)
+{
+	void *p = mmap(at, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS |
+		       (at ? MAP_FIXED_NOREPLACE : 0), -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * The registration cache (sdma.opa 4 tids that follow their mapping):
+ * the receive tid stays registered after a rendezvous receive (its pages
+ * stay pinned) and serves the next receive into the buffer; once the
+ * buffer is unmapped and the address mapped again, a receive there lands
+ * in the new pages (a cache that kept the old tid wrote into the old
+ * ones: this receive then saw zeros). PSM2_SHIM_TID_CACHE=0 keeps nothing.
+ */
+static void test_registration_cache(void)
+{
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	const uint32_t len = 1 << 20;
+	struct end a = { 0 }, b = { 0 };
+	long pinned0, pinned1;
+	psm2_uuid_t uuid;
+	uint8_t *rx, *again;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		if (pass)
+			setenv("PSM2_SHIM_TID_CACHE", "0", 1);
+		CU_ASSERT_FATAL(psm2_init(&major, &minor) == PSM2_OK);
+		psm2_uuid_generate(uuid);
+		CU_ASSERT_FATAL(end_open(&a, 0, uuid) == 0 &&
+				end_open(&b, 1, uuid) == 0);
+		CU_ASSERT_FATAL(end_connect(&a, &b) == 0 &&
+				end_connect(&b, &a) == 0);
+		rx = map_rw(NULL, len);
+		CU_ASSERT_FATAL(rx != NULL);
+		pinned0 = tl_vm_pinned_kb();
+		CU_ASSERT(end_xfer_into(&a, &b, rx, len, 1));
+		pinned1 = tl_vm_pinned_kb();
+		CU_ASSERT(end_xfer_into(&a, &b, rx, len, 2));
+		CU_ASSERT(tl_vm_pinned_kb() == pinned1);
+		/* Kept pinned with the cache, given back without it. */
+		CU_ASSERT(pass ? pinned1 == pinned0 :
+				 pinned1 - pinned0 >= (long)(len >> 10));
+		CU_ASSERT(munmap(rx, len) == 0);
+		again = map_rw(rx, len);
+		CU_ASSERT_FATAL(again == rx);
+		CU_ASSERT(end_xfer_into(&a, &b, rx, len, 3));
+		CU_ASSERT(end_xfer_into(&a, &b, rx, len, 4));
+		munmap(rx, len);
+		psm2_mq_finalize(a.mq);
+		psm2_mq_finalize(b.mq);
+		psm2_ep_close(a.ep, PSM2_EP_CLOSE_GRACEFUL, 0);
+		psm2_ep_close(b.ep, PSM2_EP_CLOSE_GRACEFUL, 0);
+		psm2_finalize();
+	}
+	unsetenv("PSM2_SHIM_TID_CACHE");
+}
+
 /*
  * Intel's default devices (PSM2_DEVICES unset: self,shm,hfi), as libfabric's
  * psm2 provider runs: two endpoints of this node reach each other through
@@ -1136,6 +1219,8 @@ static CU_TestInfo psm2_tests[] = {
 	{ "info_query: units, status, contexts, device", test_info_query },
 	{ "active messages: request, reply from the handler",
 	  test_active_messages },
+	{ "registration cache: kept, and a new mapping at the same address",
+	  test_registration_cache },
 	CU_TEST_INFO_NULL,
 };
 
