@@ -10,6 +10,9 @@
 #               psm2_poll + psm2_mq_test2 in a loop (as Open MPI's MTL does)
 #   psm2_wait   the same with the library's blocking calls (send2, wait2:
 #               the wait sleeps in poll() on the context fd)
+#   psm2_nocache  psm2_wait with PSM2_SHIM_TID_CACHE=0: every rendezvous
+#               window registered and freed anew (the registration
+#               cache's baseline)
 #   mpi_psm2    bin/mpi_bench under Open MPI, pml cm + mtl psm2 over our
 #               libpsm2.so.2 (lib.bash MPIRUN: btl self, no shared memory),
 #               rank 0 on hfi0, rank 1 on hfi1
@@ -36,10 +39,11 @@ OUT="$(mktemp -d /tmp/bench-mpi.XXXXXX)" || exit 1
 hfi1_names_for_openmpi || { echo "FAIL: cannot give Open MPI the hfi1 names it looks for"; exit 1; }
 trap 'rm -rf "$OUT"; hfi1_names_undo' EXIT
 
-METHODS=(psm2_spin psm2_wait mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
+METHODS=(psm2_spin psm2_wait psm2_nocache mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
 declare -A LABEL=(
 	[psm2_spin]="PSM2 over psm-shim, polling (hfi0 <-> hfi1)"
 	[psm2_wait]="PSM2 over psm-shim, blocking wait (hfi0 <-> hfi1)"
+	[psm2_nocache]="PSM2 over psm-shim, blocking wait, no registration cache"
 	[mpi_psm2]="Open MPI cm/psm2 over psm-shim (hfi0 <-> hfi1)"
 	[mpi_ofi]="Open MPI cm/ofi, libfabric psm2 over psm-shim (hfi0 <-> hfi1)"
 	[mpi_shm]="Open MPI cm/psm2, psm-shim shared memory (PSM2_DEVICES=self,shm)"
@@ -58,6 +62,10 @@ run_psm2_spin() {
 run_psm2_wait() {
 	PSM2_DEVICES=self,hfi LD_LIBRARY_PATH="$PSM2_DIR" timeout -k 5 "$BENCH_TIMEOUT" \
 		"$MPI_BIN/psm2_pingpong" 0 1 wait
+}
+
+run_psm2_nocache() {
+	PSM2_SHIM_TID_CACHE=0 run_psm2_wait
 }
 
 # bench_on_units MPIRUN...: mpi_bench with rank r on hfi<r>, and the
@@ -204,6 +212,11 @@ goal "Open MPI cm/psm2 over the HFI, 8 B half RTT / vader" mpi_psm2 mpi_vader 8 
 goal "Open MPI cm/ofi over the HFI, 8 B half RTT / vader" mpi_ofi mpi_vader 8 3 le 4
 goal "Open MPI cm/psm2 over the HFI, 4 MiB MB/s / memcpy" mpi_psm2 memcpy 4194304 6 ge 0.8
 goal "Open MPI cm/ofi over the HFI, 4 MiB MB/s / memcpy" mpi_ofi memcpy 4194304 6 ge 0.8
+echo
+echo "registration cache, PSM2 MB/s with / without (psm2_wait / psm2_nocache):" \
+	"64 KiB $(ratio "$(field psm2_wait 65536 6)" "$(field psm2_nocache 65536 6)")," \
+	"1 MiB $(ratio "$(field psm2_wait 1048576 6)" "$(field psm2_nocache 1048576 6)")," \
+	"4 MiB $(ratio "$(field psm2_wait 4194304 6)" "$(field psm2_nocache 4194304 6)")"
 
 echo
 echo "DRVOPS-CSV-BEGIN"
