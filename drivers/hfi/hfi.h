@@ -54,6 +54,7 @@ struct hfi_params {
 	unsigned int sdma_engines;
 	unsigned int max_iovs;
 	unsigned int inline_max;	/* eager bytes sent within writev */
+	unsigned long inline_expected_max;	/* expected bytes, likewise */
 };
 
 extern struct hfi_params hfi_params;
@@ -105,7 +106,7 @@ struct hfi_tid {
 	struct drvops_binding *binding;	/* MR-backed, else we pinned */
 	struct hfi_ctxt *ctxt;
 	bool notify;			/* mni is inserted */
-	bool stale;			/* its mapping changed: no transfers */
+	bool stale;			/* its mapping may have changed */
 	bool erased;			/* its id may belong to another tid */
 	struct mmu_interval_notifier mni;
 };

@@ -31,6 +31,12 @@ struct hfi_params hfi_params = {
 	.sdma_engines = 4,
 	.max_iovs = 64,
 	.inline_max = 64 << 10,
+	/*
+	 * A rendezvous window of psm-shim (1 MiB) and up to the MPI
+	 * benchmark's largest message: about a millisecond of copying in the
+	 * sender's writev; larger ones keep the engines' asynchrony.
+	 */
+	.inline_expected_max = 4 << 20,
 };
 module_param_named(num_contexts, hfi_params.num_contexts, uint, 0444);
 MODULE_PARM_DESC(num_contexts, "receive contexts per unit");
@@ -39,6 +45,11 @@ MODULE_PARM_DESC(sdma_engines, "SDMA engines shared by all units");
 module_param_named(inline_max, hfi_params.inline_max, uint, 0444);
 MODULE_PARM_DESC(inline_max,
 		 "largest eager message delivered within writev (bytes, 0: none)");
+/* Writable: a benchmark compares both ways in one boot. */
+module_param_named(inline_expected_max, hfi_params.inline_expected_max, ulong,
+		   0644);
+MODULE_PARM_DESC(inline_expected_max,
+		 "largest expected message delivered within writev (bytes, 0: none)");
 
 #define HFI_MAX_UNITS 16
 

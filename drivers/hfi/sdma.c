@@ -5,12 +5,14 @@
  * receiver's eager buffers or expected (tid) pages, posts the receive
  * entries and writes the sender's completion slot.
  *
- * Eager messages up to inline_max skip all that when nothing of the
- * sending context is queued: writev reserves the receiver's buffers,
- * copies the payload from the sender's iovecs straight into them, posts
- * the entries and writes the completion before it returns: no pin, no
- * allocation, no worker, no wait. Nothing queued means per-flow order
- * holds.
+ * Eager messages up to inline_max, and expected ones up to
+ * inline_expected_max, skip all that when nothing of the sending context
+ * is queued: writev copies the payload from the sender's iovecs straight
+ * into the receiver's eager buffers or tid pages, posts the entries and
+ * writes the completion before it returns: no pin, no allocation, no
+ * worker, no wait (the sender's CPU does the copy a worker would have
+ * done, while the sender would only poll). Nothing queued means per-flow
+ * order holds.
  *
  * Receiver not ready (RHQ or eager ring full): the message is dropped
  * whole, counted, and the sender's slot says ERROR/ENOBUFS: like an RNR
@@ -241,52 +243,121 @@ static int hfi_deliver_eager(struct hfi_ctxt *src,
 	return err;
 }
 
-static int hfi_deliver_expected(struct hfi_req *req, struct hfi_ctxt *dst)
+/*
+ * [0, n) of the payload into tid t at toff: the bytes copied (short if an
+ * inline payload page is unreadable). Page faults are allowed: t is held
+ * (its users count), its pages pinned.
+ */
+static size_t hfi_payload_copy_to_tid(const struct hfi_payload *pl,
+				      struct hfi_tid *t, u64 toff, size_t n)
+{
+	size_t done = 0;
+
+	if (pl->req) {
+		hfi_req_copy_to_tid(pl->req, 0, t, toff, n);
+		return n;
+	}
+	toff += t->first_offset;
+	while (done < n) {
+		size_t poff = toff & ~PAGE_MASK;
+		size_t chunk = min_t(size_t, n - done, PAGE_SIZE - poff);
+		void *va = kmap_local_page(t->pages[toff >> PAGE_SHIFT]);
+		size_t got = hfi_inline_copy(va + poff, pl->iov, pl->niov, done,
+					     chunk);
+
+		kunmap_local(va);
+		done += got;
+		if (got < chunk)
+			break;
+		toff += chunk;
+	}
+	return done;
+}
+
+/* Look the tid up for a transfer of len at toff; held on success. */
+static int hfi_expected_target(struct hfi_ctxt *dst,
+			       const struct drvops_hfi_sdma_req *r,
+			       struct hfi_tid **tp)
+{
+	struct hfi_tid *t;
+
+	lockdep_assert_held(&dst->rx_lock);
+	if (dst->dead)
+		return -EHOSTUNREACH;
+	t = hfi_tid_get(dst, r->tid);
+	if (!t)
+		return -ENOENT;
+	if (r->toffset > t->length || r->length > t->length - r->toffset) {
+		atomic_dec(&t->users);		/* under rx_lock: nobody waits */
+		return -ERANGE;
+	}
+	*tp = t;
+	return 0;
+}
+
+/*
+ * An expected message from src into dst: one RHQ entry, the payload in
+ * the tid. The payload is copied first, outside any lock (page faults
+ * allowed for an inline payload), then the entry is reserved and posted:
+ * a payload that turns out unreadable midway posts nothing (-EFAULT; the
+ * tid holds a partial copy nobody was told about), and the receiver never
+ * sees an entry for a message that did not arrive whole. Receiver not
+ * ready is checked before the copy and again at the reservation.
+ */
+static int hfi_deliver_expected(struct hfi_ctxt *src,
+				const struct drvops_hfi_sdma_req *r,
+				const struct hfi_payload *pl,
+				struct hfi_ctxt *dst)
 {
 	struct drvops_hfi_rhq_entry *e;
 	struct hfi_tid *t;
-	u64 len = req->r.length;
-	u32 idx;
+	u64 len = r->length;
+	u32 idx = 0;
+	int err;
 
 	spin_lock(&dst->rx_lock);
-	if (dst->dead) {
-		spin_unlock(&dst->rx_lock);
-		return -EHOSTUNREACH;
-	}
-	t = hfi_tid_get(dst, req->r.tid);
-	if (!t) {
-		spin_unlock(&dst->rx_lock);
-		return -ENOENT;
-	}
-	if (req->r.toffset > t->length || len > t->length - req->r.toffset ||
-	    t->stale) {
-		atomic_dec(&t->users);		/* under rx_lock: nobody waits */
-		spin_unlock(&dst->rx_lock);
-		return t->stale ? -ESTALE : -ERANGE;
-	}
-	if (!hfi_room(dst->rhq_tail, READ_ONCE(dst->user->rhq_head),
-		      hfi_params.rhq_entries)) {
+	err = hfi_expected_target(dst, r, &t);
+	if (!err && !hfi_room(dst->rhq_tail, READ_ONCE(dst->user->rhq_head),
+			      hfi_params.rhq_entries)) {
 		atomic_dec(&t->users);
-		spin_unlock(&dst->rx_lock);
-		hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 0, 0, 1, 0);
-		return -ENOBUFS;
+		err = -ENOBUFS;
 	}
-	idx = dst->rhq_tail++;
 	spin_unlock(&dst->rx_lock);
+	if (err)
+		goto out_stats;
 
-	if (len)
-		hfi_req_copy_to_tid(req, 0, t, req->r.toffset, len);
+	if (len && hfi_payload_copy_to_tid(pl, t, r->toffset, len) < len) {
+		hfi_tid_put(dst, t);
+		return -EFAULT;
+	}
+
+	spin_lock(&dst->rx_lock);
+	if (dst->dead)
+		err = -EHOSTUNREACH;
+	else if (!hfi_room(dst->rhq_tail, READ_ONCE(dst->user->rhq_head),
+			   hfi_params.rhq_entries))
+		err = -ENOBUFS;
+	else
+		idx = dst->rhq_tail++;
+	spin_unlock(&dst->rx_lock);
 	hfi_tid_put(dst, t);
+	if (err)
+		goto out_stats;
+
 	e = &dst->rhq[idx & (hfi_params.rhq_entries - 1)];
-	hfi_fill_entry(e, req->src, &req->r,
-		       DRVOPS_HFI_RHQ_EXPECTED | DRVOPS_HFI_RHQ_LAST, U32_MAX, len,
-		       req->r.toffset);
+	hfi_fill_entry(e, src, r, DRVOPS_HFI_RHQ_EXPECTED | DRVOPS_HFI_RHQ_LAST,
+		       U32_MAX, len, r->toffset);
 	/* Payload and entry before seq: the user polls seq. */
 	smp_store_release(&e->seq, idx + 1);
 	hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 1, len, 0, 0);
 	/* dst is held (rx_busy): its release waits for us, its file is there. */
 	drvops_file_wake(dst->file);
 	return 0;
+
+out_stats:
+	if (err == -ENOBUFS)
+		hfi_stats_add(&dst->stats, &dst->unit->stats, 0, 0, 0, 0, 1, 0);
+	return err;
 }
 
 static void hfi_req_free(struct hfi_req *req)
@@ -369,7 +440,9 @@ static void hfi_req_work(struct work_struct *work)
 		err = hfi_deliver_eager(src, &req->r,
 					&(struct hfi_payload){ .req = req }, dst);
 	else
-		err = hfi_deliver_expected(req, dst);
+		err = hfi_deliver_expected(src, &req->r,
+					   &(struct hfi_payload){ .req = req },
+					   dst);
 	if (dst)
 		hfi_fabric_put(dst);
 	hfi_req_complete(req, err);
@@ -451,13 +524,15 @@ static int hfi_send_inline(struct hfi_ctxt *c,
 			   const struct drvops_hfi_sdma_req *r,
 			   const struct iovec *piov)
 {
+	const struct hfi_payload pl = { .iov = piov, .niov = r->niov };
+	u64 max = r->opcode == DRVOPS_HFI_OP_EAGER ?
+		  hfi_params.inline_max :
+		  READ_ONCE(hfi_params.inline_expected_max);
 	struct hfi_ctxt *dst;
 	unsigned int i;
 	int err;
 
-	if (r->opcode != DRVOPS_HFI_OP_EAGER ||
-	    r->length > hfi_params.inline_max ||
-	    atomic_read(&c->sends_in_flight))
+	if (r->length > max || atomic_read(&c->sends_in_flight))
 		return -EAGAIN;
 	/* Unreadable payload: refused before anything is reserved. */
 	for (i = 0; i < r->niov; i++)
@@ -466,11 +541,10 @@ static int hfi_send_inline(struct hfi_ctxt *c,
 	dst = hfi_fabric_get(r->dlid, r->dctxt);
 	if (!dst || !hfi_same_job(c, dst))
 		err = -EHOSTUNREACH;
+	else if (r->opcode == DRVOPS_HFI_OP_EAGER)
+		err = hfi_deliver_eager(c, r, &pl, dst);
 	else
-		err = hfi_deliver_eager(c, r,
-					&(struct hfi_payload){ .iov = piov,
-							       .niov = r->niov },
-					dst);
+		err = hfi_deliver_expected(c, r, &pl, dst);
 	if (dst)
 		hfi_fabric_put(dst);
 	hfi_tx_stats(c, r, err);

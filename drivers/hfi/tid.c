@@ -7,10 +7,13 @@
  * the driver through the broker.
  *
  * A NOTIFY tid (sdma.opa 4) is for registration caches: it watches its
- * range with an MMU interval notifier, and once the range is unmapped or
- * replaced it is stale (transfers get ESTALE, the user page says so) until
- * the user frees it. Its id is reserved before the notifier goes in, so
- * the callback always knows which byte of the user page to set.
+ * range with an MMU interval notifier, and once the range may have been
+ * unmapped or replaced the user page says it is stale, so the cache does
+ * not hand it out again. Transfers into it still land in its pinned pages:
+ * the notifier also fires when the pages stay (a transparent huge page
+ * split or collapse around them), and a receive posted before must not
+ * fail for that. Its id is reserved before the notifier goes in, so the
+ * callback always knows which byte of the user page to set.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>

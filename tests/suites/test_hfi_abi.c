@@ -2317,6 +2317,165 @@ static void test_inline_payload_fault_midway(void)
 	teardown();
 }
 
+/* The module's inline_expected_max (bytes), or 0 if unreadable. */
+static unsigned long inline_expected_max(void)
+{
+	FILE *f = fopen("/sys/module/drvops_hfi/parameters/inline_expected_max",
+			"re");
+	unsigned long v = 0;
+
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+static struct drvops_hfi_sdma_req expected_req(const struct drvops_hfi_ctx *rx,
+					       uint16_t slot, uint32_t tid,
+					       uint64_t toff, uint64_t len,
+					       uint32_t tag)
+{
+	struct drvops_hfi_sdma_req r = eager_req(rx, slot, len, 1, tag);
+
+	r.opcode = DRVOPS_HFI_OP_EXPECTED;
+	r.tid = tid;
+	r.toffset = toff;
+	return r;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/*
+ * An expected message up to inline_expected_max with nothing queued is
+ * copied inside writev: when it returns, the completion is written, the
+ * entry posted and the data in place, and nothing was pinned for it.
+ */
+static void test_inline_expected_done_when_writev_returns(void)
+{
+	const size_t len = 1 << 20, off = 100;
+	uint8_t *src = malloc(len), *dst = aligned_alloc(PAGE, len + PAGE);
+	struct wpair p;
+	uint32_t tid, i;
+	long pinned;
+
+	CU_ASSERT_FATAL(src && dst);
+	CU_ASSERT_FATAL(inline_expected_max() >= len);
+	memset(dst, 0, len + PAGE);
+	TL_ASSERT_OK(wpair_open(&p, 2));
+	TL_ASSERT_OK(drvops_hfi_tid_register(&p.rx, dst, len + PAGE, &tid));
+	pinned = tl_vm_pinned_kb();
+	for (i = 0; i < 3; i++) {
+		struct drvops_hfi_sdma_req r = expected_req(&p.rx, 4, tid, off,
+							    len, i);
+		struct iovec iov[2] = { { &r, sizeof(r) }, { src, len } };
+		const volatile struct drvops_hfi_rhq_entry *e;
+
+		memset(src, 0x50 + i, len);
+		CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 2) == 1);
+		CU_ASSERT_EQUAL(slot_status(&p.tx, 4), DRVOPS_HFI_COMP_COMPLETE);
+		CU_ASSERT_PTR_NOT_NULL(drvops_hfi_peek(&p.rx));
+		CU_ASSERT_EQUAL(tl_vm_pinned_kb(), pinned);
+		TL_ASSERT_OK(tl_hfi_recv(&p.rx, &e, TIMEOUT_MS));
+		CU_ASSERT(e->tid == tid && e->length == len &&
+			  e->offset == off && hdr_tag(e) == i);
+		drvops_hfi_consume(&p.rx, e);
+		CU_ASSERT(!memcmp(dst + off, src, len));
+		CU_ASSERT(all_zero(dst, off) &&
+			  all_zero(dst + off + len, PAGE - off));
+	}
+	TL_ASSERT_OK(drvops_hfi_tid_free(&p.rx, tid));
+	TL_ASSERT_OK(marker_is_next(&p.tx, &p.rx));
+	teardown();
+	free(src);
+	free(dst);
+}
+
+/*
+ * Receiver full: the inline expected send's ENOBUFS is in its slot at
+ * return, counted as dropped, and nothing was written into the tid.
+ */
+static void test_inline_expected_enobufs(void)
+{
+	const size_t len = 64 << 10;
+	uint8_t *src = malloc(len), *dst = aligned_alloc(PAGE, len);
+	struct drvops_hfi_counters rc0, rc;
+	struct wpair p;
+	uint32_t n, i, tid;
+
+	CU_ASSERT_FATAL(src && dst);
+	memset(src, 0x77, len);
+	memset(dst, 0, len);
+	TL_ASSERT_OK(wpair_open(&p, 2));
+	TL_ASSERT_OK(drvops_hfi_tid_register(&p.rx, dst, len, &tid));
+	n = p.rx.info.rhq_entries;
+	for (i = 0; i < n; i++)
+		TL_ASSERT_OK(send_wait(&p, 0, i));
+	TL_ASSERT_OK(drvops_hfi_counters(&p.rx, &rc0));
+	{
+		struct drvops_hfi_sdma_req r = expected_req(&p.rx, 9, tid, 0,
+							    len, 7777);
+		struct iovec iov[2] = { { &r, sizeof(r) }, { src, len } };
+
+		CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 2) == 1);
+		CU_ASSERT_EQUAL(slot_status(&p.tx, 9), DRVOPS_HFI_COMP_ERROR);
+		CU_ASSERT_EQUAL(p.tx.comp[9].errcode, ENOBUFS);
+	}
+	CU_ASSERT(all_zero(dst, len));
+	TL_ASSERT_OK(drvops_hfi_counters(&p.rx, &rc));
+	CU_ASSERT_EQUAL(rc.rx_dropped, rc0.rx_dropped + 1);
+	for (i = 0; i < n; i++)
+		TL_ASSERT_OK(recv_check(&p, 0, i));
+	TL_ASSERT_OK(drvops_hfi_tid_free(&p.rx, tid));
+	TL_ASSERT_OK(marker_is_next(&p.tx, &p.rx));
+	teardown();
+	free(src);
+	free(dst);
+}
+
+/*
+ * An expected payload running into a PROT_NONE page: writev EFAULT, the
+ * slot as it was, no entry, the tid untouched.
+ */
+static void test_inline_expected_unreadable_efault(void)
+{
+	uint8_t *two = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *dst = aligned_alloc(PAGE, 2 * PAGE);
+	struct wpair p;
+	uint32_t tid;
+
+	CU_ASSERT_FATAL(two != MAP_FAILED && dst);
+	memset(two, 0x11, PAGE);
+	memset(dst, 0, 2 * PAGE);
+	CU_ASSERT_FATAL(mprotect(two + PAGE, PAGE, PROT_NONE) == 0);
+	TL_ASSERT_OK(wpair_open(&p, 2));
+	TL_ASSERT_OK(drvops_hfi_tid_register(&p.rx, dst, 2 * PAGE, &tid));
+	{
+		struct drvops_hfi_sdma_req r = expected_req(&p.rx, 2, tid, 0,
+							    2 * PAGE, 5);
+		struct iovec iov[2] = { { &r, sizeof(r) }, { two, 2 * PAGE } };
+
+		expect_refused(&p, iov, 2, EFAULT,
+			       "inline expected, payload into PROT_NONE");
+	}
+	CU_ASSERT(all_zero(dst, 2 * PAGE));
+	TL_ASSERT_OK(drvops_hfi_tid_free(&p.rx, tid));
+	TL_ASSERT_OK(marker_is_next(&p.tx, &p.rx));
+	munmap(two, 2 * PAGE);
+	free(dst);
+	teardown();
+}
+
 /* ==== 6. poll =========================================================== */
 
 static short poll_now(int fd)
@@ -2820,6 +2979,44 @@ static void test_inline_needs_no_memlock(void)
 	expect_child_ok(no_memlock_child);
 }
 
+/*
+ * Expected sends likewise: up to inline_expected_max nothing is pinned
+ * for them (the receiver's tid was pinned before the limit went to 0);
+ * above it the engine pins the payload, over the limit.
+ */
+static int no_memlock_expected_child(void)
+{
+	const size_t max = inline_expected_max(), len = max + PAGE;
+	uint8_t *src = malloc(len), *dst = aligned_alloc(PAGE, len);
+	struct rlimit rl = { 0, 0 };
+	struct drvops_hfi_sdma_req r;
+	struct iovec iov[2];
+	struct wpair p;
+	uint32_t tid;
+
+	CHILD_CHECK(max >= PAGE && src && dst, 1);
+	memset(src, 0x3c, len);
+	CHILD_CHECK(drop_cap_ipc_lock() == 0, 2);
+	CHILD_CHECK(wpair_open(&p, 2) == 0, 3);
+	CHILD_CHECK(drvops_hfi_tid_register(&p.rx, dst, len, &tid) == 0, 4);
+	CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0, 5);
+	r = expected_req(&p.rx, 1, tid, 0, max, 1);
+	iov[0] = (struct iovec){ &r, sizeof(r) };
+	iov[1] = (struct iovec){ src, max };
+	CHILD_CHECK(xwritev(p.tx.fd, iov, 2) == 1, 6);
+	CHILD_CHECK(slot_status(&p.tx, 1) == DRVOPS_HFI_COMP_COMPLETE, 7);
+	CHILD_CHECK(!memcmp(dst, src, max), 8);
+	r = expected_req(&p.rx, 2, tid, 0, len, 2);
+	iov[1] = (struct iovec){ src, len };
+	CHILD_CHECK(xwritev(p.tx.fd, iov, 2) == -ENOMEM, 9);
+	return 0;
+}
+
+static void test_inline_expected_needs_no_memlock(void)
+{
+	expect_child_ok(no_memlock_expected_child);
+}
+
 /* The HFI takes MRs only: a PD or CQ binding is EOPNOTSUPP, nothing bound. */
 static void test_bind_refuses_pd_and_cq(void)
 {
@@ -3109,6 +3306,14 @@ static CU_TestInfo inline_tests[] = {
 	  test_inline_payload_fault_midway },
 	{ "RLIMIT_MEMLOCK 0: eager up to inline_max still sends",
 	  test_inline_needs_no_memlock },
+	{ "expected: done when writev returns, nothing pinned",
+	  test_inline_expected_done_when_writev_returns },
+	{ "expected to a full receiver: ENOBUFS at return, tid untouched",
+	  test_inline_expected_enobufs },
+	{ "expected payload unreadable: EFAULT, tid untouched",
+	  test_inline_expected_unreadable_efault },
+	{ "RLIMIT_MEMLOCK 0: expected up to inline_expected_max still sends",
+	  test_inline_expected_needs_no_memlock },
 	CU_TEST_INFO_NULL,
 };
 

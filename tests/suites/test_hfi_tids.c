@@ -2,9 +2,10 @@
 /*
  * Tids that follow their mapping (sdma.opa 4, DRVOPS_HFI_TID_NOTIFY), what
  * a registration cache relies on: whatever unmaps or replaces the pages of
- * a tid's range makes it stale (the user page says so, transfers get
- * ESTALE and write nothing), whatever leaves the pages in place does not,
- * and a new registration at the same address sees the new pages. Also the
+ * a tid's range makes it stale (the user page says so; transfers still
+ * land, in the pages the tid pinned), whatever leaves the pages in place
+ * does not, and a new registration at the same address sees the new
+ * pages. Also the
  * teardown orders: the process exits (its mm goes before its fds), the
  * uverbs fd is closed first, munmap races a stream of transfers.
  */
@@ -161,8 +162,10 @@ static void test_fresh_tid_delivers(void)
 }
 
 /*
- * munmap: stale at once, transfers get ESTALE and post nothing, the pages
- * stay pinned (and counted) until TID_FREE gives them back.
+ * munmap: stale at once; a transfer still lands (in the pinned pages the
+ * process no longer sees: a receive posted before is not failed by a
+ * notifier that fires needlessly), the pages stay pinned and counted
+ * until TID_FREE gives them back.
  */
 static void test_munmap_makes_it_stale(void)
 {
@@ -180,8 +183,7 @@ static void test_munmap_makes_it_stale(void)
 	CU_ASSERT(pinned1 - pinned0 == 32);
 	CU_ASSERT(munmap(b + 2 * PG, PG) == 0);	/* one page of it */
 	CU_ASSERT(drvops_hfi_tid_stale(&p.rx, tid));
-	TL_ASSERT_ERR(put(&p, tid, 0, src, sizeof(src)), ESTALE);
-	CU_ASSERT(drvops_hfi_peek(&p.rx) == NULL);
+	TL_ASSERT_OK(put_landed(&p, tid, src, sizeof(src)));
 	CU_ASSERT(tl_vm_pinned_kb() == pinned1);
 	TL_ASSERT_OK(drvops_hfi_tid_free(&p.rx, tid));
 	CU_ASSERT(tl_vm_pinned_kb() == pinned0);
@@ -211,7 +213,8 @@ static void test_new_mapping_at_the_same_address(void)
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	CU_ASSERT_FATAL(again == b);
 	CU_ASSERT(drvops_hfi_tid_stale(&p.rx, tid));
-	TL_ASSERT_ERR(put(&p, tid, 0, src, sizeof(src)), ESTALE);
+	/* Why a cache must look: the old tid writes where nobody sees it. */
+	TL_ASSERT_OK(put_landed(&p, tid, src, sizeof(src)));
 	CU_ASSERT(b[0] == 0 && b[999] == 0);
 
 	TL_ASSERT_OK(drvops_hfi_tid_free(&p.rx, tid));
@@ -334,7 +337,7 @@ struct streamer {
 	uint32_t tid;
 	const uint8_t *src;
 	size_t n;
-	unsigned ok, stale, other;
+	unsigned ok, other;
 	volatile bool stop;
 };
 
@@ -348,8 +351,6 @@ static void *stream(void *arg)
 
 		if (!ret)
 			s->ok++;
-		else if (ret == -ESTALE)
-			s->stale++;
 		else
 			s->other++;
 		/* Keep the RHQ from filling: entries are not read here. */
@@ -360,9 +361,9 @@ static void *stream(void *arg)
 }
 
 /*
- * munmap while 256 KiB transfers stream into the range: the ones under way
- * finish into the old (still pinned) pages, every later one is ESTALE,
- * and the freed tid goes away cleanly (KASAN/lockdep on the debug kernel).
+ * munmap while 256 KiB transfers stream into the range: they go on into
+ * the old (still pinned) pages, the tid says stale, and the freed tid
+ * goes away cleanly (KASAN/lockdep on the debug kernel).
  */
 static void test_munmap_while_transfers_stream(void)
 {
@@ -371,7 +372,7 @@ static void test_munmap_while_transfers_stream(void)
 	struct streamer s = { .n = n };
 	struct pair p;
 	pthread_t th;
-	unsigned i;
+	unsigned i, ok_at_unmap;
 
 	CU_ASSERT_FATAL(b && src);
 	fill(src, n, 6);
@@ -383,11 +384,12 @@ static void test_munmap_while_transfers_stream(void)
 	for (i = 0; i < 1000 && s.ok < 3; i++)
 		usleep(1000);
 	CU_ASSERT(munmap(b, n) == 0);
-	for (i = 0; i < 1000 && s.stale < 3; i++)
+	ok_at_unmap = s.ok;
+	for (i = 0; i < 1000 && s.ok < ok_at_unmap + 3; i++)
 		usleep(1000);
 	s.stop = true;
 	pthread_join(th, NULL);
-	CU_ASSERT(s.ok >= 3 && s.stale >= 3 && s.other == 0);
+	CU_ASSERT(s.ok >= ok_at_unmap + 3 && s.other == 0);
 	CU_ASSERT(drvops_hfi_tid_stale(&p.rx, s.tid));
 	TL_ASSERT_OK(drvops_hfi_tid_free(&p.rx, s.tid));
 	pair_close(&p);
@@ -494,7 +496,7 @@ static CU_TestInfo tid_tests[] = {
 	{ "NOTIFY needs version 4; unknown flags: EOPNOTSUPP",
 	  test_notify_needs_version_4 },
 	{ "a fresh tid delivers, again and again", test_fresh_tid_delivers },
-	{ "munmap: stale, ESTALE, pinned until TID_FREE",
+	{ "munmap: stale, still lands, pinned until TID_FREE",
 	  test_munmap_makes_it_stale },
 	{ "a new mapping at the same address: the new tid reaches it",
 	  test_new_mapping_at_the_same_address },

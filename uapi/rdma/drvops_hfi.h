@@ -238,11 +238,14 @@ struct drvops_hfi_comp {
  * at least DRVOPS_HFI_SDMA_REQ_SIZE_V3 (EINVAL), bytes beyond the kernel's
  * struct must be zero (E2BIG), __reserved must be 0 (EOPNOTSUPP).
  *
- * Eager messages up to the module's inline_max (64 KiB by default) with
+ * Eager messages up to the module's inline_max (64 KiB by default), and
+ * expected ones up to inline_expected_max (4 MiB by default), with
  * nothing of this context queued are delivered within writev, unpinned
  * (RLIMIT_MEMLOCK does not apply): their slot is COMPLETE, or ERROR with
- * ENOBUFS/EHOSTUNREACH, when writev returns (EFAULT if another thread
- * unmapped the payload meanwhile: the message went out zero-filled).
+ * the errcodes below, when writev returns. EFAULT in the slot: another
+ * thread unmapped the payload meanwhile (an eager message went out
+ * zero-filled; an expected one was not posted, its tid holds a partial
+ * copy).
  *
  * Errors (writev): ENXIO no context; EINVAL malformed request (iov[0] of
  * the wrong size, niov above max_iovs or beyond the iovecs given, length
@@ -284,14 +287,16 @@ struct drvops_hfi_sdma_req {
  *
  * DRVOPS_HFI_TID_NOTIFY (version 4), for a registration cache that keeps
  * tids across messages: the tid follows the mapping it was made from. Once
- * any page of it is unmapped or replaced (munmap, mremap, MADV_DONTNEED,
- * a new mapping over it, the process's exit) the tid is stale: the user
- * page's tid_stale[tid] becomes 1 and transfers into it fail with ESTALE
- * instead of writing into pages the process no longer sees. The pages
+ * any page of it may have been unmapped or replaced (munmap, mremap,
+ * MADV_DONTNEED, a new mapping over it, the process's exit) the tid is
+ * stale: the user page's tid_stale[tid] becomes 1. Do not hand a stale tid
+ * out again: transfers into it still land in the pages it pinned, which
+ * the process may no longer see (a receive posted before keeps working,
+ * as the kernel also says "stale" where the pages stay: a transparent
+ * huge page split or collapse around them, KSM, reclaim scans). The pages
  * stay pinned and counted until TID_FREE: free a stale tid and register
  * the buffer again. Changes of protection (mprotect, NUMA balancing,
- * fork's copy-on-write) keep it; a few other kernel events (KSM, page
- * reclaim scans) may make it stale needlessly, never the reverse.
+ * fork's copy-on-write) keep it; a real change is never missed.
  *
  * Errors: ENXIO no context; EINVAL length 0 or too large; EFAULT
  * unmappable buffer; ENOMEM memlock limit; ENOSPC no free tid;

@@ -13,6 +13,9 @@
 #   psm2_nocache  psm2_wait with PSM2_SHIM_TID_CACHE=0: every rendezvous
 #               window registered and freed anew (the registration
 #               cache's baseline)
+#   psm2_engine psm2_wait with the driver's inline_expected_max at 0:
+#               every expected send pinned and copied by an engine worker
+#               (the inline expected path's baseline)
 #   mpi_psm2    bin/mpi_bench under Open MPI, pml cm + mtl psm2 over our
 #               libpsm2.so.2 (lib.bash MPIRUN: btl self, no shared memory),
 #               rank 0 on hfi0, rank 1 on hfi1
@@ -39,11 +42,12 @@ OUT="$(mktemp -d /tmp/bench-mpi.XXXXXX)" || exit 1
 hfi1_names_for_openmpi || { echo "FAIL: cannot give Open MPI the hfi1 names it looks for"; exit 1; }
 trap 'rm -rf "$OUT"; hfi1_names_undo' EXIT
 
-METHODS=(psm2_spin psm2_wait psm2_nocache mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
+METHODS=(psm2_spin psm2_wait psm2_nocache psm2_engine mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
 declare -A LABEL=(
 	[psm2_spin]="PSM2 over psm-shim, polling (hfi0 <-> hfi1)"
 	[psm2_wait]="PSM2 over psm-shim, blocking wait (hfi0 <-> hfi1)"
 	[psm2_nocache]="PSM2 over psm-shim, blocking wait, no registration cache"
+	[psm2_engine]="PSM2 over psm-shim, blocking wait, expected sends by the engines"
 	[mpi_psm2]="Open MPI cm/psm2 over psm-shim (hfi0 <-> hfi1)"
 	[mpi_ofi]="Open MPI cm/ofi, libfabric psm2 over psm-shim (hfi0 <-> hfi1)"
 	[mpi_shm]="Open MPI cm/psm2, psm-shim shared memory (PSM2_DEVICES=self,shm)"
@@ -66,6 +70,17 @@ run_psm2_wait() {
 
 run_psm2_nocache() {
 	PSM2_SHIM_TID_CACHE=0 run_psm2_wait
+}
+
+INLINE_EXPECTED=/sys/module/drvops_hfi/parameters/inline_expected_max
+run_psm2_engine() {
+	local saved rc
+	saved=$(cat "$INLINE_EXPECTED") || return
+	echo 0 >"$INLINE_EXPECTED" || return
+	run_psm2_wait
+	rc=$?
+	echo "$saved" >"$INLINE_EXPECTED"
+	return "$rc"
 }
 
 # bench_on_units MPIRUN...: mpi_bench with rank r on hfi<r>, and the
@@ -217,6 +232,10 @@ echo "registration cache, PSM2 MB/s with / without (psm2_wait / psm2_nocache):" 
 	"64 KiB $(ratio "$(field psm2_wait 65536 6)" "$(field psm2_nocache 65536 6)")," \
 	"1 MiB $(ratio "$(field psm2_wait 1048576 6)" "$(field psm2_nocache 1048576 6)")," \
 	"4 MiB $(ratio "$(field psm2_wait 4194304 6)" "$(field psm2_nocache 4194304 6)")"
+echo "inline expected sends, PSM2 MB/s inline / by the engines (psm2_wait / psm2_engine):" \
+	"64 KiB $(ratio "$(field psm2_wait 65536 6)" "$(field psm2_engine 65536 6)")," \
+	"1 MiB $(ratio "$(field psm2_wait 1048576 6)" "$(field psm2_engine 1048576 6)")," \
+	"4 MiB $(ratio "$(field psm2_wait 4194304 6)" "$(field psm2_engine 4194304 6)")"
 
 echo
 echo "DRVOPS-CSV-BEGIN"

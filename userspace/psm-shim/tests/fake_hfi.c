@@ -101,8 +101,6 @@ static int deliver(struct fake_hfi *f, uint8_t opcode, uint16_t dlid,
 
 		if (!t || !t->used)
 			return -ENOENT;
-		if (t->stale)
-			return -ESTALE;
 		if (toffset > t->len || len > t->len - toffset)
 			return -ERANGE;
 		if (d->tail - d->head >= d->rhq_entries) {
