@@ -16,6 +16,9 @@
 # make demo       the README demo in the qemu guest
 # make bench      drvops-bench in the qemu guest: tables, CSV (and PNG) in
 #                 ~/.cache/drvops/logs/bench-latest.*
+# make install    libdrvops (shared, static, pkg-config), headers, tools,
+#                 man pages (DESTDIR, PREFIX=/usr/local, LIBDIR, ...)
+# make check-install  what `make install` gives a user, on the host
 # make bench-mpi  the MPI benchmark in the MPI guest (tests/mpi/bench/run.sh):
 #                 PSM2 over psm-shim, Open MPI over it, Open MPI's shared
 #                 memory; CSV in ~/.cache/drvops/logs/bench-mpi-latest.csv
@@ -26,7 +29,7 @@
 
 KDIR ?= $(shell tests/vm/kernel-abi.sh --kdir 2>/dev/null)
 
-.PHONY: all modules userspace check check-kernel check-mpi fuzz demo bench bench-profile bench-mpi clean install-headers
+.PHONY: all modules userspace check check-kernel check-mpi fuzz demo bench bench-profile bench-mpi clean install-headers install check-install
 
 all: modules userspace
 
@@ -43,8 +46,12 @@ userspace:
 # Every boot appends "passed failed" suite counts; the last line adds them up.
 SUMMARY := $(CURDIR)/build/check-summary
 
+# Warnings are errors in the test bed and CI (not in a user's build).
+check check-kernel check-mpi fuzz demo bench bench-profile bench-mpi: export WERROR := 1
+
 check:
 	bash tests/vm/run.sh --deps
+	$(MAKE) check-install
 	$(MAKE) -C userspace/psm-shim check
 	$(MAKE) -C tests/mpi
 	@mkdir -p $(dir $(SUMMARY)) && rm -f $(SUMMARY)
@@ -98,6 +105,15 @@ bench-mpi:
 install-headers:
 	install -d $(DESTDIR)/usr/include/rdma
 	install -m 644 uapi/rdma/*.h $(DESTDIR)/usr/include/rdma/
+
+# libdrvops (shared and static, pkg-config), headers, tools, man pages:
+# DESTDIR, PREFIX (/usr/local), LIBDIR, INCLUDEDIR, BINDIR, MANDIR.
+install:
+	$(MAKE) -C userspace install
+
+# What `make install` gives a user, checked on the host (tests/install/).
+check-install:
+	bash tests/install/check.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean

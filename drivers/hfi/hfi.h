@@ -18,7 +18,8 @@
  *  - ctxt->rx_lock guards the receive producer indices, the TID table,
  *    each tid's stale/erased, and "dead". A NOTIFY tid's MMU notifier
  *    callback takes it (under the mm's invalidation), so it is never held
- *    across an allocation that may reclaim or anything that unmaps. A delivery wakes the receiver's fd while it holds the
+ *    across an allocation that may reclaim or anything that unmaps.
+ *    A delivery wakes the receiver's fd while it holds the
  *    context (rx_busy, below): release waits for that, so the drvops_file
  *    is still there; a sender's completion wakes its own fd under rx_lock
  *    while not dead, since the drvops_file may go once release returns.

@@ -9,10 +9,10 @@
  * inline_expected_max, skip all that when nothing of the sending context
  * is queued: writev copies the payload from the sender's iovecs straight
  * into the receiver's eager buffers or tid pages, posts the entries and
- * writes the completion before it returns: no pin, no allocation, no
- * worker, no wait (the sender's CPU does the copy a worker would have
- * done, while the sender would only poll). Nothing queued means per-flow
- * order holds.
+ * writes the completion before it returns: no allocation, no worker, no
+ * wait, no pin that outlives the copy (the sender's CPU does the copy a
+ * worker would have done, while the sender would only poll). Nothing
+ * queued means per-flow order holds.
  *
  * Receiver not ready (RHQ or eager ring full): the message is dropped
  * whole, counted, and the sender's slot says ERROR/ENOBUFS: like an RNR

@@ -209,7 +209,7 @@ else
 		--exclude='*.mod*' --exclude=Module.symvers --exclude=modules.order \
 		Kbuild core drivers uapi "$KMOD/"
 	build make -j"$(nproc)" -C "$KDIR" M="$REPO/$KMOD" W=1 KCFLAGS=-Werror modules
-	build make userspace
+	build make userspace WERROR=1
 	nwarn="$(grep -c 'warning:' "$BUILD_LOG" || true)"
 	[ "$nwarn" = 0 ] || die "build: $nwarn compiler warning(s), see $BUILD_LOG"
 	[ "$MODE" != check ] || [ "$KERNEL" != 6.1 ] || bash tests/vm/lint.sh || die "lint failed"

@@ -16,6 +16,10 @@
 
 #include <rdma/drvops_hfi.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Payload iovecs per message this library sends (the unit may take more). */
 #define DRVOPS_HFI_MAX_IOVS_LIB 16
 
@@ -36,15 +40,15 @@ struct drvops_hfi_ctx {
 };
 
 /*
- * On an open uverbs fd (GET_CONTEXT done): driver-ops fd, context with
- * job_key, the four mappings. max_version caps sdma.opa (0: newest).
- */
-/*
  * The unit behind an open uverbs fd (GET_CONTEXT done): contexts, free
  * contexts, LID, port state (UNIT_INFO), without taking a context.
  */
 int drvops_hfi_unit_info(int uverbs_fd, struct drvops_hfi_unit_info *info);
 
+/*
+ * On an open uverbs fd (GET_CONTEXT done): driver-ops fd, context with
+ * job_key, the four mappings. max_version caps sdma.opa (0: newest).
+ */
 int drvops_hfi_open(struct drvops_hfi_ctx *h, int uverbs_fd,
 		    const uint8_t job_key[DRVOPS_HFI_JOB_KEY_LEN],
 		    uint32_t max_version);
@@ -124,5 +128,9 @@ int drvops_hfi_tid_register_mr(struct drvops_hfi_ctx *h, uint32_t mr_handle,
 int drvops_hfi_tid_free(struct drvops_hfi_ctx *h, uint32_t tid);
 int drvops_hfi_counters(struct drvops_hfi_ctx *h,
 			struct drvops_hfi_counters *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* DRVOPS_HFICTX_H */
