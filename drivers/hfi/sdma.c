@@ -127,7 +127,7 @@ static u32 hfi_room(u32 tail, u32 head, u32 size)
 }
 
 /* Pages an inline copy pins at a time: an array on the stack. */
-#define HFI_INLINE_PIN_PAGES 16
+#define HFI_INLINE_PIN_PAGES 64
 
 /* Where an inline copy writes: a kernel buffer, or a tid from toff. */
 struct hfi_sink {
