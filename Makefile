@@ -19,6 +19,7 @@
 # make install    libdrvops (shared, static, pkg-config), headers, tools,
 #                 man pages (DESTDIR, PREFIX=/usr/local, LIBDIR, ...)
 # make check-install  what `make install` gives a user, on the host
+# make check-packages the Debian packages: build, lintian, DKMS (6.1, 6.12)
 # make bench-mpi  the MPI benchmark in the MPI guest (tests/mpi/bench/run.sh):
 #                 PSM2 over psm-shim, Open MPI over it, Open MPI's shared
 #                 memory; CSV in ~/.cache/drvops/logs/bench-mpi-latest.csv
@@ -29,7 +30,7 @@
 
 KDIR ?= $(shell tests/vm/kernel-abi.sh --kdir 2>/dev/null)
 
-.PHONY: all modules userspace check check-kernel check-mpi fuzz demo bench bench-profile bench-mpi clean install-headers install check-install
+.PHONY: all modules userspace check check-kernel check-mpi fuzz demo bench bench-profile bench-mpi clean install-headers install check-install check-packages
 
 all: modules userspace
 
@@ -52,11 +53,12 @@ check check-kernel check-mpi fuzz demo bench bench-profile bench-mpi: export WER
 check:
 	bash tests/vm/run.sh --deps
 	$(MAKE) check-install
+	DRVOPS_DEB_OUT=$(CURDIR)/build/debs $(MAKE) check-packages
 	$(MAKE) -C userspace/psm-shim check
 	$(MAKE) -C tests/mpi
 	@mkdir -p $(dir $(SUMMARY)) && rm -f $(SUMMARY)
 	DRVOPS_SUMMARY_FILE=$(SUMMARY) bash tests/vm/run.sh
-	DRVOPS_SUMMARY_FILE=$(SUMMARY) DRVOPS_SKIP_BUILD=1 bash tests/vm/run.sh --mpi
+	DRVOPS_SUMMARY_FILE=$(SUMMARY) DRVOPS_SKIP_BUILD=1 DRVOPS_USE_DEBS=1 bash tests/vm/run.sh --mpi
 	DRVOPS_SUMMARY_FILE=$(SUMMARY) DRVOPS_KERNEL=6.12 bash tests/vm/run.sh
 	DRVOPS_SUMMARY_FILE=$(SUMMARY) DRVOPS_KERNEL=debug bash tests/vm/run.sh
 	@awk '{ p += $$1; f += $$2 } END { print "suites: " p " passed, " f " failed" }' $(SUMMARY)
@@ -114,6 +116,11 @@ install:
 # What `make install` gives a user, checked on the host (tests/install/).
 check-install:
 	bash tests/install/check.sh
+
+# The Debian packages: dpkg-buildpackage, lintian, DKMS against 6.1 and
+# 6.12 (tests/packages/check.sh).
+check-packages:
+	bash tests/packages/check.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean

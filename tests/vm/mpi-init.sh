@@ -117,6 +117,15 @@ ls -l /dev/infiniband 2>&1
 echo "DRVOPS-RDMA-END"
 
 export DRVOPS_PSM2_DIR=/drvops/psm2
+# make check: the Debian packages the host built (tests/packages/check.sh)
+# are installed with dpkg, and the tests use what they installed.
+if [ -d /drvops/debs ]; then
+	echo "DRVOPS-DEBS-BEGIN"
+	dpkg -i /drvops/debs/*.deb 2>&1
+	echo "DRVOPS-DEBS-END rc=$?"
+	lib="$(dpkg -L libpsm2-drvops 2>/dev/null | grep '/libpsm2\.so\.2$')"
+	[ -n "$lib" ] && DRVOPS_PSM2_DIR="$(dirname "$lib")"
+fi
 export DRVOPS_MPI_DIR=/drvops/mpi
 export DRVOPS_MODDIR="$MODDIR"
 # mpirun as root without --allow-run-as-root on every command line.

@@ -66,6 +66,21 @@ mpi_initramfs() {
 		die "$lib missing (make userspace builds it: userspace/psm-shim)"
 	fi
 
+	# DRVOPS_USE_DEBS=1 (make check): the packages of build/debs
+	# (tests/packages/check.sh made them), installed by the guest with
+	# dpkg; the -dkms and -dev packages are for hosts with a compiler.
+	if [ "${DRVOPS_USE_DEBS:-0}" = 1 ]; then
+		local debs=("$REPO"/build/debs/*.deb)
+		[ -f "${debs[0]}" ] || die "DRVOPS_USE_DEBS=1 but no build/debs/*.deb (make check-packages with DRVOPS_DEB_OUT=build/debs makes them)"
+		mkdir -p "$ROOT/drvops/debs"
+		for f in "${debs[@]}"; do
+			case "$(basename "$f")" in
+			drvops-dkms_*|libdrvops-dev_*) ;;
+			*) cp "$f" "$ROOT/drvops/debs/" ;;
+			esac
+		done
+	fi
+
 	cp -a "$REPO/tests/mpi/." "$ROOT/drvops/mpi/"
 	if [ -d "$REPO/build/mpi" ]; then
 		mkdir -p "$ROOT/drvops/mpi/bin"
