@@ -20,7 +20,7 @@ say() { echo "check-packages: $*"; }
 die() { echo "check-packages: FAIL: $*" >&2; exit 1; }
 
 need=()
-for p in dkms dh-dkms debhelper lintian dpkg-dev fakeroot; do
+for p in dkms dh-dkms debhelper lintian dpkg-dev fakeroot selinux-policy-dev; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		need+=("$p")
 done
@@ -42,10 +42,12 @@ say "dpkg-buildpackage -b (log $tmp/build.log)"
 	{ tail -n 40 "$tmp/build.log" >&2; die "dpkg-buildpackage failed"; }
 arch="$(dpkg --print-architecture)"
 for p in "drvops-dkms:all" "libdrvops1:$arch" "libdrvops-dev:$arch" \
-	 "drvops-tools:$arch" "libpsm2-drvops:$arch"; do
+	 "drvops-tools:$arch" "libpsm2-drvops:$arch" "drvops-selinux:all"; do
 	deb="$tmp/${p%%:*}_${version}_${p##*:}.deb"
 	[ -f "$deb" ] || die "$(basename "$deb") was not built"
 done
+dpkg-deb -c "$tmp/drvops-selinux_${version}_all.deb" | grep -q 'selinux/default/drvops.pp$' ||
+	die "drvops-selinux has no drvops.pp"
 say "built: $(cd "$tmp" && ls ./*.deb | grep -v dbgsym | sed 's|^\./||' | tr '\n' ' ')"
 
 # lintian: errors and warnings fail; informational tags are reported.

@@ -68,14 +68,15 @@ mpi_initramfs() {
 
 	# DRVOPS_USE_DEBS=1 (make check): the packages of build/debs
 	# (tests/packages/check.sh made them), installed by the guest with
-	# dpkg; the -dkms and -dev packages are for hosts with a compiler.
+	# dpkg; the -dkms and -dev packages are for hosts with a compiler, the
+	# SELinux one for SELinux hosts (the SELinux guest tests the policy).
 	if [ "${DRVOPS_USE_DEBS:-0}" = 1 ]; then
 		local debs=("$REPO"/build/debs/*.deb)
 		[ -f "${debs[0]}" ] || die "DRVOPS_USE_DEBS=1 but no build/debs/*.deb (make check-packages with DRVOPS_DEB_OUT=build/debs makes them)"
 		mkdir -p "$ROOT/drvops/debs"
 		for f in "${debs[@]}"; do
 			case "$(basename "$f")" in
-			drvops-dkms_*|libdrvops-dev_*) ;;
+			drvops-dkms_*|libdrvops-dev_*|drvops-selinux_*) ;;
 			*) cp "$f" "$ROOT/drvops/debs/" ;;
 			esac
 		done
