@@ -79,7 +79,7 @@ export PKG_CONFIG_SYSROOT_DIR="$root" PKG_CONFIG_LIBDIR="$lib/pkgconfig"
 flags="$(pkg-config --cflags --libs libdrvops)" || bad "pkg-config does not find libdrvops"
 # shellcheck disable=SC2086
 if cc -std=c11 -Wall -Wextra -Werror -o "$tmp/example" tests/install/example.c $flags; then
-	readelf -d "$tmp/example" | grep -q 'NEEDED.*\[libdrvops.so.1\]' &&
+	readelf -d "$tmp/example" | grep 'NEEDED.*\[libdrvops.so.1\]' >/dev/null &&
 		ok "example links to libdrvops.so.1 ($flags)" ||
 		bad "example does not need libdrvops.so.1"
 	LD_LIBRARY_PATH="$lib" "$tmp/example" >"$tmp/example.out" 2>&1 &&
@@ -91,13 +91,13 @@ fi
 for t in drvops-info drvops-demo; do
 	[ -x "$root/usr/bin/$t" ] || bad "$t not installed"
 done
-readelf -d "$root/usr/bin/drvops-info" | grep -q 'NEEDED.*\[libdrvops.so.1\]' ||
+readelf -d "$root/usr/bin/drvops-info" | grep 'NEEDED.*\[libdrvops.so.1\]' >/dev/null ||
 	bad "drvops-info is not linked to libdrvops.so.1"
 LD_LIBRARY_PATH="$lib" "$root/usr/bin/drvops-info" -h >/dev/null ||
 	bad "drvops-info -h failed"
 
 # --- no -Werror for users ----------------------------------------------
-if make -s -C userspace -n -B WERROR= ../build/obj/lib-pic/guid.o 2>/dev/null | grep -q -- -Werror; then
+if make -s -C userspace -n -B WERROR= ../build/obj/lib-pic/guid.o 2>/dev/null | grep -- -Werror >/dev/null; then
 	bad "a user's build (no WERROR) compiles with -Werror"
 else
 	ok "a user's build has no -Werror"

@@ -21,7 +21,7 @@ die() { echo "check-packages: FAIL: $*" >&2; exit 1; }
 
 need=()
 for p in dkms dh-dkms debhelper lintian dpkg-dev fakeroot selinux-policy-dev; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null ||
 		need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -46,7 +46,7 @@ for p in "drvops-dkms:all" "libdrvops1:$arch" "libdrvops-dev:$arch" \
 	deb="$tmp/${p%%:*}_${version}_${p##*:}.deb"
 	[ -f "$deb" ] || die "$(basename "$deb") was not built"
 done
-dpkg-deb -c "$tmp/drvops-selinux_${version}_all.deb" | grep -q 'selinux/default/drvops.pp$' ||
+dpkg-deb -c "$tmp/drvops-selinux_${version}_all.deb" | grep 'selinux/default/drvops.pp$' >/dev/null ||
 	die "drvops-selinux has no drvops.pp"
 say "built: $(cd "$tmp" && ls ./*.deb | grep -v dbgsym | sed 's|^\./||' | tr '\n' ' ')"
 
