@@ -52,6 +52,7 @@ check check-kernel check-mpi fuzz demo bench bench-profile bench-mpi: export WER
 
 check:
 	bash tests/vm/run.sh --deps
+	DRVOPS_KERNEL=6.12 bash tests/vm/run.sh --deps
 	$(MAKE) check-install
 	DRVOPS_DEB_OUT=$(CURDIR)/build/debs $(MAKE) check-packages
 	$(MAKE) -C userspace/psm-shim check
@@ -118,8 +119,10 @@ check-install:
 	bash tests/install/check.sh
 
 # The Debian packages: dpkg-buildpackage, lintian, DKMS against 6.1 and
-# 6.12 (tests/packages/check.sh).
+# 6.12 (tests/packages/check.sh; the test bed installs both kernels' headers).
 check-packages:
+	bash tests/vm/run.sh --deps
+	DRVOPS_KERNEL=6.12 bash tests/vm/run.sh --deps
 	bash tests/packages/check.sh
 
 clean:

@@ -67,7 +67,7 @@ dkms add "${opts[@]}" >"$tmp/dkms-add.log" 2>&1 || { cat "$tmp/dkms-add.log" >&2
 for series in 6.1 6.12; do
 	abi="$(tests/vm/kernel-abi.sh --series "$series" --abi)"
 	kdir="/usr/src/linux-headers-$abi"
-	[ -d "$kdir" ] || die "no headers for $abi ($kdir): tests/vm/run.sh --deps installs them"
+	[ -d "$kdir" ] || die "no headers for $abi ($kdir): DRVOPS_KERNEL=$series tests/vm/run.sh --deps installs them"
 	mkdir -p "$tmp/inst/$abi/kernel"
 	touch "$tmp/inst/$abi/modules.order" "$tmp/inst/$abi/modules.builtin"
 	for step in build install; do
