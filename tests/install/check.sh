@@ -20,16 +20,7 @@ bad() { echo "check-install: FAIL: $*" >&2; fail=1; }
 ok() { echo "check-install: ok: $*"; }
 
 # What the checks run: man-db (man, lexgrog), pkg-config, binutils.
-need=()
-for p in man-db pkg-config binutils; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null ||
-		need+=("$p")
-done
-if [ "${#need[@]}" -gt 0 ]; then
-	echo "check-install: installing ${need[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		"${need[@]}" >/dev/null
-fi
+bash tests/apt-need.sh man-db pkg-config binutils
 for tool in readelf nm man lexgrog pkg-config; do
 	command -v "$tool" >/dev/null || { echo "check-install: $tool missing" >&2; exit 1; }
 done

@@ -14,21 +14,12 @@
 #                       installs them, tests/vm/mpi-mode.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-repo="$PWD"
 
 say() { echo "check-packages: $*"; }
 die() { echo "check-packages: FAIL: $*" >&2; exit 1; }
 
-need=()
-for p in dkms dh-dkms debhelper lintian dpkg-dev fakeroot selinux-policy-dev; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null ||
-		need+=("$p")
-done
-if [ "${#need[@]}" -gt 0 ]; then
-	say "installing ${need[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		"${need[@]}" >/dev/null
-fi
+bash tests/apt-need.sh dkms dh-dkms debhelper lintian dpkg-dev fakeroot \
+	selinux-policy-dev
 
 version="$(dpkg-parsechangelog -l debian/changelog -S Version)"
 tmp="$(mktemp -d)"
