@@ -16,9 +16,10 @@
  *    work item can still hold the pointer, as a worker finds contexts only
  *    through the fabric, and its own sending context is alive until then.
  *  - ctxt->rx_lock guards the receive producer indices, the TID table,
- *    each tid's stale/erased, and "dead". A NOTIFY tid's MMU notifier
- *    callback takes it (under the mm's invalidation), so it is never held
- *    across an allocation that may reclaim or anything that unmaps.
+ *    each tid's "erased" and stale byte, and "dead". A NOTIFY tid's MMU
+ *    notifier callback takes it (under the mm's invalidation), so it is
+ *    never held across an allocation that may reclaim or anything that
+ *    unmaps.
  *    A delivery wakes the receiver's fd while it holds the
  *    context (rx_busy, below): release waits for that, so the drvops_file
  *    is still there; a sender's completion wakes its own fd under rx_lock
@@ -92,10 +93,11 @@ struct hfi_unit {
 
 /*
  * An expected-receive buffer: user pages pinned by us, or a bound MR's.
- * A NOTIFY tid (sdma.opa 4) also watches its mapping: "stale" and
- * "erased" are guarded by the context's rx_lock, which the notifier's
- * callback takes (so rx_lock is never held across an allocation that may
- * reclaim, nor across anything that unmaps user memory).
+ * A NOTIFY tid (sdma.opa 4) also watches its mapping: "erased" and the
+ * user page's stale byte are guarded by the context's rx_lock, which the
+ * notifier's callback takes (so rx_lock is never held across an
+ * allocation that may reclaim, nor across anything that unmaps user
+ * memory).
  */
 struct hfi_tid {
 	u32 id;
@@ -107,7 +109,6 @@ struct hfi_tid {
 	struct drvops_binding *binding;	/* MR-backed, else we pinned */
 	struct hfi_ctxt *ctxt;
 	bool notify;			/* mni is inserted */
-	bool stale;			/* its mapping may have changed */
 	bool erased;			/* its id may belong to another tid */
 	struct mmu_interval_notifier mni;
 };

@@ -49,7 +49,6 @@ static bool hfi_tid_invalidate(struct mmu_interval_notifier *mni,
 	}
 	spin_lock(&c->rx_lock);
 	mmu_interval_set_seq(mni, cur_seq);
-	t->stale = true;
 	if (!t->erased)
 		WRITE_ONCE(c->user->tid_stale[t->id], 1);
 	spin_unlock(&c->rx_lock);
@@ -120,8 +119,8 @@ void hfi_tid_abort(struct hfi_ctxt *c, struct hfi_tid *t)
 /*
  * Pin the range. For a NOTIFY tid, as the MMU notifier API wants: a pin
  * that an invalidation overtook may hold pages the range no longer maps,
- * so it is undone and tried again; the tid starts fresh under rx_lock,
- * the lock the callback takes.
+ * so it is undone and tried again; the stale byte starts clear under
+ * rx_lock, the lock the callback takes.
  */
 static int hfi_tid_pin(struct hfi_ctxt *c, struct hfi_tid *t, u64 vaddr)
 {
@@ -144,7 +143,6 @@ static int hfi_tid_pin(struct hfi_ctxt *c, struct hfi_tid *t, u64 vaddr)
 			return 0;
 		spin_lock(&c->rx_lock);
 		if (!mmu_interval_read_retry(&t->mni, seq)) {
-			t->stale = false;
 			WRITE_ONCE(c->user->tid_stale[t->id], 0);
 			spin_unlock(&c->rx_lock);
 			return 0;
