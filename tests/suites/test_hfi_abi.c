@@ -2809,19 +2809,6 @@ static int drop_cap_ipc_lock(void)
 		}                                                            \
 	} while (0)
 
-/* Waits (up to 10 s) until VmPin is kb again. */
-static int wait_vm_locked(long kb)
-{
-	int i;
-
-	for (i = 0; i < 10000; i++) {
-		if (tl_vm_pinned_kb() == kb)
-			return 0;
-		usleep(1000);
-	}
-	return -ETIMEDOUT;
-}
-
 /* Runs in a forked child; returns 0 or the number of the failed step. */
 static int memlock_child(void)
 {
@@ -2894,7 +2881,7 @@ static int memlock_child(void)
 		slot = send_wait(&p, 48 << 10, (uint32_t)i);
 		if (slot == -ENOMEM) {
 			races++;
-			CHILD_CHECK(wait_vm_locked(base) == 0, 26);
+			CHILD_CHECK(tl_wait_vm_pinned_kb(base, 10000) == 0, 26);
 			i--;
 			continue;
 		}
@@ -2915,7 +2902,7 @@ static int memlock_child(void)
 		s2 = send_wait(&p, 48 << 10, (uint32_t)i + 1000);
 		if (s2 == -ENOMEM) {
 			races++;
-			CHILD_CHECK(wait_vm_locked(base) == 0, 26);
+			CHILD_CHECK(tl_wait_vm_pinned_kb(base, 10000) == 0, 26);
 			s2 = send_wait(&p, 48 << 10, (uint32_t)i + 1000);
 		}
 		CHILD_CHECK(s2 == 0, 23);

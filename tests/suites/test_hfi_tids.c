@@ -137,6 +137,124 @@ static void test_notify_needs_version_4(void)
 	munmap(b, PG);
 }
 
+/*
+ * TID_REGISTER with NOTIFY is the same size-extensible struct (short:
+ * EINVAL, non-zero tail: E2BIG, zero tail: the same result); a reply that
+ * cannot be written undoes the registration: nothing pinned, the id free
+ * again, and a munmap of the range afterwards finds no notifier.
+ */
+static void test_notify_length_and_unwritable_reply(void)
+{
+	uint8_t *b = map_pages(2), *ro;
+	struct {
+		struct drvops_hfi_tid_register r;
+		uint8_t tail[8];
+	} buf;
+	struct drvops_hfi_tid_register r;
+	long pinned0;
+	struct pair p;
+	uint32_t tid;
+
+	CU_ASSERT_FATAL(b != NULL);
+	TL_ASSERT_OK(pair_open(&p, 0));
+	pinned0 = tl_vm_pinned_kb();
+	r = (struct drvops_hfi_tid_register){ .size = sizeof(r),
+		.flags = DRVOPS_HFI_TID_NOTIFY, .vaddr = (uintptr_t)b,
+		.length = 2 * PG, .tid = 0xdeadbeef };
+	memset(&buf, 0, sizeof(buf));
+	buf.r = r;
+	buf.r.size = sizeof(r) - 1;
+	TL_ASSERT_ERR(tl_ioctl(p.rx.fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf),
+		      EINVAL);
+	buf.r.size = sizeof(r) + 1;
+	buf.tail[0] = 0xff;
+	TL_ASSERT_ERR(tl_ioctl(p.rx.fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf),
+		      E2BIG);
+	CU_ASSERT(buf.r.tid == 0xdeadbeef && tl_vm_pinned_kb() == pinned0);
+	buf.tail[0] = 0;
+	TL_ASSERT_OK(tl_ioctl(p.rx.fd, DRVOPS_HFI_IOCTL_TID_REGISTER, &buf));
+	CU_ASSERT(buf.r.tid == 1 && !drvops_hfi_tid_stale(&p.rx, 1));
+	TL_ASSERT_OK(drvops_hfi_tid_free(&p.rx, buf.r.tid));
+	CU_ASSERT(tl_vm_pinned_kb() == pinned0);
+
+	ro = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(ro != MAP_FAILED);
+	memcpy(ro, &r, sizeof(r));
+	CU_ASSERT_FATAL(mprotect(ro, PG, PROT_READ) == 0);
+	TL_ASSERT_ERR(tl_ioctl(p.rx.fd, DRVOPS_HFI_IOCTL_TID_REGISTER, ro),
+		      EFAULT);
+	CU_ASSERT(tl_vm_pinned_kb() == pinned0);
+	TL_ASSERT_OK(reg(&p, b, 2 * PG, &tid));
+	CU_ASSERT(tid == 1);			/* the undone id is free */
+	TL_ASSERT_OK(drvops_hfi_tid_free(&p.rx, tid));
+	CU_ASSERT(munmap(b, 2 * PG) == 0);
+	CU_ASSERT(tl_vm_pinned_kb() == pinned0);
+	pair_close(&p);
+	munmap(ro, PG);
+}
+
+struct churner {
+	struct pair *p;
+	unsigned rounds;
+	int bad;
+};
+
+/* Map, register, check, unmap, check stale, free: over and over. */
+static void *churn(void *arg)
+{
+	struct churner *c = arg;
+	unsigned i;
+
+	for (i = 0; i < c->rounds && !c->bad; i++) {
+		uint8_t *b = map_pages(4);
+		uint32_t tid;
+
+		if (!b || reg(c->p, b, 4 * PG, &tid)) {
+			c->bad = 1;
+			break;
+		}
+		if (drvops_hfi_tid_stale(&c->p->rx, tid))
+			c->bad = 2;
+		munmap(b, 4 * PG);
+		if (!drvops_hfi_tid_stale(&c->p->rx, tid))
+			c->bad = 3;
+		if (drvops_hfi_tid_free(&c->p->rx, tid))
+			c->bad = 4;
+	}
+	return NULL;
+}
+
+/*
+ * Four threads on one fd register, unmap and free NOTIFY tids at once
+ * (ids reused across threads): each sees its own tid fresh, then stale;
+ * nothing stays pinned.
+ */
+static void test_threads_on_one_fd(void)
+{
+	struct churner c[4];
+	pthread_t th[4];
+	long pinned0;
+	struct pair p;
+	unsigned i;
+
+	TL_ASSERT_OK(pair_open(&p, 0));
+	pinned0 = tl_vm_pinned_kb();
+	for (i = 0; i < 4; i++) {
+		c[i] = (struct churner){ .p = &p, .rounds = 200 };
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, churn, &c[i]) == 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		if (c[i].bad)
+			fprintf(stderr, "\n  thread %u: check %d failed", i,
+				c[i].bad);
+		CU_ASSERT(c[i].bad == 0);
+	}
+	CU_ASSERT(tl_vm_pinned_kb() == pinned0);
+	pair_close(&p);
+}
+
 static void test_fresh_tid_delivers(void)
 {
 	const size_t n = 3 * PG + 100;
@@ -317,19 +435,6 @@ static void test_what_keeps_it(void)
 	munmap(b + PG, PG);
 }
 
-/* Teardown may finish after close returns: wait up to 5 s. */
-static bool wait_pinned_kb(long want)
-{
-	unsigned i;
-
-	for (i = 0; i < 500; i++) {
-		if (tl_vm_pinned_kb() == want)
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
 /* ---- Races and teardown ------------------------------------------------ */
 
 struct streamer {
@@ -485,7 +590,7 @@ static void test_uverbs_fd_closed_first(void)
 	TL_ASSERT_OK(reg(&p, b + PG, PG, &tid));
 	CU_ASSERT(close(p.rx.uverbs_fd) == 0);
 	p.rx.uverbs_fd = -1;
-	CU_ASSERT(wait_pinned_kb(pinned0));
+	CU_ASSERT(tl_wait_vm_pinned_kb(pinned0, 5000) == 0);
 	CU_ASSERT(munmap(b, 4 * PG) == 0);
 	TL_ASSERT_ERR(drvops_hfi_tid_free(&p.rx, tid), EIO);
 	pair_close(&p);
@@ -495,6 +600,8 @@ static void test_uverbs_fd_closed_first(void)
 static CU_TestInfo tid_tests[] = {
 	{ "NOTIFY needs version 4; unknown flags: EOPNOTSUPP",
 	  test_notify_needs_version_4 },
+	{ "NOTIFY: size extensibility, unwritable reply undone",
+	  test_notify_length_and_unwritable_reply },
 	{ "a fresh tid delivers, again and again", test_fresh_tid_delivers },
 	{ "munmap: stale, still lands, pinned until TID_FREE",
 	  test_munmap_makes_it_stale },
@@ -509,6 +616,7 @@ static CU_TestInfo tid_tests[] = {
 	{ "exit with tids in use", test_exit_with_tids_in_use },
 	{ "kill -9 with tids in use", test_kill9_with_tids_in_use },
 	{ "uverbs fd closed first", test_uverbs_fd_closed_first },
+	{ "four threads on one fd", test_threads_on_one_fd },
 	CU_TEST_INFO_NULL,
 };
 

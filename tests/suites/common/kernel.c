@@ -152,6 +152,18 @@ long tl_vm_pinned_kb(void)
 	return kb;
 }
 
+int tl_wait_vm_pinned_kb(long kb, int timeout_ms)
+{
+	int i;
+
+	for (i = 0; i < timeout_ms; i++) {
+		if (tl_vm_pinned_kb() == kb)
+			return 0;
+		usleep(1000);
+	}
+	return -ETIMEDOUT;
+}
+
 int tl_write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;

@@ -151,6 +151,9 @@ int tl_read_stats(struct tl_stats *st);
 /* Pinned memory of this process in KiB: VmPin of /proc/self/status
  * (mm->pinned_vm, where MRs and HFI pins count), or -errno. */
 long tl_vm_pinned_kb(void);
+/* Polls until VmPin is kb (teardown may finish after close returns): 0,
+ * or -ETIMEDOUT after timeout_ms. */
+int tl_wait_vm_pinned_kb(long kb, int timeout_ms);
 /* Write s to a file (sysfs, debugfs, /proc): 0 or -errno. */
 int tl_write_file(const char *path, const char *s);
 /* Polls until the counters equal want; -ETIMEDOUT (and prints) if not. */
