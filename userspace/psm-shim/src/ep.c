@@ -272,19 +272,13 @@ static void tid_cache_params(const struct drvops_hfi_ctx *h,
 			     struct hfi_dev_params *params)
 {
 	const char *on = getenv("PSM2_SHIM_TID_CACHE");
-	const char *mb = getenv("PSM2_SHIM_TID_CACHE_MB");
-	char *end;
 
 	params->tid_cache = drvops_hfi_has_tid_notify(h) &&
 			    !(on && !strcmp(on, "0"));
 	params->tid_cache_bytes = params->register_max ? params->register_max :
 				  1ull << 30;
-	if (mb && *mb) {
-		unsigned long long v = strtoull(mb, &end, 0);
-
-		if (!*end)
-			params->tid_cache_bytes = (uint64_t)v << 20;
-	}
+	shim_env_u64("PSM2_SHIM_TID_CACHE_MB", &params->tid_cache_bytes,
+		     1ull << 20);
 }
 
 /* Random, non-zero: the same context reopened is another endpoint. */

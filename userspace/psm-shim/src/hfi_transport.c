@@ -76,25 +76,10 @@ void hfi_resend_policy_defaults(struct hfi_resend_policy *p)
 	p->give_up_ns = 60 * 1000 * 1000 * 1000ull;
 }
 
-static void env_u64(const char *name, uint64_t *out, uint64_t scale)
-{
-	const char *s = getenv(name);
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s)
-		return;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v == 0 || v > UINT64_MAX / scale)
-		return;		/* ignore what we cannot read */
-	*out = v * scale;
-}
-
 void hfi_resend_policy_from_env(struct hfi_resend_policy *p)
 {
-	env_u64("PSM2_SHIM_RESEND_TIMEOUT_MS", &p->give_up_ns, 1000000ull);
-	env_u64("PSM2_SHIM_RESEND_MAX_US", &p->max_ns, 1000ull);
+	shim_env_u64("PSM2_SHIM_RESEND_TIMEOUT_MS", &p->give_up_ns, 1000000ull);
+	shim_env_u64("PSM2_SHIM_RESEND_MAX_US", &p->max_ns, 1000ull);
 	if (p->base_ns > p->max_ns)
 		p->base_ns = p->max_ns;
 }

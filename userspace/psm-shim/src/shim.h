@@ -26,6 +26,12 @@ psm2_error_t shim_report(psm2_ep_t ep, psm2_error_t err, const char *fmt, ...)
  * request ended with an error (the errno behind the PSM2 code), because
  * an MPI shows only its own code for it (Open MPI: MPI_ERR_INTERN).
  */
+/*
+ * A positive number from the environment variable name (decimal, 0x hex,
+ * 0 octal) times scale into *out; *out stays as it is when the variable
+ * is unset, 0 or unreadable.
+ */
+void shim_env_u64(const char *name, uint64_t *out, uint64_t scale);
 bool shim_debug_enabled(void);
 void shim_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
