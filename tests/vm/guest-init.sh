@@ -222,8 +222,8 @@ run_bench() {
 			r=$?
 			echo "DRVOPS-PROFILE-BEGIN"
 			/usr/bin/perf report -i /tmp/perf.data --stdio --no-children \
-				--sort comm,dso,sym --percent-limit 0.7 -g none 2>&1 |
-				grep -v '^$' | head -n 120
+				--sort comm,dso,sym --percent-limit 0.25 -g none 2>&1 |
+				grep -v '^$' | head -n 200
 			echo "DRVOPS-PROFILE-END"
 		else
 			# shellcheck disable=SC2086 # word list

@@ -13,6 +13,7 @@
 #ifndef DRVOPS_BENCH_H
 #define DRVOPS_BENCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ struct bench_opts {
 	double rep_ms;		/* target length of one repetition */
 	double warmup_ms;	/* least time spent before the first repetition */
 	size_t max_bytes;	/* largest transfer of the size sweeps */
+	const char *methods;	/* -M: only these method ids (NULL: all) */
 };
 
 struct bench_family {
@@ -70,6 +72,8 @@ struct bench_case {
  */
 int bench_run_set(const struct bench_family *fam, const struct bench_opts *o,
 		  struct bench_case *cases, unsigned int n);
+/* Is name in the comma-separated list? (A NULL list has everything.) */
+bool bench_selected(const char *list, const char *name);
 /* A set of one. */
 int bench_run(const struct bench_family *fam, const struct bench_opts *o,
 	      const char *method, const char *label, size_t bytes,

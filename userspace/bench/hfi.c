@@ -204,7 +204,8 @@ static void child_loop(struct hfi_shm *sh, struct drvops_hfi_ctx *h,
 				return;
 		}
 		if (cmd == CMD_IDLE) {
-			sched_yield();
+			/* Off the CPU: one-process methods run meanwhile. */
+			usleep(50);
 			continue;
 		}
 		got = take(h, rx, len);
@@ -285,6 +286,15 @@ static int command(struct hfi_bctx *c, uint32_t cmd, size_t len)
 		sched_yield();
 	}
 	return atomic_load(&sh->status);
+}
+
+/*
+ * The methods of one process (and the baselines) run with the child asleep:
+ * polling, it would take a CPU from them. 0, or the child's error.
+ */
+static int child_idle(struct hfi_bctx *c)
+{
+	return command(c, CMD_IDLE, 0);
 }
 
 /* Wait until the child has consumed n messages. */
@@ -408,8 +418,10 @@ static int self_eager(void *ctx, unsigned long iters)
 	struct hfi_bctx *c = ctx;
 	double end = now_ns() + TIMEOUT_NS;
 	unsigned long i;
-	int ret;
+	int ret = child_idle(c);
 
+	if (ret)
+		return ret;
 	for (i = 0; i < iters; i++) {
 		ret = post(&c->h, &c->req, DRVOPS_HFI_OP_EAGER,
 			   (uint16_t)c->h.info.lid, (uint16_t)c->h.info.ctxt, 0,
@@ -432,7 +444,10 @@ static int self_eager(void *ctx, unsigned long iters)
 static int user_memcpy(void *ctx, unsigned long iters)
 {
 	struct hfi_bctx *c = ctx;
+	int ret = child_idle(c);
 
+	if (ret)
+		return ret;
 	while (iters--) {
 		memcpy(c->dst, c->tx, c->len);
 		__asm__ __volatile__("" : : "r"(c->dst) : "memory");
@@ -445,7 +460,10 @@ static int cma_copy(void *ctx, unsigned long iters)
 	struct hfi_bctx *c = ctx;
 	struct iovec local = { c->tx, c->len }, remote = { c->dst, c->len };
 	ssize_t n;
+	int ret = child_idle(c);
 
+	if (ret)
+		return ret;
 	while (iters--) {
 		n = process_vm_writev(c->cma_child, &local, 1, &remote, 1, 0);
 		if (n != (ssize_t)c->len)
@@ -471,8 +489,10 @@ static int full_io(int fd, uint8_t *buf, size_t n, bool wr)
 static int pipe_pp(void *ctx, unsigned long iters)
 {
 	struct hfi_bctx *c = ctx;
-	int ret;
+	int ret = child_idle(c);
 
+	if (ret)
+		return ret;
 	while (iters--) {
 		ret = full_io(c->to_pipe, c->tx, c->len, true);
 		if (!ret)

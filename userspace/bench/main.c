@@ -40,33 +40,20 @@ static void usage(FILE *out)
 	unsigned int i;
 
 	fprintf(out,
-		"usage: drvops-bench [-f FAMILY,...] [-o CSV] [-r REPS] [-t MS] [-w MS]\n"
-		"                    [-m BYTES] [-c CPU]\n"
+		"usage: drvops-bench [-f FAMILY,...] [-M METHOD,...] [-o CSV] [-r REPS]\n"
+		"                    [-t MS] [-w MS] [-m BYTES] [-c CPU]\n"
 		"  -f  families to run (default all):");
 	for (i = 0; i < NUM_FAMILIES; i++)
 		fprintf(out, " %s", families[i]->name);
 	fprintf(out,
-		"\n  -o  CSV file (default " DEFAULT_CSV ")\n"
+		"\n  -M  methods to run (the CSV's method ids, e.g. self,cma;"
+		" default all)\n"
+		"  -o  CSV file (default " DEFAULT_CSV ")\n"
 		"  -r  timed repetitions per point, median reported (default 11)\n"
 		"  -t  target length of one repetition in ms (default 20)\n"
 		"  -w  least warm-up per point in ms (default 20)\n"
 		"  -m  largest copy in bytes (default 4194304)\n"
 		"  -c  run on this CPU, children too (default -1: not pinned)\n");
-}
-
-static int selected(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	const char *p = list;
-
-	if (!list)
-		return 1;
-	while ((p = strstr(p, name))) {
-		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
-			return 1;
-		p += n;
-	}
-	return 0;
 }
 
 /* A number in [min, max]; 0, or 1 (after saying why). */
@@ -131,10 +118,13 @@ int main(int argc, char **argv)
 	int c, cpu = -1, bad = 0, failed = 0;
 	double v;
 
-	while ((c = getopt(argc, argv, "f:o:r:t:w:m:c:h")) != -1) {
+	while ((c = getopt(argc, argv, "f:M:o:r:t:w:m:c:h")) != -1) {
 		switch (c) {
 		case 'f':
 			only = optarg;
+			break;
+		case 'M':
+			o.methods = optarg;
 			break;
 		case 'o':
 			csv = optarg;
@@ -169,7 +159,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (i = 0; i < NUM_FAMILIES; i++)
-		n += selected(only, families[i]->name);
+		n += bench_selected(only, families[i]->name);
 	if (!n) {
 		fprintf(stderr, "drvops-bench: no family matches '%s'\n", only);
 		return 2;
@@ -188,7 +178,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	for (i = 0; i < NUM_FAMILIES; i++) {
-		if (!selected(only, families[i]->name))
+		if (!bench_selected(only, families[i]->name))
 			continue;
 		fprintf(stderr, "drvops-bench: %s\n", families[i]->name);
 		if (families[i]->run(families[i], &o))

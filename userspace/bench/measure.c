@@ -83,6 +83,33 @@ static void result(const struct bench_case *c, double *per_op,
 	r->reps = reps;
 }
 
+bool bench_selected(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	if (!list)
+		return true;
+	while ((p = strstr(p, name))) {
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* Drop the cases -M did not ask for: how many are left. */
+static unsigned int only_selected(const struct bench_opts *o,
+				  struct bench_case *cases, unsigned int n)
+{
+	unsigned int i, kept = 0;
+
+	for (i = 0; i < n; i++)
+		if (bench_selected(o->methods, cases[i].method))
+			cases[kept++] = cases[i];
+	return kept;
+}
+
 int bench_run_set(const struct bench_family *fam, const struct bench_opts *o,
 		  struct bench_case *cases, unsigned int n)
 {
@@ -94,6 +121,7 @@ int bench_run_set(const struct bench_family *fam, const struct bench_opts *o,
 	int err = 0;
 	double t;
 
+	n = only_selected(o, cases, n);
 	if (n > MAX_CASES)
 		n = MAX_CASES;
 	if (reps < 1)
