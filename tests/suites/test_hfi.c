@@ -7,6 +7,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -266,6 +268,176 @@ static void test_legacy_unit_talks_to_current_unit(void)
 	tl_hfi_close(&cur);
 }
 
+/* write(2)-family system calls of this process so far, or -1 if unknown. */
+static long syscalls_written(void)
+{
+	char line[128];
+	long n = -1;
+	FILE *f = fopen("/proc/self/io", "r");
+
+	if (!f)
+		return -1;	/* no CONFIG_TASK_IO_ACCOUNTING (debug kernel) */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "syscw: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+#define BATCH_MSGS 40
+
+/* m[i]: an eager message of i * 7 bytes of bufs[i] from a to b, tag i. */
+static void batch_fill(struct drvops_hfi_msg *m, struct iovec *iov,
+		       uint8_t (*hdr)[DRVOPS_HFI_HDR_BYTES], uint8_t **bufs,
+		       unsigned n, const struct drvops_hfi_ctx *rx)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		make_hdr(hdr[i], i);
+		iov[i] = (struct iovec){ bufs[i], i * 7 };
+		m[i] = (struct drvops_hfi_msg){
+			.opcode = DRVOPS_HFI_OP_EAGER,
+			.dlid = (uint16_t)rx->info.lid,
+			.dctxt = (uint16_t)rx->info.ctxt,
+			.hdr = hdr[i],
+			.iov = &iov[i],
+			.niov = i ? 1 : 0,
+			.slot = -1,
+		};
+	}
+}
+
+static void test_send_batch_in_order(void)
+{
+	struct drvops_hfi_msg m[BATCH_MSGS];
+	struct iovec iov[BATCH_MSGS];
+	uint8_t hdr[BATCH_MSGS][DRVOPS_HFI_HDR_BYTES], *bufs[BATCH_MSGS];
+	uint8_t dst[BATCH_MSGS * 7];
+	bool slot_used[256] = { false };
+	long before, after;
+	struct pair p;
+	unsigned i;
+
+	TL_ASSERT_OK(pair_open(&p, tl_hfi_job_a));
+	CU_ASSERT_FATAL(p.a.info.sdma_slots <= 256);
+	for (i = 0; i < BATCH_MSGS; i++) {
+		bufs[i] = pattern_buf(i * 7, i);
+		CU_ASSERT_FATAL(bufs[i] != NULL);
+	}
+	batch_fill(m, iov, hdr, bufs, BATCH_MSGS, &p.b);
+	before = syscalls_written();
+	CU_ASSERT_EQUAL(drvops_hfi_send_batch(&p.a, m, BATCH_MSGS), BATCH_MSGS);
+	after = syscalls_written();
+	/* DRVOPS_HFI_BATCH_MAX per writev: 16 + 16 + 8. */
+	if (before >= 0)
+		CU_ASSERT_EQUAL(after - before,
+				(BATCH_MSGS + DRVOPS_HFI_BATCH_MAX - 1) /
+				DRVOPS_HFI_BATCH_MAX);
+	for (i = 0; i < BATCH_MSGS; i++) {
+		/* Each took its own slot, and it completed. */
+		CU_ASSERT(m[i].slot >= 0 &&
+			  (uint32_t)m[i].slot < p.a.info.sdma_slots);
+		if (m[i].slot >= 0 && m[i].slot < 256) {
+			CU_ASSERT(!slot_used[m[i].slot]);
+			slot_used[m[i].slot] = true;
+			CU_ASSERT_EQUAL(drvops_hfi_wait_slot(&p.a, m[i].slot), 0);
+		}
+	}
+	/* Delivered in order, each whole. */
+	for (i = 0; i < BATCH_MSGS; i++) {
+		TL_ASSERT_OK(recv_eager(&p.b, dst, i * 7, &p.a, i));
+		CU_ASSERT(memcmp(dst, bufs[i], i * 7) == 0);
+	}
+	for (i = 0; i < BATCH_MSGS; i++)
+		free(bufs[i]);
+	pair_close(&p);
+}
+
+/*
+ * The first message the unit refuses ends the batch: those before it are
+ * sent, it and those after it are not, and sending it again says why.
+ */
+static void test_send_batch_stops_at_refused(void)
+{
+	struct drvops_hfi_msg m[4];
+	struct iovec iov[4];
+	uint8_t hdr[4][DRVOPS_HFI_HDR_BYTES], *bufs[4], dst[32];
+	uint8_t *hole = mmap(NULL, 4096, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	const volatile struct drvops_hfi_rhq_entry *e;
+	struct pair p;
+	unsigned i;
+
+	CU_ASSERT_FATAL(hole != MAP_FAILED);
+	TL_ASSERT_OK(pair_open(&p, tl_hfi_job_a));
+	for (i = 0; i < 4; i++)
+		bufs[i] = pattern_buf(i * 7, i);
+	batch_fill(m, iov, hdr, bufs, 4, &p.b);
+	iov[2].iov_base = hole;			/* unreadable */
+	CU_ASSERT_EQUAL(drvops_hfi_send_batch(&p.a, m, 4), 2);
+	TL_ASSERT_ERR(drvops_hfi_send_batch(&p.a, &m[2], 2), EFAULT);
+	CU_ASSERT_EQUAL(drvops_hfi_send_batch(&p.a, &m[3], 1), 1);
+	/* The library refuses what it cannot describe: nothing sent. */
+	m[0].slot = (int)p.a.info.sdma_slots;
+	TL_ASSERT_ERR(drvops_hfi_send_batch(&p.a, m, 1), EINVAL);
+	m[0].slot = -1;
+	m[0].niov = DRVOPS_HFI_MAX_IOVS_LIB + 1;
+	TL_ASSERT_ERR(drvops_hfi_send_batch(&p.a, m, 1), EINVAL);
+	/* b got 0, 1 and 3, nothing of 2. */
+	TL_ASSERT_OK(recv_eager(&p.b, dst, 0, &p.a, 0));
+	TL_ASSERT_OK(recv_eager(&p.b, dst, 7, &p.a, 1));
+	CU_ASSERT(memcmp(dst, bufs[1], 7) == 0);
+	TL_ASSERT_OK(recv_eager(&p.b, dst, 21, &p.a, 3));
+	CU_ASSERT(memcmp(dst, bufs[3], 21) == 0);
+	TL_ASSERT_ERR(tl_hfi_recv(&p.b, &e, 100), ETIMEDOUT);
+	for (i = 0; i < 4; i++)
+		free(bufs[i]);
+	munmap(hole, 4096);
+	pair_close(&p);
+}
+
+/* Units that take one request per writev (version 1, legacy): the same. */
+static void test_send_batch_one_per_call_units(void)
+{
+	struct drvops_hfi_ctx v1, old, rx;
+	struct drvops_hfi_msg m[5];
+	struct iovec iov[5];
+	uint8_t hdr[5][DRVOPS_HFI_HDR_BYTES], *bufs[5], dst[32];
+	long before, after;
+	unsigned i;
+
+	TL_ASSERT_OK(tl_hfi_open(&rx, TL_HFI_CURRENT, 1, tl_hfi_job_a, 0));
+	TL_ASSERT_OK(tl_hfi_open(&v1, TL_HFI_CURRENT, 0, tl_hfi_job_a, 1));
+	TL_ASSERT_OK(tl_hfi_open(&old, TL_HFI_LEGACY, 0, tl_hfi_job_a, 0));
+	for (i = 0; i < 5; i++)
+		bufs[i] = pattern_buf(i * 7, i);
+	batch_fill(m, iov, hdr, bufs, 5, &rx);
+	before = syscalls_written();
+	CU_ASSERT_EQUAL(drvops_hfi_send_batch(&v1, m, 5), 5);
+	after = syscalls_written();
+	if (before >= 0)
+		CU_ASSERT_EQUAL(after - before, 5);
+	for (i = 0; i < 5; i++) {
+		TL_ASSERT_OK(recv_eager(&rx, dst, i * 7, &v1, i));
+		CU_ASSERT(memcmp(dst, bufs[i], i * 7) == 0);
+	}
+	batch_fill(m, iov, hdr, bufs, 5, &rx);
+	CU_ASSERT_EQUAL(drvops_hfi_send_batch(&old, m, 5), 5);
+	for (i = 0; i < 5; i++) {
+		TL_ASSERT_OK(recv_eager(&rx, dst, i * 7, &old, i));
+		CU_ASSERT(memcmp(dst, bufs[i], i * 7) == 0);
+	}
+	/* No expected receive on the legacy unit: refused first. */
+	m[0].opcode = DRVOPS_HFI_OP_EXPECTED;
+	TL_ASSERT_ERR(drvops_hfi_send_batch(&old, m, 2), EOPNOTSUPP);
+	for (i = 0; i < 5; i++)
+		free(bufs[i]);
+	tl_hfi_close(&v1);
+	tl_hfi_close(&old);
+	tl_hfi_close(&rx);
+}
+
 static void test_job_keys_isolate(void)
 {
 	const volatile struct drvops_hfi_rhq_entry *e;
@@ -367,6 +539,12 @@ static CU_TestInfo hfi_tests[] = {
 	{ "legacy unit talks to current unit",
 	  test_legacy_unit_talks_to_current_unit },
 	{ "job keys isolate", test_job_keys_isolate },
+	{ "send_batch: 40 messages in order, 16 per writev",
+	  test_send_batch_in_order },
+	{ "send_batch: stops at the first refused message",
+	  test_send_batch_stops_at_refused },
+	{ "send_batch: one request per writev on version 1 and legacy",
+	  test_send_batch_one_per_call_units },
 	{ "counters count packets and bytes",
 	  test_counters_count_packets_and_bytes },
 	{ "another process gets EPERM", test_other_process_gets_eperm },

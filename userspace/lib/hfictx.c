@@ -149,53 +149,128 @@ int drvops_hfi_free_slot(struct drvops_hfi_ctx *h)
 	return -ENOSPC;
 }
 
+/* Iovecs one writev of a batch uses at most (on the stack). */
+#define BATCH_IOVS 128
+
+/* One request block per message of a writev. */
+union hfi_send_hdr {
+	struct drvops_hfi_sdma_req r;
+	struct drvops_hfi_legacy_send ls;
+};
+
+/*
+ * m's request block in *b and its iovecs from v[0]: how many iovecs, or
+ * -errno. Takes a free slot if m->slot < 0.
+ */
+static int fill_one(struct drvops_hfi_ctx *h, struct drvops_hfi_msg *m,
+		    union hfi_send_hdr *b, struct iovec *v)
+{
+	uint64_t len = 0;
+	unsigned i;
+
+	if (m->niov > DRVOPS_HFI_MAX_IOVS_LIB || (m->niov && !m->iov))
+		return -EINVAL;
+	if (h->legacy && m->opcode != DRVOPS_HFI_OP_EAGER)
+		return -EOPNOTSUPP;
+	if (m->slot < 0)
+		m->slot = drvops_hfi_free_slot(h);
+	if (m->slot < 0)
+		return m->slot;
+	if ((uint32_t)m->slot >= h->info.sdma_slots)
+		return -EINVAL;
+	for (i = 0; i < m->niov; i++) {
+		v[1 + i] = m->iov[i];
+		len += m->iov[i].iov_len;
+	}
+	memset(b, 0, sizeof(*b));
+	if (h->legacy) {
+		b->ls.size = sizeof(b->ls);
+		b->ls.dlid = m->dlid;
+		b->ls.dctxt = m->dctxt;
+		b->ls.slot = (uint16_t)m->slot;
+		b->ls.niov = (uint16_t)m->niov;
+		b->ls.length = (uint32_t)len;
+		if (m->hdr)
+			memcpy(b->ls.hdr, m->hdr, sizeof(b->ls.hdr));
+		v[0] = (struct iovec){ &b->ls, sizeof(b->ls) };
+	} else {
+		b->r.size = sizeof(b->r);
+		b->r.opcode = m->opcode;
+		b->r.niov = (uint8_t)m->niov;
+		b->r.slot = (uint16_t)m->slot;
+		b->r.dlid = m->dlid;
+		b->r.dctxt = m->dctxt;
+		b->r.tid = m->tid;
+		b->r.toffset = m->toffset;
+		b->r.length = len;
+		if (m->hdr)
+			memcpy(b->r.hdr, m->hdr, sizeof(b->r.hdr));
+		v[0] = (struct iovec){ &b->r, sizeof(b->r) };
+	}
+	return (int)(1 + m->niov);
+}
+
+/* One writev of m[0..n): how many the unit accepted, or -errno. */
+static int send_some(struct drvops_hfi_ctx *h, struct drvops_hfi_msg *m,
+		     unsigned n)
+{
+	union hfi_send_hdr b[DRVOPS_HFI_BATCH_MAX];
+	struct iovec v[BATCH_IOVS];
+	unsigned k, nv = 0;
+	ssize_t got;
+	int r = 0;
+
+	for (k = 0; k < n; k++) {
+		if (nv + 1 + m[k].niov > BATCH_IOVS)
+			break;
+		r = fill_one(h, &m[k], &b[k], v + nv);
+		if (r < 0)
+			break;
+		nv += (unsigned)r;
+	}
+	if (!k)
+		return r < 0 ? r : -EINVAL;
+	got = writev(h->fd, v, (int)nv);
+	if (got < 0)
+		return -errno;
+	return (int)got;
+}
+
+int drvops_hfi_send_batch(struct drvops_hfi_ctx *h, struct drvops_hfi_msg *m,
+			  unsigned n)
+{
+	/* Version 1 and the legacy unit take one request per writev. */
+	unsigned per = h->legacy || h->version < 2 ? 1 : DRVOPS_HFI_BATCH_MAX;
+	unsigned done = 0;
+
+	/* Slots taken here must differ: at most one round of them per call. */
+	if (per > h->info.sdma_slots)
+		per = h->info.sdma_slots;
+	while (done < n) {
+		unsigned k = n - done < per ? n - done : per;
+		int r = send_some(h, m + done, k);
+
+		if (r < 0)
+			return done ? (int)done : r;
+		done += (unsigned)r;
+		if ((unsigned)r < k)
+			break;
+	}
+	return (int)done;
+}
+
 int drvops_hfi_send(struct drvops_hfi_ctx *h, uint8_t opcode, uint16_t dlid,
 		    uint16_t dctxt, uint32_t tid, uint64_t toffset,
 		    const void *hdr, const struct iovec *iov, unsigned niov)
 {
-	struct iovec v[1 + DRVOPS_HFI_MAX_IOVS_LIB];
-	struct drvops_hfi_sdma_req r = { .size = sizeof(r) };
-	struct drvops_hfi_legacy_send ls = { .size = sizeof(ls) };
-	uint64_t len = 0;
-	unsigned i;
-	int slot;
+	struct drvops_hfi_msg m = {
+		.opcode = opcode, .dlid = dlid, .dctxt = dctxt, .tid = tid,
+		.toffset = toffset, .hdr = hdr, .iov = iov, .niov = niov,
+		.slot = -1,
+	};
+	int r = send_some(h, &m, 1);
 
-	if (niov > DRVOPS_HFI_MAX_IOVS_LIB)
-		return -EINVAL;
-	slot = drvops_hfi_free_slot(h);
-	if (slot < 0)
-		return slot;
-	for (i = 0; i < niov; i++) {
-		v[1 + i] = iov[i];
-		len += iov[i].iov_len;
-	}
-	if (h->legacy) {
-		if (opcode != DRVOPS_HFI_OP_EAGER)
-			return -EOPNOTSUPP;
-		ls.dlid = dlid;
-		ls.dctxt = dctxt;
-		ls.slot = (uint16_t)slot;
-		ls.niov = (uint16_t)niov;
-		ls.length = (uint32_t)len;
-		if (hdr)
-			memcpy(ls.hdr, hdr, sizeof(ls.hdr));
-		v[0] = (struct iovec){ &ls, sizeof(ls) };
-	} else {
-		r.opcode = opcode;
-		r.niov = (uint8_t)niov;
-		r.slot = (uint16_t)slot;
-		r.dlid = dlid;
-		r.dctxt = dctxt;
-		r.tid = tid;
-		r.toffset = toffset;
-		r.length = len;
-		if (hdr)
-			memcpy(r.hdr, hdr, sizeof(r.hdr));
-		v[0] = (struct iovec){ &r, sizeof(r) };
-	}
-	if (writev(h->fd, v, (int)(1 + niov)) != 1)
-		return -errno;
-	return slot;
+	return r < 0 ? r : m.slot;
 }
 
 int drvops_hfi_wait_slot(struct drvops_hfi_ctx *h, int slot)

@@ -65,6 +65,32 @@ int drvops_hfi_free_slot(struct drvops_hfi_ctx *h);
 int drvops_hfi_send(struct drvops_hfi_ctx *h, uint8_t opcode, uint16_t dlid,
 		    uint16_t dctxt, uint32_t tid, uint64_t toffset,
 		    const void *hdr, const struct iovec *iov, unsigned niov);
+
+/* Messages drvops_hfi_send_batch() puts in one system call at most. */
+#define DRVOPS_HFI_BATCH_MAX 16
+
+/* One message of drvops_hfi_send_batch(), as drvops_hfi_send() takes it. */
+struct drvops_hfi_msg {
+	uint8_t opcode;
+	uint16_t dlid;
+	uint16_t dctxt;
+	uint32_t tid;			/* EXPECTED */
+	uint64_t toffset;		/* EXPECTED */
+	const void *hdr;		/* DRVOPS_HFI_HDR_BYTES or NULL */
+	const struct iovec *iov;
+	unsigned niov;
+	/* In: a slot not queued, or -1: a free one; out: the slot it took. */
+	int slot;
+};
+
+/*
+ * Send m[0..n) in order, DRVOPS_HFI_BATCH_MAX per system call (sdma.opa 2
+ * and later; one each on older units). Returns how many were accepted;
+ * when that is less than n, sending m[count] again says why. -errno when
+ * none was. Since libdrvops 1.1 (DRVOPS_1.1).
+ */
+int drvops_hfi_send_batch(struct drvops_hfi_ctx *h, struct drvops_hfi_msg *m,
+			  unsigned n);
 /* Slot state: 1 still queued, 0 complete, or -errcode. */
 int drvops_hfi_slot_status(struct drvops_hfi_ctx *h, int slot);
 /* Spins (yielding) until the slot completes: 0 or -errcode. */
