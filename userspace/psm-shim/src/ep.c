@@ -76,6 +76,23 @@ static int dev_send(void *dev, int slot, uint8_t opcode, uint16_t dlid,
 	return r == slot ? 0 : -EBADSLT;
 }
 
+static int dev_send_batch(void *dev, const struct hfi_dev_send *s, unsigned n)
+{
+	struct drvops_hfi_msg m[HFI_SEND_BATCH_MAX];
+	unsigned i;
+
+	if (n > HFI_SEND_BATCH_MAX)
+		n = HFI_SEND_BATCH_MAX;
+	for (i = 0; i < n; i++)
+		m[i] = (struct drvops_hfi_msg){
+			.opcode = s[i].opcode, .dlid = s[i].dlid,
+			.dctxt = s[i].dctxt, .tid = s[i].tid,
+			.toffset = s[i].toffset, .hdr = s[i].hdr,
+			.iov = s[i].iov, .niov = s[i].niov, .slot = s[i].slot,
+		};
+	return drvops_hfi_send_batch(dev, m, n);
+}
+
 static int dev_slot_status(void *dev, int slot)
 {
 	return drvops_hfi_slot_status(dev, slot);
@@ -137,6 +154,7 @@ static uint64_t dev_now_ns(void *dev)
 
 static const struct hfi_dev_ops hfictx_dev_ops = {
 	.send = dev_send,
+	.send_batch = dev_send_batch,
 	.slot_status = dev_slot_status,
 	.peek = dev_peek,
 	.eager_payload = dev_eager_payload,

@@ -51,6 +51,8 @@ struct hfi_transport {
 	unsigned next_slot;
 	struct shim_list retry;		/* by due time */
 	unsigned nretry;
+	struct shim_list free_sends;	/* send_alloc() takes these first */
+	unsigned nfree;
 	struct shim_list tids_pending;
 	unsigned tids_held;		/* registered, pinned until freed */
 	bool caching;			/* tids kept across receives */
@@ -181,10 +183,37 @@ struct hfi_peer *hfi_transport_next_peer(struct hfi_transport *t,
 							 node);
 }
 
-static void send_free(struct hfi_send *s)
+/* Sends kept for reuse: a message costs no malloc/free in the steady state. */
+#define HFI_SEND_FREELIST_MAX 64
+
+static struct hfi_send *send_alloc(struct hfi_transport *t)
+{
+	struct hfi_send *s;
+
+	if (shim_list_empty(&t->free_sends))
+		s = malloc(sizeof(*s));
+	else {
+		s = shim_container_of(t->free_sends.next, struct hfi_send,
+				      node);
+		shim_list_del(&s->node);
+		t->nfree--;
+	}
+	if (s) {
+		memset(s, 0, sizeof(*s));
+		shim_list_init(&s->node);
+	}
+	return s;
+}
+
+static void send_free(struct hfi_transport *t, struct hfi_send *s)
 {
 	shim_list_del(&s->node);
-	free(s);
+	if (t->nfree >= HFI_SEND_FREELIST_MAX) {
+		free(s);
+		return;
+	}
+	shim_list_insert_before(&t->free_sends, &s->node);
+	t->nfree++;
 }
 
 void hfi_transport_peer_remove(struct hfi_transport *t, struct hfi_peer *p)
@@ -201,7 +230,7 @@ void hfi_transport_peer_remove(struct hfi_transport *t, struct hfi_peer *p)
 		t->nretry--;
 		if (t->mq)
 			shim_mq_send_done(t->mq, s->cookie, -ECONNRESET);
-		send_free(s);
+		send_free(t, s);
 	}
 	/* Sends still in a slot only need to forget whom they were for. */
 	for (i = 0; i < t->params.sdma_slots; i++)
@@ -329,10 +358,9 @@ static int tp_send(struct hfi_transport *t, psm2_epaddr_t dest,
 		return p->error;
 	if (niov > HFI_SEND_MAX_IOVS || niov > t->params.max_iovs)
 		return -EINVAL;
-	s = calloc(1, sizeof(*s));
+	s = send_alloc(t);
 	if (!s)
 		return -ENOMEM;
-	shim_list_init(&s->node);
 	s->peer = p;
 	s->cookie = cookie;
 	s->opcode = opcode;
@@ -344,7 +372,7 @@ static int tp_send(struct hfi_transport *t, psm2_epaddr_t dest,
 		memcpy(s->iov, iov, niov * sizeof(*iov));
 	err = submit(t, s);
 	if (err)
-		free(s);	/* not sent: the engine retries or fails it */
+		send_free(t, s);	/* not sent: the engine retries or fails it */
 	return err;
 }
 
@@ -397,7 +425,7 @@ static void send_finish(struct hfi_transport *t, struct hfi_send *s, int err)
 	 */
 	if (err && !s->cookie)
 		peer_failed(t, s->peer, err);
-	send_free(s);
+	send_free(t, s);
 }
 
 static void send_refused(struct hfi_transport *t, struct hfi_send *s)
@@ -438,7 +466,7 @@ static int reap_completions(struct hfi_transport *t)
 			if (s->peer)
 				s->peer->probe = st == 0 || st == -ENOBUFS ?
 						 1 : st;
-			send_free(s);
+			send_free(t, s);
 		} else if (st == -ENOBUFS && s->peer)
 			send_refused(t, s);
 		else
@@ -449,36 +477,110 @@ static int reap_completions(struct hfi_transport *t)
 	return moved;
 }
 
+/*
+ * Hand the device b[0..n) in one send_batch() call: how many it took, each
+ * now in a slot. What it did not take is left to submit(), which says why.
+ */
+static unsigned submit_batch(struct hfi_transport *t, struct hfi_send **b,
+			     unsigned n)
+{
+	struct hfi_dev_send d[HFI_SEND_BATCH_MAX];
+	unsigned i, k = 0;
+	int got;
+
+	if (!t->dops->send_batch || n < 2)
+		return 0;
+	for (i = 0; i < n && i < HFI_SEND_BATCH_MAX; i++) {
+		struct hfi_send *s = b[i];
+		int slot = s->peer->error ? -1 : slot_take(t);
+
+		if (slot < 0)
+			break;
+		t->slots[slot] = s;	/* held: slot_take() passes it by */
+		d[k++] = (struct hfi_dev_send){
+			.slot = slot, .opcode = s->opcode,
+			.dlid = s->peer->lid, .dctxt = s->peer->ctxt,
+			.tid = s->tid, .toffset = s->toffset, .hdr = s->hdr,
+			.iov = s->iov, .niov = s->niov,
+		};
+	}
+	got = k ? t->dops->send_batch(t->dev, d, k) : 0;
+	if (got < 0)
+		got = 0;
+	for (i = 0; i < k; i++)
+		if (i >= (unsigned)got)
+			t->slots[d[i].slot] = NULL;
+	t->inflight += (unsigned)got;
+	if (got) {
+		t->pin_refusing = false;
+		t->stats.resend_batches++;
+	}
+	return (unsigned)got;
+}
+
+/* b[0..n) back at the head of the retry queue, in that order. */
+static void retry_requeue_head(struct hfi_transport *t, struct hfi_send **b,
+			       unsigned n)
+{
+	while (n--) {
+		shim_list_insert_before(t->retry.next, &b[n]->node);
+		t->nretry++;
+	}
+}
+
+/*
+ * Resend what is due, in due order, HFI_SEND_BATCH_MAX per call into the
+ * device (a receiver that was full usually has several of ours waiting).
+ */
 static int resend_due(struct hfi_transport *t)
 {
+	struct hfi_send *b[HFI_SEND_BATCH_MAX];
 	uint64_t tnow;
 	int moved = 0;
 
 	if (!t->nretry)
 		return 0;
 	tnow = now(t);
-	while (!shim_list_empty(&t->retry)) {
-		struct hfi_send *s = shim_container_of(t->retry.next,
-						       struct hfi_send, node);
-		int err;
+	for (;;) {
+		unsigned n = 0, i;
 
-		if (s->due_ns > tnow)
-			break;
-		shim_list_del(&s->node);
-		t->nretry--;
-		err = s->peer->error ? s->peer->error : submit(t, s);
-		if (err == -EAGAIN) {
-			/* device full: keep its place, try next poll */
-			shim_list_insert_before(t->retry.next, &s->node);
-			t->nretry++;
-			break;
+		while (n < HFI_SEND_BATCH_MAX && !shim_list_empty(&t->retry)) {
+			struct hfi_send *s = shim_container_of(t->retry.next,
+							       struct hfi_send,
+							       node);
+
+			if (s->due_ns > tnow)
+				break;
+			shim_list_del(&s->node);
+			t->nretry--;
+			if (s->peer->error) {
+				moved = 1;
+				send_finish(t, s, s->peer->error);
+				continue;
+			}
+			b[n++] = s;
 		}
-		moved = 1;
-		if (err) {
-			send_finish(t, s, err);
-			continue;
+		if (!n)
+			break;
+		i = submit_batch(t, b, n);
+		t->stats.resends += i;
+		moved |= i > 0;
+		for (; i < n; i++) {
+			int err = b[i]->peer->error ? b[i]->peer->error :
+				  submit(t, b[i]);
+
+			if (err == -EAGAIN) {
+				/* device full: keep their place, next poll */
+				retry_requeue_head(t, b + i, n - i);
+				return moved;
+			}
+			moved = 1;
+			if (err) {
+				send_finish(t, b[i], err);
+				continue;
+			}
+			t->stats.resends++;
 		}
-		t->stats.resends++;
 	}
 	return moved;
 }
@@ -715,12 +817,11 @@ int hfi_transport_probe(struct hfi_transport *t, struct hfi_peer *p)
 {
 	/* Message type 0: every MQ drops it unread. */
 	static const uint8_t hdr[DRVOPS_HFI_HDR_BYTES];
-	struct hfi_send *s = calloc(1, sizeof(*s));
+	struct hfi_send *s = send_alloc(t);
 	int err;
 
 	if (!s)
 		return -ENOMEM;
-	shim_list_init(&s->node);
 	s->peer = p;
 	s->probe = true;
 	s->opcode = DRVOPS_HFI_OP_EAGER;
@@ -728,7 +829,7 @@ int hfi_transport_probe(struct hfi_transport *t, struct hfi_peer *p)
 	p->probe = 0;
 	err = submit(t, s);
 	if (err)
-		free(s);
+		send_free(t, s);
 	return err;
 }
 
@@ -784,6 +885,7 @@ struct hfi_transport *hfi_transport_create(const struct hfi_dev_ops *dops,
 	else
 		hfi_resend_policy_defaults(&t->policy);
 	shim_list_init(&t->retry);
+	shim_list_init(&t->free_sends);
 	shim_list_init(&t->tids_pending);
 	shim_list_init(&t->peers);
 	t->caching = params->tid_cache && !params->legacy &&
@@ -821,7 +923,9 @@ void hfi_transport_destroy(struct hfi_transport *t)
 		free(t->slots[i]);
 	free(t->slots);
 	shim_list_for_each_safe(pos, tmp, &t->retry)
-		send_free(shim_container_of(pos, struct hfi_send, node));
+		free(shim_container_of(pos, struct hfi_send, node));
+	shim_list_for_each_safe(pos, tmp, &t->free_sends)
+		free(shim_container_of(pos, struct hfi_send, node));
 	shim_list_for_each_safe(pos, tmp, &t->tids_pending) {
 		shim_list_del(pos);
 		free(shim_container_of(pos, struct hfi_tid_pending, node));

@@ -243,6 +243,9 @@ struct psm2_mq {
 	uint16_t *gens;
 	uint32_t *free_ids;
 	uint32_t nfree;
+	/* Requests kept for reuse (linked by qnode), at most REQ_CACHE_MAX. */
+	struct shim_list req_cache;
+	uint32_t nreq_cache;
 	uint32_t nids;
 	uint32_t cap;
 };
@@ -332,10 +335,22 @@ static struct psm2_mq_req *id_lookup(psm2_mq_t mq, uint32_t id)
 	return req;
 }
 
+/* A message costs no malloc/free in the steady state. */
+#define REQ_CACHE_MAX 64
+
 static struct psm2_mq_req *req_alloc(psm2_mq_t mq, enum req_kind kind)
 {
-	struct psm2_mq_req *req = calloc(1, sizeof(*req));
+	struct psm2_mq_req *req;
 
+	if (shim_list_empty(&mq->req_cache)) {
+		req = calloc(1, sizeof(*req));
+	} else {
+		req = shim_container_of(mq->req_cache.next, struct psm2_mq_req,
+					qnode);
+		shim_list_del(&req->qnode);
+		mq->nreq_cache--;
+		memset(req, 0, sizeof(*req));
+	}
 	if (!req)
 		return NULL;
 	if (id_alloc(mq, req)) {
@@ -359,7 +374,12 @@ static void req_free(struct psm2_mq_req *req)
 	release_handle(mq, req);
 	free(req->sysbuf);
 	id_free(mq, req);
-	free(req);
+	if (mq->nreq_cache >= REQ_CACHE_MAX) {
+		free(req);
+		return;
+	}
+	shim_list_insert_before(&mq->req_cache, &req->qnode);
+	mq->nreq_cache++;
 }
 
 static void req_complete(struct psm2_mq_req *req)
@@ -1298,6 +1318,7 @@ psm2_error_t shim_mq_create_wires(struct psm2_ep *ep, struct shim_lock *lock,
 	}
 	mq->lock = lock ? lock : &mq->own_lock;
 	mq->ep = ep;
+	shim_list_init(&mq->req_cache);
 	for (i = 0; i < nwires; i++) {
 		mq->wires[i].ops = wires[i].ops;
 		mq->wires[i].tp = wires[i].tp;
@@ -1339,6 +1360,13 @@ void shim_mq_destroy(psm2_mq_t mq)
 	for (i = 0; i < mq->nids; i++)
 		if (mq->ids[i])
 			req_free(mq->ids[i]);
+	while (!shim_list_empty(&mq->req_cache)) {
+		struct psm2_mq_req *req = shim_container_of(
+			mq->req_cache.next, struct psm2_mq_req, qnode);
+
+		shim_list_del(&req->qnode);
+		free(req);
+	}
 	free(mq->ids);
 	free(mq->gens);
 	free(mq->free_ids);

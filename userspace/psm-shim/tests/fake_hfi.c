@@ -31,6 +31,7 @@ struct fake_hfi {
 	unsigned refuse_pinning;	/* next n pin attempts: -ENOMEM */
 	unsigned tid_registrations;
 	size_t tid_max_len;
+	unsigned send_batches;
 };
 
 static struct fake_hfi *fakes[FAKE_MAX];
@@ -158,6 +159,24 @@ static int f_send(void *dev, int slot, uint8_t opcode, uint16_t dlid,
 	return 0;
 }
 
+/* As the device: in order, up to the first refused one. */
+static int f_send_batch(void *dev, const struct hfi_dev_send *s, unsigned n)
+{
+	struct fake_hfi *f = dev;
+	unsigned i;
+
+	f->send_batches++;
+	for (i = 0; i < n; i++) {
+		int err = f_send(dev, s[i].slot, s[i].opcode, s[i].dlid,
+				 s[i].dctxt, s[i].tid, s[i].toffset, s[i].hdr,
+				 s[i].iov, s[i].niov);
+
+		if (err)
+			return i ? (int)i : err;
+	}
+	return (int)n;
+}
+
 static int f_slot_status(void *dev, int slot)
 {
 	struct fake_hfi *f = dev;
@@ -267,6 +286,7 @@ static uint64_t f_now(void *dev)
 
 const struct hfi_dev_ops fake_hfi_ops = {
 	.send = f_send,
+	.send_batch = f_send_batch,
 	.slot_status = f_slot_status,
 	.peek = f_peek,
 	.eager_payload = f_payload,
@@ -355,4 +375,9 @@ unsigned fake_hfi_tid_registrations(struct fake_hfi *f, size_t *max_len)
 void fake_hfi_refuse_pinning(struct fake_hfi *f, unsigned n)
 {
 	f->refuse_pinning = n;
+}
+
+unsigned fake_hfi_send_batches(struct fake_hfi *f)
+{
+	return f->send_batches;
 }

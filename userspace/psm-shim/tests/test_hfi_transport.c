@@ -376,6 +376,52 @@ static void test_resend(void)
 	pair_close();
 }
 
+/*
+ * Messages refused by a full receiver wait together: once due they go
+ * back to the device several per send_batch() call, all delivered.
+ */
+static void test_resend_batches(void)
+{
+	enum { N = 12, LEN = 100 };	/* one packet each, 4 entries */
+	static uint8_t tx[N][LEN], rx[N][LEN];
+	psm2_mq_req_t s[N], r[N];
+	psm2_mq_status2_t st;
+	const struct hfi_transport_stats *ts;
+	int i;
+
+	pair_open(false, 4, NULL);
+	for (i = 0; i < N; i++) {
+		psm2_mq_tag_t t = { .tag = { (uint32_t)i, 0, 0, 0 } };
+
+		fill(tx[i], LEN, (unsigned)i);
+		CU_ASSERT_EQUAL(psm2_mq_isend2(A.mq, A.peer, 0, &t, tx[i], LEN,
+					       NULL, &s[i]), PSM2_OK);
+	}
+	shim_mq_progress(A.mq);		/* reaps the refusals */
+	CU_ASSERT(fake_hfi_dropped(B.dev) >= N - 4);
+	for (i = 0; i < N; i++) {
+		psm2_mq_tag_t t = { .tag = { (uint32_t)i, 0, 0, 0 } };
+
+		CU_ASSERT_EQUAL(psm2_mq_irecv2(B.mq, PSM2_MQ_ANY_ADDR, &t,
+					       (psm2_mq_tag_t *)&all_bits, 0,
+					       rx[i], LEN, NULL, &r[i]),
+				PSM2_OK);
+	}
+	for (i = 0; i < N; i++) {
+		CU_ASSERT_EQUAL(finish(&s[i], &st), PSM2_OK);
+		CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+		CU_ASSERT_EQUAL(finish(&r[i], &st), PSM2_OK);
+		CU_ASSERT_EQUAL(st.nbytes, LEN);
+		CU_ASSERT(memcmp(tx[i], rx[i], LEN) == 0);
+	}
+	ts = hfi_transport_stats(A.tp);
+	CU_ASSERT(ts->resend_batches > 0);
+	CU_ASSERT_EQUAL(ts->resend_batches, fake_hfi_send_batches(A.dev));
+	/* Each batch carried several. */
+	CU_ASSERT(ts->resends >= 2 * ts->resend_batches);
+	pair_close();
+}
+
 /* A receiver that never drains: the sender gives up, with an error. */
 static void test_give_up(void)
 {
@@ -626,6 +672,7 @@ int main(void)
 		    test_pinning_refused);
 	CU_add_test(s, "legacy unit: eager only", test_legacy);
 	CU_add_test(s, "receiver not ready: resend", test_resend);
+	CU_add_test(s, "resends go out in batches", test_resend_batches);
 	CU_add_test(s, "receiver never ready: give up", test_give_up);
 	CU_add_test(s, "unreachable peer", test_unreachable);
 	CU_add_test(s, "message from an unconnected source", test_unknown_source);
