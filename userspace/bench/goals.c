@@ -70,6 +70,10 @@ static const struct goal bounds[] = {
 	  "cma", 8, 0, 0 },
 	{ "HFI 8 B eager, one process (self) / CMA 8 B", NS, "hfi", "self",
 	  8, "hfi", "cma", 8, 0, 0 },
+	{ "HFI 8 B, 16 per writev: ns per message / getppid()", NS,
+	  "msgrate", "rate_1p_b16", 8, "null", "getppid", 0, 0, 0 },
+	{ "HFI 8 B, 16 per writev / one per writev (ns)", NS, "msgrate",
+	  "rate_1p_b16", 8, "msgrate", "rate_1p", 8, 0, 0 },
 };
 
 static double ratio(enum goal_unit unit, const struct bench_result *a,
