@@ -5,6 +5,10 @@
 # DRVOPS_MPI_TESTS=bench/run.sh; not part of `make check`, which runs only
 # tests/mpi/*.sh). In one MPI guest boot, ping-pong latency (half a round
 # trip) and bandwidth for 8 B..4 MiB (bench/pingpong.h), two processes:
+#   hfi_raw     bin/hfi_pingpong: the same ping-pong straight on two HFI
+#               contexts through libdrvops (eager up to eager_max, above it
+#               one expected send into a tid registered once), busy
+#               polling: the floor of every HFI method below
 #   psm2_spin   bin/psm2_pingpong: PSM2 straight over our libpsm2.so.2,
 #               rank 0 on hfi0, rank 1 on hfi1, progressing by
 #               psm2_poll + psm2_mq_test2 in a loop (as Open MPI's MTL does)
@@ -42,8 +46,9 @@ OUT="$(mktemp -d /tmp/bench-mpi.XXXXXX)" || exit 1
 hfi1_names_for_openmpi || { echo "FAIL: cannot give Open MPI the hfi1 names it looks for"; exit 1; }
 trap 'rm -rf "$OUT"; hfi1_names_undo' EXIT
 
-METHODS=(psm2_spin psm2_wait psm2_nocache psm2_engine mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
+METHODS=(hfi_raw psm2_spin psm2_wait psm2_nocache psm2_engine mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
 declare -A LABEL=(
+	[hfi_raw]="HFI contexts straight, libdrvops (hfi0 <-> hfi1)"
 	[psm2_spin]="PSM2 over psm-shim, polling (hfi0 <-> hfi1)"
 	[psm2_wait]="PSM2 over psm-shim, blocking wait (hfi0 <-> hfi1)"
 	[psm2_nocache]="PSM2 over psm-shim, blocking wait, no registration cache"
@@ -58,6 +63,10 @@ NSIZES=10
 
 # The HFI methods name their devices: with Intel's default (self,shm,hfi)
 # two processes of one node would meet in psm-shim's shared memory.
+run_hfi_raw() {
+	timeout -k 5 "$BENCH_TIMEOUT" "$MPI_BIN/hfi_pingpong" 0 1
+}
+
 run_psm2_spin() {
 	PSM2_DEVICES=self,hfi LD_LIBRARY_PATH="$PSM2_DIR" timeout -k 5 "$BENCH_TIMEOUT" \
 		"$MPI_BIN/psm2_pingpong" 0 1 spin
@@ -227,6 +236,11 @@ goal "Open MPI cm/psm2 over the HFI, 8 B half RTT / vader" mpi_psm2 mpi_vader 8 
 goal "Open MPI cm/ofi over the HFI, 8 B half RTT / vader" mpi_ofi mpi_vader 8 3 le 4
 goal "Open MPI cm/psm2 over the HFI, 4 MiB MB/s / memcpy" mpi_psm2 memcpy 4194304 6 ge 0.8
 goal "Open MPI cm/ofi over the HFI, 4 MiB MB/s / memcpy" mpi_ofi memcpy 4194304 6 ge 0.8
+echo
+echo "what bounds them: the HFI alone (hfi_raw) against vader, 8 B half RTT:" \
+	"$(ratio "$(field hfi_raw 8 3)" "$(field mpi_vader 8 3)");" \
+	"psm-shim's share (psm2_spin / hfi_raw): $(ratio "$(field psm2_spin 8 3)" "$(field hfi_raw 8 3)");" \
+	"Open MPI's (mpi_psm2 / psm2_spin): $(ratio "$(field mpi_psm2 8 3)" "$(field psm2_spin 8 3)")"
 echo
 echo "registration cache, PSM2 MB/s with / without (psm2_wait / psm2_nocache):" \
 	"64 KiB $(ratio "$(field psm2_wait 65536 6)" "$(field psm2_nocache 65536 6)")," \

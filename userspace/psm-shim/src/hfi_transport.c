@@ -49,6 +49,7 @@ struct hfi_transport {
 	struct hfi_send **slots;	/* [sdma_slots]: what each holds */
 	unsigned inflight;
 	unsigned next_slot;
+	uint32_t reap_from;		/* the oldest slot maybe in flight */
 	struct shim_list retry;		/* by due time */
 	unsigned nretry;
 	struct shim_list free_sends;	/* send_alloc() takes these first */
@@ -443,20 +444,29 @@ static void send_refused(struct hfi_transport *t, struct hfi_send *s)
 	retry_queue(t, s);
 }
 
+/*
+ * Slots are taken round-robin (slot_take) and held until reaped, so those
+ * in flight follow reap_from: the scan starts there and stops once it has
+ * met every slot in flight, usually at the first one.
+ */
 static int reap_completions(struct hfi_transport *t)
 {
-	uint32_t i, reaped = 0;
+	uint32_t n = t->params.sdma_slots, i = t->reap_from, k;
+	uint32_t reaped = 0, queued = 0, first_queued = n;
 	int moved = 0;
 
-	for (i = 0; i < t->params.sdma_slots && t->inflight; i++) {
+	for (k = 0; k < n && queued < t->inflight; k++, i = (i + 1) & (n - 1)) {
 		struct hfi_send *s = t->slots[i];
 		int st;
 
 		if (!s)
 			continue;
 		st = t->dops->slot_status(t->dev, (int)i);
-		if (st == 1)
+		if (st == 1) {
+			if (!queued++)
+				first_queued = i;
 			continue;
+		}
 		t->slots[i] = NULL;
 		t->inflight--;
 		reaped++;
@@ -472,6 +482,7 @@ static int reap_completions(struct hfi_transport *t)
 		else
 			send_finish(t, s, st);
 	}
+	t->reap_from = first_queued < n ? first_queued : i;
 	if (reaped && t->params.comp_events)
 		t->dops->comps_reaped(t->dev, reaped);
 	return moved;
