@@ -76,10 +76,14 @@ int hfi_engines_init(void)
 {
 	unsigned int i;
 
+	if (hfi_parts_init())
+		return -ENOMEM;
 	hfi_engines = kcalloc(hfi_params.sdma_engines, sizeof(*hfi_engines),
 			      GFP_KERNEL);
-	if (!hfi_engines)
+	if (!hfi_engines) {
+		hfi_parts_exit();
 		return -ENOMEM;
+	}
 	for (i = 0; i < hfi_params.sdma_engines; i++) {
 		hfi_engines[i] = alloc_ordered_workqueue("drvops_hfi_sdma%u", 0,
 							 i);
@@ -95,13 +99,14 @@ void hfi_engines_exit(void)
 {
 	unsigned int i;
 
-	if (!hfi_engines)
-		return;
-	for (i = 0; i < hfi_params.sdma_engines; i++)
-		if (hfi_engines[i])
-			destroy_workqueue(hfi_engines[i]);
-	kfree(hfi_engines);
-	hfi_engines = NULL;
+	if (hfi_engines) {
+		for (i = 0; i < hfi_params.sdma_engines; i++)
+			if (hfi_engines[i])
+				destroy_workqueue(hfi_engines[i]);
+		kfree(hfi_engines);
+		hfi_engines = NULL;
+	}
+	hfi_parts_exit();
 }
 
 struct workqueue_struct *hfi_engine_for(u16 slid, u16 sctxt, u16 dlid,

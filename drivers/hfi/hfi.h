@@ -57,6 +57,7 @@ struct hfi_params {
 	unsigned int max_iovs;
 	unsigned int inline_max;	/* eager bytes sent within writev */
 	unsigned long inline_expected_max;	/* expected bytes, likewise */
+	unsigned long engine_split_min;	/* engine copies spread from 2x this */
 };
 
 extern struct hfi_params hfi_params;
@@ -188,6 +189,13 @@ struct hfi_ctxt *hfi_fabric_get(u16 lid, u16 ctxt);
 void hfi_fabric_put(struct hfi_ctxt *c);
 int hfi_engines_init(void);
 void hfi_engines_exit(void);
+
+/* parts.c: a large engine copy spread over the engines. */
+typedef void (*hfi_copy_fn)(void *arg, u64 off, u64 len);
+/* copy(arg, off, n) over [0, len) in parts; returns when all are done. */
+void hfi_copy_in_parts(hfi_copy_fn copy, void *arg, u64 len);
+int hfi_parts_init(void);
+void hfi_parts_exit(void);
 struct workqueue_struct *hfi_engine_for(u16 slid, u16 sctxt, u16 dlid,
 					u16 dctxt);
 void hfi_stats_add(struct hfi_stats *s, struct hfi_stats *unit_s,

@@ -37,6 +37,7 @@ struct hfi_params hfi_params = {
 	 * sender's writev; larger ones keep the engines' asynchrony.
 	 */
 	.inline_expected_max = 4 << 20,
+	.engine_split_min = 1 << 20,
 };
 module_param_named(num_contexts, hfi_params.num_contexts, uint, 0444);
 MODULE_PARM_DESC(num_contexts, "receive contexts per unit");
@@ -50,6 +51,10 @@ module_param_named(inline_expected_max, hfi_params.inline_expected_max, ulong,
 		   0644);
 MODULE_PARM_DESC(inline_expected_max,
 		 "largest expected message delivered within writev (bytes, 0: none)");
+/* Writable: the benchmark compares one engine with several in one boot. */
+module_param_named(engine_split_min, hfi_params.engine_split_min, ulong, 0644);
+MODULE_PARM_DESC(engine_split_min,
+		 "expected engine copies of twice this or more are spread over the engines, one part per this many bytes (bytes, 0: never)");
 
 #define HFI_MAX_UNITS 16
 

@@ -336,11 +336,28 @@ static int hfi_deliver_eager(struct hfi_ctxt *src,
  * inline payload page is unreadable). Page faults are allowed: t is held
  * (its users count), its pages pinned.
  */
+struct hfi_tid_copy {
+	struct hfi_req *req;
+	struct hfi_tid *t;
+	u64 toff;
+};
+
+/* One part of an engine's copy into a tid (parts.c). */
+static void hfi_tid_copy_part(void *arg, u64 off, u64 n)
+{
+	struct hfi_tid_copy *c = arg;
+
+	hfi_req_copy_to_tid(c->req, off, c->t, c->toff + off, n);
+}
+
 static size_t hfi_payload_copy_to_tid(const struct hfi_payload *pl,
 				      struct hfi_tid *t, u64 toff, size_t n)
 {
 	if (pl->req) {
-		hfi_req_copy_to_tid(pl->req, 0, t, toff, n);
+		struct hfi_tid_copy c = { .req = pl->req, .t = t, .toff = toff };
+
+		/* Pinned on both sides: parts may copy at once. */
+		hfi_copy_in_parts(hfi_tid_copy_part, &c, n);
 		return n;
 	}
 	return hfi_inline_copy(&(struct hfi_sink){ .t = t, .toff = toff },

@@ -3004,6 +3004,127 @@ static void test_inline_expected_needs_no_memlock(void)
 	expect_child_ok(no_memlock_expected_child);
 }
 
+/*
+ * Above inline_expected_max an engine copies, in parts over the engines
+ * (engine_split_min, 1 MiB by default: 4 parts here). The message lands
+ * whole from three uneven iovecs at an odd tid offset, nothing around it
+ * is touched, and the eager message sent right after it on the same flow
+ * is delivered after it: the flow's order holds while the parts copy.
+ */
+static void test_engine_copy_in_parts_lands_whole_in_order(void)
+{
+	const size_t len = inline_expected_max() + (3 << 20) + 123,
+		     off = 777, cut1 = 5 * PAGE + 11, cut2 = len / 2 + 3;
+	uint8_t *src = malloc(len), *dst = aligned_alloc(PAGE, len + 2 * PAGE);
+	const volatile struct drvops_hfi_rhq_entry *e;
+	struct drvops_hfi_sdma_req r, q;
+	struct iovec iov[4], eiov[2];
+	uint32_t tid, i;
+	uint8_t ping = 0x5a;
+	struct wpair p;
+
+	CU_ASSERT_FATAL(src && dst && inline_expected_max() >= PAGE);
+	for (i = 0; i < len; i++)
+		src[i] = (uint8_t)(i * 7 + (i >> 12));
+	memset(dst, 0, len + 2 * PAGE);
+	TL_ASSERT_OK(wpair_open(&p, 2));
+	TL_ASSERT_OK(drvops_hfi_tid_register(&p.rx, dst, len + 2 * PAGE,
+					     &tid));
+	r = expected_req(&p.rx, 1, tid, off, len, 3);
+	r.niov = 3;
+	iov[0] = (struct iovec){ &r, sizeof(r) };
+	iov[1] = (struct iovec){ src, cut1 };
+	iov[2] = (struct iovec){ src + cut1, cut2 - cut1 };
+	iov[3] = (struct iovec){ src + cut2, len - cut2 };
+	q = eager_req(&p.rx, 2, 1, 1, 4);
+	eiov[0] = (struct iovec){ &q, sizeof(q) };
+	eiov[1] = (struct iovec){ &ping, 1 };
+	CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 4) == 1);
+	CU_ASSERT_FATAL(xwritev(p.tx.fd, eiov, 2) == 1);
+	TL_ASSERT_OK(tl_hfi_recv(&p.rx, &e, TIMEOUT_MS));
+	CU_ASSERT(e->flags & DRVOPS_HFI_RHQ_EXPECTED);
+	CU_ASSERT(e->tid == tid && e->length == len && e->offset == off &&
+		  hdr_tag(e) == 3);
+	drvops_hfi_consume(&p.rx, e);
+	TL_ASSERT_OK(tl_hfi_recv(&p.rx, &e, TIMEOUT_MS));
+	CU_ASSERT((e->flags & DRVOPS_HFI_RHQ_EAGER) && hdr_tag(e) == 4);
+	drvops_hfi_consume(&p.rx, e);
+	CU_ASSERT_EQUAL(drvops_hfi_wait_slot(&p.tx, 1), 0);
+	CU_ASSERT_EQUAL(drvops_hfi_wait_slot(&p.tx, 2), 0);
+	CU_ASSERT(!memcmp(dst + off, src, len));
+	CU_ASSERT(all_zero(dst, off));
+	CU_ASSERT(all_zero(dst + off + len, 2 * PAGE - off));
+	TL_ASSERT_OK(drvops_hfi_tid_free(&p.rx, tid));
+	TL_ASSERT_OK(marker_is_next(&p.tx, &p.rx));
+	teardown();
+	free(src);
+	free(dst);
+}
+
+/*
+ * A sender killed while engines copy its 16 MiB messages in parts, and a
+ * receiver that frees its tid and closes meanwhile: every part finishes
+ * or fails cleanly (the debug kernel checks the on-stack work items and
+ * the pins), and the units work afterwards.
+ */
+static int parts_teardown_child(int ready)
+{
+	const size_t len = 16 << 20;
+	uint8_t *src = malloc(len), *dst = aligned_alloc(PAGE, len);
+	struct drvops_hfi_sdma_req r[4];
+	struct iovec iov[8];
+	struct wpair p;
+	uint32_t tid, i;
+
+	CHILD_CHECK(src && dst, 1);
+	memset(src, 0x6b, len);
+	CHILD_CHECK(wpair_open(&p, 2) == 0, 2);
+	CHILD_CHECK(drvops_hfi_tid_register(&p.rx, dst, len, &tid) == 0, 3);
+	for (i = 0; i < 4; i++) {
+		r[i] = expected_req(&p.rx, (uint16_t)(1 + i), tid, 0, len, i);
+		iov[2 * i] = (struct iovec){ &r[i], sizeof(r[i]) };
+		iov[2 * i + 1] = (struct iovec){ src, len };
+	}
+	CHILD_CHECK(xwritev(p.tx.fd, iov, 8) == 4, 4);
+	/* The receiver goes while they copy; then we wait to be killed. */
+	drvops_hfi_tid_free(&p.rx, tid);
+	ctx_close(&p.rx);
+	CHILD_CHECK(write(ready, "k", 1) == 1, 5);
+	for (;;)
+		pause();
+}
+
+static void test_engine_parts_survive_kill_and_close(void)
+{
+	int pfd[2], st, round;
+	struct wpair p;
+	char c;
+
+	for (round = 0; round < 3; round++) {
+		pid_t pid;
+
+		CU_ASSERT_FATAL(pipe(pfd) == 0);
+		pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (!pid) {
+			close(pfd[0]);
+			_exit(parts_teardown_child(pfd[1]));
+		}
+		close(pfd[1]);
+		CU_ASSERT_EQUAL(read(pfd[0], &c, 1), 1);
+		close(pfd[0]);
+		if (round)
+			usleep(round * 2000);	/* later in the copies */
+		kill(pid, SIGKILL);
+		CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+		CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	}
+	/* Both units still move data. */
+	TL_ASSERT_OK(wpair_open(&p, 2));
+	TL_ASSERT_OK(marker_is_next(&p.tx, &p.rx));
+	teardown();
+}
+
 /* The HFI takes MRs only: a PD or CQ binding is EOPNOTSUPP, nothing bound. */
 static void test_bind_refuses_pd_and_cq(void)
 {
@@ -3295,6 +3416,10 @@ static CU_TestInfo inline_tests[] = {
 	  test_inline_needs_no_memlock },
 	{ "expected: done when writev returns, nothing pinned",
 	  test_inline_expected_done_when_writev_returns },
+	{ "expected above inline: engine copy in parts, whole, flow order",
+	  test_engine_copy_in_parts_lands_whole_in_order },
+	{ "engine copies in parts: sender killed, receiver closed meanwhile",
+	  test_engine_parts_survive_kill_and_close },
 	{ "expected to a full receiver: ENOBUFS at return, tid untouched",
 	  test_inline_expected_enobufs },
 	{ "expected payload unreadable: EFAULT, tid untouched",

@@ -74,6 +74,9 @@ static const struct goal bounds[] = {
 	  "msgrate", "rate_1p_b16", 8, "null", "getppid", 0, 0, 0 },
 	{ "HFI 8 B, 16 per writev / one per writev (ns)", NS, "msgrate",
 	  "rate_1p_b16", 8, "msgrate", "rate_1p", 8, 0, 0 },
+	{ "HFI 4 MiB by the engines: in parts / one engine (MB/s)", MBPS,
+	  "hfi", "exp_engines", 4 << 20, "hfi", "exp_engine1", 4 << 20, 0,
+	  0 },
 };
 
 static double ratio(enum goal_unit unit, const struct bench_result *a,

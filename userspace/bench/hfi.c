@@ -16,6 +16,10 @@
  *   self     eager to our own context, one process: writev, then the
  *            entry consumed and copied out; the driver's own cost per
  *            message, without a second process to schedule
+ *   exp_engines, exp_engine1  the expected stream through the send
+ *            engines (inline_expected_max 0), from 1 MiB: each copy in
+ *            parts over the engines (engine_split_min), or by its flow's
+ *            engine alone (root: they set module parameters)
  *   memcpy   in userspace: the floor
  *   cma      process_vm_writev into a child (CMA): one copy across
  *            processes without a device
@@ -34,6 +38,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -373,6 +379,76 @@ static int expected_bw(void *ctx, unsigned long iters)
 	return stream(ctx, DRVOPS_HFI_OP_EXPECTED, CMD_RECV, iters);
 }
 
+#define HFI_PARAMS "/sys/module/drvops_hfi/parameters/"
+
+/* A module parameter of drvops_hfi, or -1 if it cannot be read. */
+static long param_get(const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), HFI_PARAMS "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static int param_set(const char *name, long v)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), HFI_PARAMS "%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	ret = fprintf(f, "%ld\n", v) < 0 ? -EIO : 0;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/*
+ * The expected stream through the engines (inline_expected_max 0), the
+ * copy of a large message in parts over the engines or (split false:
+ * engine_split_min 0) by its flow's engine alone. Needs root (module
+ * parameters); puts them back.
+ */
+static int engine_stream(struct hfi_bctx *c, unsigned long iters, bool split,
+			 uint32_t cmd)
+{
+	long inl = param_get("inline_expected_max");
+	long min = param_get("engine_split_min");
+	int ret;
+
+	if (inl < 0 || min < 0)
+		return -ENOENT;
+	ret = param_set("inline_expected_max", 0);
+	if (!ret && !split)
+		ret = param_set("engine_split_min", 0);
+	if (!ret)
+		ret = stream(c, DRVOPS_HFI_OP_EXPECTED, cmd, iters);
+	param_set("inline_expected_max", inl);
+	param_set("engine_split_min", min);
+	return ret;
+}
+
+static int expected_engines(void *ctx, unsigned long iters)
+{
+	return engine_stream(ctx, iters, true, CMD_RECV);
+}
+
+static int expected_one_engine(void *ctx, unsigned long iters)
+{
+	return engine_stream(ctx, iters, false, CMD_RECV);
+}
+
 /* iters round trips: send, wait for the whole answer. */
 static int ping_pong(struct hfi_bctx *c, uint8_t op, uint32_t cmd,
 		     unsigned long iters)
@@ -625,8 +701,8 @@ static int hfi_setup(struct hfi_bctx *c)
 	return 0;
 }
 
-enum { M_EAGER, M_EXPECTED, M_PP_EAGER, M_PP_EXP, M_SELF, M_MEMCPY, M_CMA,
-       M_PIPE, NUM_METHODS };
+enum { M_EAGER, M_EXPECTED, M_PP_EAGER, M_PP_EXP, M_SELF, M_EXP_ENGINES,
+       M_EXP_ENGINE1, M_MEMCPY, M_CMA, M_PIPE, NUM_METHODS };
 
 static const struct {
 	const char *id;
@@ -644,6 +720,12 @@ static const struct {
 		       pp_expected, 2 },
 	[M_SELF] = { "self", "HFI eager to its own context (one process)",
 		     self_eager, 1 },
+	[M_EXP_ENGINES] = { "exp_engines",
+			    "HFI expected stream by the engines, in parts",
+			    expected_engines, 1 },
+	[M_EXP_ENGINE1] = { "exp_engine1",
+			    "HFI expected stream by the engines, one each",
+			    expected_one_engine, 1 },
 	[M_MEMCPY] = { "memcpy", "memcpy in userspace", user_memcpy, 1 },
 	[M_CMA] = { "cma", "process_vm_writev into a child (CMA)", cma_copy,
 		    1 },
@@ -661,6 +743,9 @@ static bool applies(const struct hfi_bctx *c, int m, size_t len)
 		return len <= c->eager_max;
 	case M_PP_EXP:
 		return len >= 65536;
+	case M_EXP_ENGINES:
+	case M_EXP_ENGINE1:
+		return len >= (1 << 20);
 	case M_PIPE:
 		return len <= c->pipe_cap;
 	default:
@@ -681,6 +766,13 @@ static int check_once(struct hfi_bctx *c, int m)
 		if (!ret)
 			ret = stream(c, m == M_EAGER ? DRVOPS_HFI_OP_EAGER :
 				     DRVOPS_HFI_OP_EXPECTED, CMD_VERIFY, 1);
+		return ret;
+	case M_EXP_ENGINES:
+	case M_EXP_ENGINE1:
+		ret = command(c, CMD_VERIFY, c->len);
+		if (!ret)
+			ret = engine_stream(c, 1, m == M_EXP_ENGINES,
+					    CMD_VERIFY);
 		return ret;
 	case M_PP_EAGER:
 	case M_PP_EXP:
