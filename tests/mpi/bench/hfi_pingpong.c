@@ -4,11 +4,12 @@
  * (pingpong.h) straight on two HFI contexts through libdrvops, no PSM2:
  *   hfi_pingpong [UNIT0 [UNIT1]]
  * rank 0 on the UNIT0-th sdma.opa unit forks rank 1 on the UNIT1-th one.
- * A message up to the unit's eager_max goes eager (the receiver copies it
- * out of its eager buffers); a larger one is one expected send into a tid
- * the receiver registered once over its buffer (one copy): what psm-shim
- * does on the wire, without its matching, RTS/CTS and locking. Both sides
- * busy-poll their receive queue, as psm2_pingpong's spin mode does.
+ * A message up to EAGER_MAX (psm-shim's rendezvous threshold) goes eager
+ * (the receiver copies it out of its eager buffers); a larger one is one
+ * expected send into a tid the receiver registered once over its buffer
+ * (one copy): what psm-shim does on the wire, without its matching,
+ * RTS/CTS and locking. Both sides busy-poll their receive queue, as
+ * psm2_pingpong's spin mode does.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include "pingpong.h"
 
 #define TIMEOUT_NS (60.0 * 1e9)
+#define EAGER_MAX 8192	/* psm-shim's PSM2_MQ_RNDV_HFI_THRESH default */
 
 static const uint8_t job_key[DRVOPS_HFI_JOB_KEY_LEN] = "hfi-pingpong-job";
 
@@ -62,7 +64,7 @@ static int open_unit(unsigned int n)
 static void send_msg(size_t size)
 {
 	struct iovec iov = { sbuf, size };
-	bool eager = size <= h.info.eager_max;
+	bool eager = size <= EAGER_MAX;
 	int slot = drvops_hfi_send(&h, eager ? DRVOPS_HFI_OP_EAGER :
 				   DRVOPS_HFI_OP_EXPECTED, peer_lid, peer_ctxt,
 				   eager ? 0 : peer_tid, 0, NULL, &iov, 1);

@@ -20,6 +20,11 @@
 #   psm2_engine psm2_wait with the driver's inline_expected_max at 0:
 #               every expected send pinned and copied by an engine worker
 #               (the inline expected path's baseline)
+#   psm2_lowlock  psm2_spin as mpiuser (no CAP_IPC_LOCK) with
+#               RLIMIT_MEMLOCK at 2 MiB: receive windows of 512 KiB, the
+#               next one registered ahead while the current one fills
+#   psm2_lowlock_noahead  the same with PSM2_SHIM_RNDV_AHEAD=0: one
+#               window at a time (the windows-ahead baseline)
 #   mpi_psm2    bin/mpi_bench under Open MPI, pml cm + mtl psm2 over our
 #               libpsm2.so.2 (lib.bash MPIRUN: btl self, no shared memory),
 #               rank 0 on hfi0, rank 1 on hfi1
@@ -46,13 +51,15 @@ OUT="$(mktemp -d /tmp/bench-mpi.XXXXXX)" || exit 1
 hfi1_names_for_openmpi || { echo "FAIL: cannot give Open MPI the hfi1 names it looks for"; exit 1; }
 trap 'rm -rf "$OUT"; hfi1_names_undo' EXIT
 
-METHODS=(hfi_raw psm2_spin psm2_wait psm2_nocache psm2_engine mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
+METHODS=(hfi_raw psm2_spin psm2_wait psm2_nocache psm2_engine psm2_lowlock psm2_lowlock_noahead mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
 declare -A LABEL=(
 	[hfi_raw]="HFI contexts straight, libdrvops (hfi0 <-> hfi1)"
 	[psm2_spin]="PSM2 over psm-shim, polling (hfi0 <-> hfi1)"
 	[psm2_wait]="PSM2 over psm-shim, blocking wait (hfi0 <-> hfi1)"
 	[psm2_nocache]="PSM2 over psm-shim, blocking wait, no registration cache"
 	[psm2_engine]="PSM2 over psm-shim, blocking wait, expected sends by the engines"
+	[psm2_lowlock]="PSM2 over psm-shim, polling, as mpiuser, memlock 2 MiB (512 KiB windows)"
+	[psm2_lowlock_noahead]="the same, one window at a time (PSM2_SHIM_RNDV_AHEAD=0)"
 	[mpi_psm2]="Open MPI cm/psm2 over psm-shim (hfi0 <-> hfi1)"
 	[mpi_ofi]="Open MPI cm/ofi, libfabric psm2 over psm-shim (hfi0 <-> hfi1)"
 	[mpi_shm]="Open MPI cm/psm2, psm-shim shared memory (PSM2_DEVICES=self,shm)"
@@ -90,6 +97,21 @@ run_psm2_engine() {
 	rc=$?
 	echo "$saved" >"$INLINE_EXPECTED"
 	return "$rc"
+}
+
+# psm2_spin as mpiuser with a 2 MiB memlock limit: 512 KiB receive windows.
+lowlock() {
+	(ulimit -l 2048 && cd /tmp && timeout -k 5 "$BENCH_TIMEOUT" \
+		runuser -u mpiuser -- env LD_LIBRARY_PATH="$PSM2_DIR" \
+		PSM2_DEVICES=self,hfi "$@" "$MPI_BIN/psm2_pingpong" 0 1 spin)
+}
+
+run_psm2_lowlock() {
+	lowlock
+}
+
+run_psm2_lowlock_noahead() {
+	lowlock PSM2_SHIM_RNDV_AHEAD=0
 }
 
 # bench_on_units MPIRUN...: mpi_bench with rank r on hfi<r>, and the
@@ -246,6 +268,9 @@ echo "registration cache, PSM2 MB/s with / without (psm2_wait / psm2_nocache):" 
 	"64 KiB $(ratio "$(field psm2_wait 65536 6)" "$(field psm2_nocache 65536 6)")," \
 	"1 MiB $(ratio "$(field psm2_wait 1048576 6)" "$(field psm2_nocache 1048576 6)")," \
 	"4 MiB $(ratio "$(field psm2_wait 4194304 6)" "$(field psm2_nocache 4194304 6)")"
+echo "windows ahead, PSM2 MB/s at 512 KiB windows with / without (psm2_lowlock / psm2_lowlock_noahead):" \
+	"1 MiB $(ratio "$(field psm2_lowlock 1048576 6)" "$(field psm2_lowlock_noahead 1048576 6)")," \
+	"4 MiB $(ratio "$(field psm2_lowlock 4194304 6)" "$(field psm2_lowlock_noahead 4194304 6)")"
 echo "inline expected sends, PSM2 MB/s inline / by the engines (psm2_wait / psm2_engine):" \
 	"64 KiB $(ratio "$(field psm2_wait 65536 6)" "$(field psm2_engine 65536 6)")," \
 	"1 MiB $(ratio "$(field psm2_wait 1048576 6)" "$(field psm2_engine 1048576 6)")," \

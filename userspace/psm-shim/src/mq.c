@@ -19,6 +19,11 @@
  *               straight into that buffer, each followed by
  *               DATA{receiver id, offset, length} in the receiver's
  *               queue; one CTS per window until the total has arrived.
+ *               A sender whose RTS says WIRE_RTS_AHEAD takes the next
+ *               window's CTS while it still writes the current one: the
+ *               receiver keeps two windows registered, so a message of
+ *               several windows does not stall a round trip (and a
+ *               registration) at each boundary.
  *               Without expected receive on either side the same DATA
  *               messages carry the payload through the eager path.
  *
@@ -51,6 +56,10 @@ enum wire_type {
 
 enum wire_cts_flags {
 	WIRE_CTS_HANDLE = 1 << 0,	/* handle is valid: send expected */
+};
+
+enum wire_rts_flags {
+	WIRE_RTS_AHEAD = 1 << 0,	/* takes one window's CTS ahead */
 };
 
 /*
@@ -197,6 +206,20 @@ struct psm2_mq_req {
 	bool peer_has_handle;
 	bool need_register;	/* recv: window waits for a free handle */
 	bool cts_seen;		/* send: the receiver has matched */
+	/*
+	 * The window after the current one (WIRE_RTS_AHEAD). recv: ours,
+	 * registered with its CTS sent or pending; send: from the
+	 * receiver's CTS, written once the current one is.
+	 */
+	bool has_ahead;
+	bool ahead_ok;		/* recv: the sender takes CTSes ahead */
+	bool cts_pending;	/* recv: the current window's CTS */
+	bool ahead_cts_pending;	/* recv: the ahead window's CTS */
+	bool ahead_has_handle;
+	uint32_t ahead_off;
+	uint32_t ahead_len;
+	uint32_t ahead_done;	/* recv: arrived */
+	uint64_t ahead_handle;
 	uint32_t inflight;	/* send: payload sends not yet done */
 	uint32_t seq;		/* send: sequence number of the RTS/EAGER */
 
@@ -274,6 +297,19 @@ static void release_handle(psm2_mq_t mq, struct psm2_mq_req *req)
 		w->ops->release_recv_buffer(w->tp, req->handle,
 					    req->win_done == req->win_len);
 	req->has_handle = false;
+}
+
+/* A receive's window ahead goes too (it was never filled, or it was). */
+static void release_ahead(psm2_mq_t mq, struct psm2_mq_req *req)
+{
+	struct mq_wire *w = peer_wire(mq, req->peer);
+
+	if (req->kind == REQ_RECV && req->has_ahead && req->ahead_has_handle &&
+	    w->ops->release_recv_buffer)
+		w->ops->release_recv_buffer(w->tp, req->ahead_handle,
+					    req->ahead_done == req->ahead_len);
+	req->has_ahead = false;
+	req->ahead_has_handle = false;
 }
 
 #define ID_INDEX_BITS 20
@@ -377,6 +413,7 @@ static void req_free(struct psm2_mq_req *req)
 	shim_list_del(&req->qnode);
 	shim_list_del(&req->txnode);
 	release_handle(mq, req);
+	release_ahead(mq, req);
 	free(req->sysbuf);
 	id_free(mq, req);
 	if (mq->nreq_cache >= REQ_CACHE_MAX) {
@@ -398,6 +435,7 @@ static void req_complete(struct psm2_mq_req *req)
 	req->on_txq = false;
 	req->tx = TX_NONE;
 	release_handle(mq, req);
+	release_ahead(mq, req);
 	req->state = REQ_COMPLETE;
 	__atomic_store_n(&req->done, 1, __ATOMIC_RELEASE);
 	/* A blocking call's own request is nobody else's to see. */
@@ -514,6 +552,7 @@ static int tx_eager_or_rts(struct psm2_mq_req *req)
 	memset(&h, 0, sizeof(h));
 	h.common.gen = mq->gen;
 	h.match.type = rts ? WIRE_RTS : WIRE_EAGER;
+	h.match.flags = rts && !mq->cfg.rndv_no_ahead ? WIRE_RTS_AHEAD : 0;
 	h.match.seq = req->seq;
 	h.match.tag[0] = req->tag.tag0;
 	h.match.tag[1] = req->tag.tag1;
@@ -552,7 +591,8 @@ static int tx_am(struct psm2_mq_req *req)
 	return err;
 }
 
-static int tx_cts(struct psm2_mq_req *req)
+static int send_cts(struct psm2_mq_req *req, uint32_t off, uint32_t len,
+		    bool has_handle, uint64_t handle)
 {
 	psm2_mq_t mq = req->mq;
 	struct mq_wire *w = peer_wire(mq, req->peer);
@@ -561,14 +601,36 @@ static int tx_cts(struct psm2_mq_req *req)
 	memset(&h, 0, sizeof(h));
 	h.common.gen = mq->gen;
 	h.cts.type = WIRE_CTS;
-	h.cts.flags = req->has_handle ? WIRE_CTS_HANDLE : 0;
+	h.cts.flags = has_handle ? WIRE_CTS_HANDLE : 0;
 	h.cts.sreq_id = req->remote_id;
 	h.cts.rreq_id = req->id;
-	h.cts.offset = req->win_off;
-	h.cts.len = req->win_len;
+	h.cts.offset = off;
+	h.cts.len = len;
 	h.cts.total = req->total;
-	h.cts.handle = req->handle;
+	h.cts.handle = handle;
 	return w->ops->send_eager(w->tp, req->peer, &h, NULL, 0, NULL);
+}
+
+/* The CTSes not sent yet, current window first. */
+static int tx_cts(struct psm2_mq_req *req)
+{
+	int err;
+
+	if (req->cts_pending) {
+		err = send_cts(req, req->win_off, req->win_len,
+			       req->has_handle, req->handle);
+		if (err)
+			return err;
+		req->cts_pending = false;
+	}
+	if (req->has_ahead && req->ahead_cts_pending) {
+		err = send_cts(req, req->ahead_off, req->ahead_len,
+			       req->ahead_has_handle, req->ahead_handle);
+		if (err)
+			return err;
+		req->ahead_cts_pending = false;
+	}
+	return 0;
 }
 
 /* Submit what is left of the current window; -EAGAIN when the wire fills. */
@@ -576,18 +638,30 @@ static int tx_data(struct psm2_mq_req *req)
 {
 	psm2_mq_t mq = req->mq;
 	struct mq_wire *w = peer_wire(mq, req->peer);
-	bool expected = req->peer_has_handle && w->ops->send_expected;
-	uint32_t chunk_max = mq->cfg.rndv_window;
 
-	if (!expected && w->ops->eager_max < chunk_max)
-		chunk_max = (uint32_t)w->ops->eager_max;
-	while (req->win_done < req->win_len) {
+	for (;;) {
+		bool expected = req->peer_has_handle && w->ops->send_expected;
+		uint32_t chunk_max = mq->cfg.rndv_window;
 		uint32_t chunk = req->win_len - req->win_done;
 		uint32_t off = req->win_off + req->win_done;
 		union wire_hdr h;
 		struct iovec iov;
 		int err;
 
+		if (req->win_done == req->win_len) {
+			/* Written: on to the window the receiver has ready. */
+			if (!req->has_ahead)
+				return 0;
+			req->win_off = req->ahead_off;
+			req->win_len = req->ahead_len;
+			req->win_done = 0;
+			req->peer_handle = req->ahead_handle;
+			req->peer_has_handle = req->ahead_has_handle;
+			req->has_ahead = false;
+			continue;
+		}
+		if (!expected && w->ops->eager_max < chunk_max)
+			chunk_max = (uint32_t)w->ops->eager_max;
 		if (chunk > chunk_max)
 			chunk = chunk_max;
 		memset(&h, 0, sizeof(h));
@@ -614,7 +688,6 @@ static int tx_data(struct psm2_mq_req *req)
 		req->win_done += chunk;
 		req->nbytes += chunk;
 	}
-	return 0;
 }
 
 static void send_maybe_complete(struct psm2_mq_req *req)
@@ -636,12 +709,13 @@ static void send_maybe_complete(struct psm2_mq_req *req)
 		return;
 	}
 	if (req->state == REQ_ACTIVE && req->cts_seen &&
-	    req->nbytes == req->total &&
+	    req->nbytes == req->total && !req->has_ahead &&
 	    req->win_done == req->win_len && req->tx == TX_NONE)
 		req_complete(req);
 }
 
 static int rndv_recv_window(struct psm2_mq_req *req);
+static void rndv_recv_ahead(struct psm2_mq_req *req);
 
 /* Move req->tx forward: 0 when it has nothing more to send right now. */
 static int tx_push(struct psm2_mq_req *req)
@@ -661,8 +735,11 @@ static int tx_push(struct psm2_mq_req *req)
 		break;
 	case TX_CTS:
 		/* registration was busy last time: again */
-		if (req->need_register && rndv_recv_window(req))
-			return -EAGAIN;
+		if (req->need_register) {
+			if (rndv_recv_window(req))
+				return -EAGAIN;
+			rndv_recv_ahead(req);
+		}
 		err = tx_cts(req);
 		break;
 	case TX_DATA:
@@ -895,6 +972,7 @@ static int rndv_recv_window(struct psm2_mq_req *req)
 	req->win_done = 0;
 	req->has_handle = false;
 	req->need_register = false;
+	req->cts_pending = true;
 	req->tx = TX_CTS;
 	if (left && w->ops->register_recv_buffer) {
 		if (w->ops->register_max && len > w->ops->register_max)
@@ -919,12 +997,43 @@ static int rndv_recv_window(struct psm2_mq_req *req)
 	return 0;
 }
 
+/*
+ * With a sender that takes it (WIRE_RTS_AHEAD), register the window after
+ * the current registered one too and set its CTS to go. Best effort: no
+ * handle free, or pinning refused, and it waits until the current window
+ * is full, as without.
+ */
+static void rndv_recv_ahead(struct psm2_mq_req *req)
+{
+	psm2_mq_t mq = req->mq;
+	struct mq_wire *w = peer_wire(mq, req->peer);
+	uint32_t off = req->win_off + req->win_len, len;
+
+	if (!req->ahead_ok || mq->cfg.rndv_no_ahead || req->has_ahead ||
+	    !req->has_handle || req->need_register || off >= req->total)
+		return;
+	len = req->total - off;
+	if (w->ops->register_max && len > w->ops->register_max)
+		len = (uint32_t)w->ops->register_max;
+	if (w->ops->register_recv_buffer(w->tp, (uint8_t *)req->buf + off, len,
+					 &req->ahead_handle))
+		return;
+	req->has_ahead = true;
+	req->ahead_has_handle = true;
+	req->ahead_off = off;
+	req->ahead_len = len;
+	req->ahead_done = 0;
+	req->ahead_cts_pending = true;
+	req->tx = TX_CTS;
+}
+
 static void rndv_recv_start(struct psm2_mq_req *req)
 {
 	req->state = REQ_ACTIVE;
 	req->total = req->msg_len < req->buf_len ? req->msg_len : req->buf_len;
 	req->win_off = 0;
-	(void)rndv_recv_window(req);	/* busy: tx_push retries */
+	if (!rndv_recv_window(req))	/* busy: tx_push retries */
+		rndv_recv_ahead(req);
 	tx_kick(req);
 }
 
@@ -977,6 +1086,7 @@ static void recv_match_msg(psm2_mq_t mq, psm2_epaddr_t src,
 		req->msg_len = h->match.msg_len;
 		req->rndv = rndv;
 		req->remote_id = h->match.sreq_id;
+		req->ahead_ok = rndv && (h->match.flags & WIRE_RTS_AHEAD);
 		recv_matched(req, payload, false);
 		return;
 	}
@@ -991,6 +1101,7 @@ static void recv_match_msg(psm2_mq_t mq, psm2_epaddr_t src,
 	req->msg_len = h->match.msg_len;
 	req->rndv = rndv;
 	req->remote_id = h->match.sreq_id;
+	req->ahead_ok = rndv && (h->match.flags & WIRE_RTS_AHEAD);
 	if (!rndv && len) {
 		req->sysbuf = malloc(len);
 		if (!req->sysbuf) {
@@ -1084,6 +1195,17 @@ static void recv_cts(psm2_mq_t mq, psm2_epaddr_t src, const struct wire_cts *c)
 		return;
 	req->remote_id = c->rreq_id;
 	req->total = c->total;
+	if (req->cts_seen && req->win_done < req->win_len) {
+		/* The next window while we write this one: one at most. */
+		if (req->has_ahead)
+			return;
+		req->has_ahead = true;
+		req->ahead_off = c->offset;
+		req->ahead_len = c->len;
+		req->ahead_handle = c->handle;
+		req->ahead_has_handle = c->flags & WIRE_CTS_HANDLE;
+		return;
+	}
 	req->win_off = c->offset;
 	req->win_len = c->len;
 	req->win_done = 0;
@@ -1098,35 +1220,77 @@ static void recv_cts(psm2_mq_t mq, psm2_epaddr_t src, const struct wire_cts *c)
 	}
 }
 
+/* Is [off, off + len) inside window [woff, woff + wlen) with room? */
+static bool in_window(uint32_t off, uint32_t len, uint32_t woff,
+		      uint32_t wlen, uint32_t wdone)
+{
+	return off >= woff && off + (uint64_t)len <= woff + (uint64_t)wlen &&
+	       wdone + (uint64_t)len <= wlen;
+}
+
+/*
+ * The current window is full: free its registration; the window ahead (if
+ * any) becomes the current one, and the one after it is registered, or
+ * the current one's successor if there was none ahead. true when the
+ * whole message is in.
+ */
+static bool rndv_recv_next_window(psm2_mq_t mq, struct psm2_mq_req *req)
+{
+	while (req->win_done == req->win_len) {
+		release_handle(mq, req);
+		if (!req->has_ahead) {
+			req->win_off += req->win_len;
+			if (req->win_off >= req->total)
+				return true;
+			if (!rndv_recv_window(req))
+				rndv_recv_ahead(req);
+			tx_kick(req);
+			return false;
+		}
+		req->win_off = req->ahead_off;
+		req->win_len = req->ahead_len;
+		req->win_done = req->ahead_done;
+		req->handle = req->ahead_handle;
+		req->has_handle = req->ahead_has_handle;
+		req->cts_pending = req->ahead_cts_pending;
+		req->has_ahead = false;
+		req->ahead_has_handle = false;
+		req->ahead_cts_pending = false;
+	}
+	rndv_recv_ahead(req);
+	if (req->tx == TX_CTS)
+		tx_kick(req);
+	return false;
+}
+
 /* Payload of a rendezvous window has arrived (copied by us or the wire). */
 static void recv_data(psm2_mq_t mq, const struct wire_data *d,
 		      const void *payload, size_t len)
 {
 	struct psm2_mq_req *req = id_lookup(mq, d->rreq_id);
+	uint32_t *done;
 
 	if (!req || req->kind != REQ_RECV || !req->rndv ||
-	    req->state != REQ_ACTIVE || d->offset < req->win_off ||
-	    d->offset + (uint64_t)d->len > req->win_off + (uint64_t)req->win_len ||
-	    req->win_done + (uint64_t)d->len > req->win_len)
+	    req->state != REQ_ACTIVE)
+		return;
+	if (in_window(d->offset, d->len, req->win_off, req->win_len,
+		      req->win_done))
+		done = &req->win_done;
+	else if (req->has_ahead &&
+		 in_window(d->offset, d->len, req->ahead_off, req->ahead_len,
+			   req->ahead_done))
+		done = &req->ahead_done;
+	else
 		return;
 	if (payload) {
 		if (len != d->len)
 			return;
 		memcpy((uint8_t *)req->buf + d->offset, payload, len);
 	}
-	req->win_done += d->len;
+	*done += d->len;
 	req->nbytes += d->len;
-	if (req->win_done < req->win_len)
+	if (req->win_done < req->win_len || !rndv_recv_next_window(mq, req))
 		return;
-
-	/* Window full: free its registration, then the next one or done. */
-	release_handle(mq, req);
-	req->win_off += req->win_len;
-	if (req->win_off < req->total) {
-		(void)rndv_recv_window(req);
-		tx_kick(req);
-		return;
-	}
 	mq->stats.rx_user_num++;
 	mq->stats.rx_user_bytes += req->nbytes;
 	req_complete(req);
@@ -1273,6 +1437,12 @@ void shim_mq_config_from_env(struct shim_mq_config *cfg)
 	env_u32("PSM2_MQ_RNDV_HFI_THRESH", &cfg->rndv_threshold, 0);
 	env_u32("PSM2_MQ_RNDV_SHM_THRESH", &cfg->rndv_shm_threshold, 0);
 	env_u32("PSM2_MQ_RNDV_HFI_WINDOW", &cfg->rndv_window, 4096);
+	{
+		uint32_t ahead = !cfg->rndv_no_ahead;
+
+		env_u32("PSM2_SHIM_RNDV_AHEAD", &ahead, 0);
+		cfg->rndv_no_ahead = !ahead;
+	}
 }
 
 /* The threshold of the wires of kind: the wanted one, if it fits whole. */

@@ -49,6 +49,11 @@ struct shim_mq_config {
 	uint32_t rndv_threshold;	/* bytes; above: rendezvous (HFI) */
 	uint32_t rndv_shm_threshold;	/* the same for shm peers */
 	uint32_t rndv_window;		/* bytes per expected send */
+	/*
+	 * Non-zero: no receive window registered ahead of the current one
+	 * (PSM2_SHIM_RNDV_AHEAD=0; zero, the default, allows one).
+	 */
+	uint32_t rndv_no_ahead;
 };
 
 /*

@@ -36,6 +36,7 @@ struct lb_ep {
 	struct shim_list rxq;
 	struct shim_list done;
 	struct lb_reg *regs;
+	unsigned regs_used, regs_peak;	/* registered now, most at once */
 	unsigned sends;
 };
 
@@ -166,6 +167,8 @@ static int lb_register(void *tp, void *buf, size_t len, uint64_t *handle)
 			e->regs[i].buf = buf;
 			e->regs[i].len = len;
 			*handle = i + 1;
+			if (++e->regs_used > e->regs_peak)
+				e->regs_peak = e->regs_used;
 			r = 0;
 			break;
 		}
@@ -185,6 +188,7 @@ static int lb_release(void *tp, uint64_t handle, bool filled)
 	if (handle && handle <= e->fab->opt.max_handles &&
 	    e->regs[handle - 1].used) {
 		e->regs[handle - 1].used = false;
+		e->regs_used--;
 		r = 0;
 	}
 	pthread_mutex_unlock(&e->fab->lock);
@@ -347,6 +351,7 @@ int lb_restart(struct lb_fabric *fab, int ep, uint16_t gen)
 	free_list(&e->rxq, offsetof(struct lb_pkt, node));
 	free_list(&e->done, offsetof(struct lb_done, node));
 	memset(e->regs, 0, fab->opt.max_handles * sizeof(*e->regs));
+	e->regs_used = 0;
 	pthread_mutex_unlock(&fab->lock);
 	for (j = 0; j < fab->n; j++) {
 		shim_peer_fini(&e->peers[j]);
@@ -386,6 +391,16 @@ unsigned lb_handles_in_use(struct lb_fabric *fab, int ep)
 	pthread_mutex_lock(&fab->lock);
 	for (i = 0; i < fab->opt.max_handles; i++)
 		n += fab->eps[ep].regs[i].used;
+	pthread_mutex_unlock(&fab->lock);
+	return n;
+}
+
+unsigned lb_handles_peak(struct lb_fabric *fab, int ep)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&fab->lock);
+	n = fab->eps[ep].regs_peak;
 	pthread_mutex_unlock(&fab->lock);
 	return n;
 }

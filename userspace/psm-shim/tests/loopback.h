@@ -54,5 +54,7 @@ psm2_epaddr_t lb_peer(struct lb_fabric *fab, int ep, int peer);
 int lb_progress(struct lb_fabric *fab);
 /* Registered buffers still held by ep (leak check). */
 unsigned lb_handles_in_use(struct lb_fabric *fab, int ep);
+/* Most registered buffers ep held at once. */
+unsigned lb_handles_peak(struct lb_fabric *fab, int ep);
 
 #endif /* PSM_SHIM_LOOPBACK_H */

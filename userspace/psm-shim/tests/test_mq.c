@@ -431,6 +431,47 @@ static void test_rndv_windows(void)
 	transfer_sizes(false, true);
 }
 
+/*
+ * A message of several windows: the receiver keeps the next one
+ * registered while the current one fills (two at once), unless turned
+ * off; the data is whole either way, also with packets reordered.
+ */
+static void test_rndv_windows_ahead(void)
+{
+	static uint8_t src[1 << 20], dst[1 << 20];
+	struct lb_options opt = { .register_max = 128 * 1024 };
+	struct shim_mq_config cfg = { .rndv_threshold = 1000,
+				      .rndv_window = 32 * 1024 };
+	psm2_mq_tag_t t = lb_tag(5, 6, 7);
+	psm2_mq_req_t s, r;
+	psm2_mq_status2_t st;
+	int off;
+
+	for (off = 0; off < 3; off++) {
+		/* third round: ahead, and the wire swaps packet pairs */
+		cfg.rndv_no_ahead = off == 1;
+		opt.reorder = off == 2;
+		fabric(2, &opt, &cfg);
+		fill(src, sizeof(src), (unsigned)off + 40);
+		memset(dst, 0, sizeof(dst));
+		CU_ASSERT_EQUAL_FATAL(psm2_mq_irecv2(lb_mq(fab, 1),
+						     PSM2_MQ_ANY_ADDR, &t,
+						     (psm2_mq_tag_t *)&lb_all_bits,
+						     0, dst, sizeof(dst), NULL,
+						     &r), PSM2_OK);
+		CU_ASSERT_EQUAL_FATAL(psm2_mq_isend2(lb_mq(fab, 0),
+						     lb_peer(fab, 0, 1), 0, &t,
+						     src, sizeof(src), NULL,
+						     &s), PSM2_OK);
+		CU_ASSERT_EQUAL(finish(&r, &st), PSM2_OK);
+		CU_ASSERT_EQUAL(st.nbytes, sizeof(src));
+		CU_ASSERT_EQUAL(finish(&s, &st), PSM2_OK);
+		CU_ASSERT(memcmp(src, dst, sizeof(src)) == 0);
+		CU_ASSERT_EQUAL(lb_handles_peak(fab, 1), off == 1 ? 1 : 2);
+		CU_ASSERT_EQUAL(lb_handles_in_use(fab, 1), 0);
+	}
+}
+
 static void test_legacy_no_expected(void)
 {
 	struct lb_options opt = { .no_expected = true, .eager_max = 10240 };
@@ -751,6 +792,8 @@ int main(void)
 	CU_add_test(m, "ipeek in completion order", test_ipeek);
 	CU_add_test(p, "eager and rendezvous, 0 B .. 16 MiB", test_eager_rndv_sizes);
 	CU_add_test(p, "rendezvous in many windows", test_rndv_windows);
+	CU_add_test(p, "rendezvous: one window registered ahead",
+		    test_rndv_windows_ahead);
 	CU_add_test(p, "no expected receive (legacy)", test_legacy_no_expected);
 	CU_add_test(p, "busy wire, one handle", test_busy_wire);
 	CU_add_test(p, "truncation", test_truncation);
