@@ -35,6 +35,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -89,6 +90,7 @@ struct hfi_bctx {
 	uint32_t rx_tid;
 	pid_t child, cma_child, pipe_child;
 	int cma_ctl;
+	int cmd_w;		/* wakes the child for a command */
 	int to_pipe, from_pipe;
 	size_t pipe_cap;
 	unsigned long sent;	/* stream messages sent */
@@ -182,6 +184,20 @@ static int take(struct drvops_hfi_ctx *h, uint8_t *out, size_t len)
 
 /* ---- the child -------------------------------------------------------- */
 
+/*
+ * Sleep until the parent writes a command byte to cmd_fd or, with rx, a
+ * packet is there; drains the command bytes.
+ */
+static void child_sleep(int cmd_fd, const struct drvops_hfi_ctx *h, bool rx)
+{
+	struct pollfd p[2] = { { cmd_fd, POLLIN, 0 }, { h->fd, POLLIN, 0 } };
+	char buf[64];
+
+	if (poll(p, rx ? 2 : 1, 100) > 0 && (p[0].revents & POLLIN))
+		while (read(cmd_fd, buf, sizeof(buf)) > 0)
+			;
+}
+
 static void child_fail(struct hfi_shm *sh, int err)
 {
 	int zero = 0;
@@ -190,10 +206,10 @@ static void child_fail(struct hfi_shm *sh, int err)
 }
 
 static void child_loop(struct hfi_shm *sh, struct drvops_hfi_ctx *h,
-		       uint8_t *rx, uint8_t *tx, uint8_t *tmp)
+		       int cmd_fd, uint8_t *rx, uint8_t *tx, uint8_t *tmp)
 {
 	struct drvops_hfi_sdma_req r;
-	unsigned int seen = 0, seq;
+	unsigned int seen = 0, seq, idle = 0;
 	uint32_t cmd = CMD_IDLE;
 	size_t len = 0;
 	int got, ret;
@@ -210,17 +226,28 @@ static void child_loop(struct hfi_shm *sh, struct drvops_hfi_ctx *h,
 				return;
 		}
 		if (cmd == CMD_IDLE) {
-			/* Off the CPU: one-process methods run meanwhile. */
-			usleep(50);
+			/* Asleep until the next command: see child_idle(). */
+			child_sleep(cmd_fd, h, false);
 			continue;
 		}
 		got = take(h, rx, len);
 		if (got < 0)
 			child_fail(sh, got);
+		/*
+		 * Poll while messages come, sleep on the fd (woken by the
+		 * next entry) once none has for a while, as a PSM2 receiver
+		 * does: a large message takes milliseconds to copy, and a
+		 * spinning receiver takes a CPU from the copying sender that
+		 * the memcpy baseline has to itself.
+		 */
 		if (got <= 0) {
-			sched_yield();
+			if (++idle < 256)
+				sched_yield();
+			else
+				child_sleep(cmd_fd, h, true);
 			continue;
 		}
+		idle = 0;
 		ret = 0;
 		if (cmd == CMD_VERIFY)
 			ret = same(rx, len, TX_SEED, tmp);
@@ -240,7 +267,7 @@ static void child_loop(struct hfi_shm *sh, struct drvops_hfi_ctx *h,
 }
 
 /* Opens the second unit, registers a tid over rx, serves commands. */
-static void child_main(struct hfi_shm *sh, size_t max)
+static void child_main(struct hfi_shm *sh, int cmd_fd, size_t max)
 {
 	struct drvops_hfi_ctx h;
 	uint8_t *rx = malloc(max), *tx = malloc(max), *tmp = malloc(max);
@@ -263,7 +290,7 @@ static void child_main(struct hfi_shm *sh, size_t max)
 	sh->ctxt = h.info.ctxt;
 	sh->tid = tid;
 	atomic_store(&sh->ready, 1);
-	child_loop(sh, &h, rx, tx, tmp);
+	child_loop(sh, &h, cmd_fd, rx, tx, tmp);
 	drvops_hfi_tid_free(&h, tid);
 	bench_hfi_close(&h);
 	_exit(0);
@@ -285,6 +312,9 @@ static int command(struct hfi_bctx *c, uint32_t cmd, size_t len)
 	atomic_store(&sh->consumed, 0);
 	c->sent = 0;
 	seq = atomic_fetch_add(&sh->cmd_seq, 1) + 1;
+	/* Wakes a sleeping child; a full pipe has a wake-up pending anyway. */
+	if (write(c->cmd_w, "c", 1) < 0 && errno != EAGAIN)
+		return -errno;
 	end = now_ns() + TIMEOUT_NS;
 	while (atomic_load(&sh->ack_seq) != seq) {
 		if (now_ns() > end)
@@ -664,11 +694,16 @@ static int hfi_setup(struct hfi_bctx *c)
 {
 	struct hfi_shm *sh = c->sh;
 	double end;
-	int ret;
+	int ret, cmd[2];
 
-	c->child = fork();
-	if (c->child < 0)
+	if (pipe2(cmd, O_NONBLOCK | O_CLOEXEC))
 		return -errno;
+	c->child = fork();
+	if (c->child < 0) {
+		close(cmd[0]);
+		close(cmd[1]);
+		return -errno;
+	}
 	if (!c->child) {
 		/* Only the parent may keep the baselines' children going. */
 		if (c->cma_child > 0)
@@ -677,8 +712,11 @@ static int hfi_setup(struct hfi_bctx *c)
 			close(c->to_pipe);
 			close(c->from_pipe);
 		}
-		child_main(sh, c->max);
+		close(cmd[1]);
+		child_main(sh, cmd[0], c->max);
 	}
+	close(cmd[0]);
+	c->cmd_w = cmd[1];
 	end = now_ns() + 3 * TIMEOUT_NS;
 	while (!atomic_load(&sh->ready)) {
 		if (now_ns() > end)
@@ -875,6 +913,7 @@ static int hfi_run(const struct bench_family *fam, const struct bench_opts *o)
 	if (c.child > 0) {
 		command(&c, CMD_EXIT, 0);
 		waitpid(c.child, NULL, 0);
+		close(c.cmd_w);
 	}
 	if (c.open) {
 		drvops_hfi_tid_free(&c.h, c.rx_tid);

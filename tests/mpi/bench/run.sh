@@ -12,6 +12,9 @@
 #   psm2_spin   bin/psm2_pingpong: PSM2 straight over our libpsm2.so.2,
 #               rank 0 on hfi0, rank 1 on hfi1, progressing by
 #               psm2_poll + psm2_mq_test2 in a loop (as Open MPI's MTL does)
+#   psm2_rndv   psm2_spin with PSM2_MQ_RNDV_HFI_THRESH=0: every message by
+#               rendezvous (RTS, CTS, one expected send), the other side of
+#               the eager/rendezvous threshold (8 KiB) at every size
 #   psm2_wait   the same with the library's blocking calls (send2, wait2:
 #               the wait sleeps in poll() on the context fd)
 #   psm2_nocache  psm2_wait with PSM2_SHIM_TID_CACHE=0: every rendezvous
@@ -51,10 +54,11 @@ OUT="$(mktemp -d /tmp/bench-mpi.XXXXXX)" || exit 1
 hfi1_names_for_openmpi || { echo "FAIL: cannot give Open MPI the hfi1 names it looks for"; exit 1; }
 trap 'rm -rf "$OUT"; hfi1_names_undo' EXIT
 
-METHODS=(hfi_raw psm2_spin psm2_wait psm2_nocache psm2_engine psm2_lowlock psm2_lowlock_noahead mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
+METHODS=(hfi_raw psm2_spin psm2_rndv psm2_wait psm2_nocache psm2_engine psm2_lowlock psm2_lowlock_noahead mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
 declare -A LABEL=(
 	[hfi_raw]="HFI contexts straight, libdrvops (hfi0 <-> hfi1)"
 	[psm2_spin]="PSM2 over psm-shim, polling (hfi0 <-> hfi1)"
+	[psm2_rndv]="PSM2 over psm-shim, polling, every message by rendezvous"
 	[psm2_wait]="PSM2 over psm-shim, blocking wait (hfi0 <-> hfi1)"
 	[psm2_nocache]="PSM2 over psm-shim, blocking wait, no registration cache"
 	[psm2_engine]="PSM2 over psm-shim, blocking wait, expected sends by the engines"
@@ -77,6 +81,10 @@ run_hfi_raw() {
 run_psm2_spin() {
 	PSM2_DEVICES=self,hfi LD_LIBRARY_PATH="$PSM2_DIR" timeout -k 5 "$BENCH_TIMEOUT" \
 		"$MPI_BIN/psm2_pingpong" 0 1 spin
+}
+
+run_psm2_rndv() {
+	PSM2_MQ_RNDV_HFI_THRESH=0 run_psm2_spin
 }
 
 run_psm2_wait() {
@@ -264,6 +272,25 @@ echo "what bounds them: the HFI alone (hfi_raw) against vader, 8 B half RTT:" \
 	"psm-shim's share (psm2_spin / hfi_raw): $(ratio "$(field psm2_spin 8 3)" "$(field hfi_raw 8 3)");" \
 	"Open MPI's (mpi_psm2 / psm2_spin): $(ratio "$(field mpi_psm2 8 3)" "$(field psm2_spin 8 3)")"
 echo
+# The worst half-RTT ratio eager / rendezvous over the sizes up to the
+# threshold (8 KiB), and the size: eager must never be the slower one there.
+eager_vs_rndv() {
+	local s r worst=- at=-
+	for s in $SIZES; do
+		[ "$s" -le 8192 ] || continue
+		r=$(ratio "$(field psm2_spin "$s" 3)" "$(field psm2_rndv "$s" 3)")
+		[ "$r" != - ] || continue
+		if [ "$worst" = - ] || awk -v a="$r" -v b="$worst" 'BEGIN { exit !(a > b) }'; then
+			worst=$r
+			at=$s
+		fi
+	done
+	echo "$worst (at $(human "${at/-/0}"))"
+}
+echo "eager/rendezvous threshold: PSM2 half RTT eager / rendezvous, worst size <= 8 KiB:" \
+	"$(eager_vs_rndv) (goal <= 1); above it, rendezvous at 16 KiB / eager at 4 KiB" \
+	"in MB/s (no dip at the crossover, goal >= 1):" \
+	"$(ratio "$(field psm2_spin 16384 6)" "$(field psm2_spin 4096 6)")"
 echo "registration cache, PSM2 MB/s with / without (psm2_wait / psm2_nocache):" \
 	"64 KiB $(ratio "$(field psm2_wait 65536 6)" "$(field psm2_nocache 65536 6)")," \
 	"1 MiB $(ratio "$(field psm2_wait 1048576 6)" "$(field psm2_nocache 1048576 6)")," \
