@@ -124,39 +124,25 @@ static double round_trips(size_t size, unsigned int n)
 	return pp_now_ns() - t0;
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
 /* What the other rank needs to reach us. */
 struct addr {
 	uint16_t lid, ctxt;
 	uint32_t tid;
 };
 
-static void rank_main(unsigned int unit, int wfd, int rfd)
+static void rank_main(int rank, int unit, int wfd, int rfd)
 {
 	struct addr mine, theirs;
-	double half[PP_ROUNDS];
 	int ret;
 
+	me = rank;
 	sbuf = malloc(PP_MAX_SIZE);
 	rbuf = malloc(PP_MAX_SIZE);
 	if (!sbuf || !rbuf)
 		die("malloc", ENOMEM);
 	memset(sbuf, 1, PP_MAX_SIZE);
 	memset(rbuf, 0, PP_MAX_SIZE);
-	ret = open_unit(unit);
+	ret = open_unit((unsigned int)unit);
 	if (ret)
 		die("open unit", ret);
 	ret = drvops_hfi_tid_register(&h, rbuf, PP_MAX_SIZE, &mine.tid);
@@ -165,31 +151,14 @@ static void rank_main(unsigned int unit, int wfd, int rfd)
 	mine.lid = (uint16_t)h.info.lid;
 	mine.ctxt = (uint16_t)h.info.ctxt;
 	if (write(wfd, &mine, sizeof(mine)) != sizeof(mine) ||
-	    read_full(rfd, &theirs, sizeof(theirs)))
+	    pp_read_full(rfd, &theirs, sizeof(theirs)))
 		die("address exchange", EPIPE);
 	peer_lid = theirs.lid;
 	peer_ctxt = theirs.ctxt;
 	peer_tid = theirs.tid;
 
-	for (unsigned int s = 0; s < PP_NSIZES; s++) {
-		size_t size = pp_sizes[s];
-		unsigned int n;
-		double w;
-
-		round_trips(size, PP_WARMUP); /* untimed: first touch */
-		w = round_trips(size, PP_WARMUP);
-		if (me == 0) {
-			n = pp_round_len(w / PP_WARMUP);
-			if (write(wfd, &n, sizeof(n)) != sizeof(n))
-				die("write n", EPIPE);
-		} else if (read_full(rfd, &n, sizeof(n))) {
-			die("read n", EPIPE);
-		}
-		for (unsigned int r = 0; r < PP_ROUNDS; r++)
-			half[r] = round_trips(size, n) / n / 2;
-		if (me == 0)
-			pp_report(size, half, PP_ROUNDS, n);
-	}
+	if (pp_run_sizes(me, wfd, rfd, round_trips))
+		die("round length exchange", EPIPE);
 	drvops_hfi_tid_free(&h, mine.tid);
 	ret = h.uverbs_fd;
 	drvops_hfi_close(&h);
@@ -198,30 +167,8 @@ static void rank_main(unsigned int unit, int wfd, int rfd)
 
 int main(int argc, char **argv)
 {
-	unsigned int unit0 = argc > 1 ? (unsigned int)atoi(argv[1]) : 0;
-	unsigned int unit1 = argc > 2 ? (unsigned int)atoi(argv[2]) : 1;
-	int to1[2], to0[2], status = 0;
-	pid_t pid;
+	int unit0 = argc > 1 ? atoi(argv[1]) : 0;
+	int unit1 = argc > 2 ? atoi(argv[2]) : 1;
 
-	if (pipe(to1) || pipe(to0)) {
-		perror("pipe");
-		return 1;
-	}
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		perror("fork");
-		return 1;
-	}
-	if (pid == 0) {
-		me = 1;
-		rank_main(unit1, to0[1], to1[0]);
-		_exit(bad ? 1 : 0);
-	}
-	rank_main(unit0, to1[1], to0[0]);
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status))
-		bad++;
-	printf("%s: %d wrong messages\n", bad ? "FAIL" : "OK", bad);
-	return bad ? 1 : 0;
+	return pp_two_ranks(rank_main, unit0, unit1, "hfi_pingpong", &bad);
 }

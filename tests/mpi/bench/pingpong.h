@@ -18,7 +18,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PP_MAX_SIZE (4u << 20)
 #define PP_ROUNDS 11
@@ -65,6 +67,92 @@ static inline void pp_report(size_t size, double *half, unsigned rounds,
 	       half[0] / 1e3, half[rounds - 1] / 1e3,
 	       med > 0 ? (double)size / (med / 1e9) / 1e6 : 0.0, n);
 	fflush(stdout);
+}
+
+/* Read exactly len bytes from fd: 0, or -1 on end of file or error. */
+static inline int pp_read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Every size of pp_sizes, as described at the top: round_trips(size, n)
+ * runs n round trips and returns the ns they took; rank 0 (me == 0)
+ * decides the round length and tells rank 1 over wfd/rfd, and reports.
+ * 0, or -1 if that exchange failed.
+ */
+static inline int pp_run_sizes(int me, int wfd, int rfd,
+			       double (*round_trips)(size_t size, unsigned n))
+{
+	double half[PP_ROUNDS];
+
+	for (unsigned s = 0; s < PP_NSIZES; s++) {
+		size_t size = pp_sizes[s];
+		unsigned n;
+		double w;
+
+		round_trips(size, PP_WARMUP); /* untimed: first touch */
+		w = round_trips(size, PP_WARMUP);
+		if (me == 0) {
+			n = pp_round_len(w / PP_WARMUP);
+			if (write(wfd, &n, sizeof(n)) != sizeof(n))
+				return -1;
+		} else if (pp_read_full(rfd, &n, sizeof(n))) {
+			return -1;
+		}
+		for (unsigned r = 0; r < PP_ROUNDS; r++)
+			half[r] = round_trips(size, n) / n / 2;
+		if (me == 0)
+			pp_report(size, half, PP_ROUNDS, n);
+	}
+	return 0;
+}
+
+/*
+ * The two ranks, connected by two pipes: rank 1 forked, rank 0 in this
+ * process, each rank(me, unit, wfd, rfd) on its own unit; rank 0 counts
+ * wrong messages in *bad. Returns the exit status: 0 when both ran and
+ * none was wrong ("OK: 0 wrong messages", what bench/run.sh looks for).
+ */
+static inline int pp_two_ranks(void (*rank)(int me, int unit, int wfd, int rfd),
+			       int unit0, int unit1, const char *name,
+			       const int *bad)
+{
+	int to1[2], to0[2], status = 0;
+	pid_t pid;
+
+	if (pipe(to1) || pipe(to0)) {
+		perror("pipe");
+		return 1;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		return 1;
+	}
+	if (pid == 0) {
+		rank(1, unit1, to0[1], to1[0]);
+		_exit(*bad ? 1 : 0);
+	}
+	rank(0, unit0, to1[1], to0[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		fprintf(stderr, "%s: rank 1 failed (status %#x)\n", name,
+			status);
+		return 1;
+	}
+	printf("%s: %d wrong messages\n", *bad ? "FAIL" : "OK", *bad);
+	return *bad ? 1 : 0;
 }
 
 #endif

@@ -34,6 +34,7 @@ static psm2_mq_t mq;
 static psm2_epaddr_t peer;
 static char *sbuf, *rbuf;
 static int me, bad, spin = 1;
+static psm2_uuid_t uuid;		/* the job's: both ranks' */
 
 static int die(const char *what, psm2_error_t err)
 {
@@ -126,28 +127,14 @@ static double round_trips(size_t size, unsigned n)
 	return pp_now_ns() - t0;
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
-static void rank_main(int unit, int wfd, int rfd, const psm2_uuid_t uuid)
+static void rank_main(int rank, int unit, int wfd, int rfd)
 {
 	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
 	struct psm2_ep_open_opts opts;
 	psm2_epid_t epid, peer_epid;
 	psm2_error_t err, perr;
-	double half[PP_ROUNDS];
 
+	me = rank;
 	if ((err = psm2_init(&major, &minor)) != PSM2_OK)
 		die("psm2_init", err);
 	psm2_ep_open_opts_get_defaults(&opts);
@@ -155,7 +142,7 @@ static void rank_main(int unit, int wfd, int rfd, const psm2_uuid_t uuid)
 	if ((err = psm2_ep_open(uuid, &opts, &ep, &epid)) != PSM2_OK)
 		die("ep_open", err);
 	if (write(wfd, &epid, sizeof(epid)) != sizeof(epid) ||
-	    read_full(rfd, &peer_epid, sizeof(peer_epid))) {
+	    pp_read_full(rfd, &peer_epid, sizeof(peer_epid))) {
 		fprintf(stderr, "psm2_pingpong rank %d: epid exchange\n", me);
 		exit(1);
 	}
@@ -172,27 +159,8 @@ static void rank_main(int unit, int wfd, int rfd, const psm2_uuid_t uuid)
 	memset(sbuf, 1, PP_MAX_SIZE);
 	memset(rbuf, 0, PP_MAX_SIZE);
 
-	for (unsigned s = 0; s < PP_NSIZES; s++) {
-		size_t size = pp_sizes[s];
-		unsigned n;
-		double w;
-
-		round_trips(size, PP_WARMUP); /* untimed: first touch */
-		w = round_trips(size, PP_WARMUP);
-
-		/* rank 0 decides the round length, rank 1 learns it */
-		if (me == 0) {
-			n = pp_round_len(w / PP_WARMUP);
-			if (write(wfd, &n, sizeof(n)) != sizeof(n))
-				die("write n", PSM2_INTERNAL_ERR);
-		} else if (read_full(rfd, &n, sizeof(n))) {
-			die("read n", PSM2_INTERNAL_ERR);
-		}
-		for (unsigned r = 0; r < PP_ROUNDS; r++)
-			half[r] = round_trips(size, n) / n / 2;
-		if (me == 0)
-			pp_report(size, half, PP_ROUNDS, n);
-	}
+	if (pp_run_sizes(me, wfd, rfd, round_trips))
+		die("round length exchange", PSM2_INTERNAL_ERR);
 
 	psm2_mq_finalize(mq);
 	psm2_ep_close(ep, PSM2_EP_CLOSE_GRACEFUL, TIMEOUT_NS);
@@ -203,9 +171,6 @@ int main(int argc, char **argv)
 {
 	int unit0 = argc > 1 ? atoi(argv[1]) : 0;
 	int unit1 = argc > 2 ? atoi(argv[2]) : 1;
-	int to1[2], to0[2], status = 0;
-	psm2_uuid_t uuid;
-	pid_t pid;
 
 	if (argc > 3 && strcmp(argv[3], "wait") == 0)
 		spin = 0;
@@ -214,28 +179,5 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	psm2_uuid_generate(uuid);
-	if (pipe(to1) || pipe(to0)) {
-		perror("pipe");
-		return 1;
-	}
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		perror("fork");
-		return 1;
-	}
-	if (pid == 0) {
-		me = 1;
-		rank_main(unit1, to0[1], to1[0], uuid);
-		_exit(0);
-	}
-	rank_main(unit0, to1[1], to0[0], uuid);
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status)) {
-		fprintf(stderr, "psm2_pingpong: rank 1 failed (status %#x)\n",
-			status);
-		return 1;
-	}
-	printf("%s: %d wrong messages\n", bad ? "FAIL" : "OK", bad);
-	return bad ? 1 : 0;
+	return pp_two_ranks(rank_main, unit0, unit1, "psm2_pingpong", &bad);
 }

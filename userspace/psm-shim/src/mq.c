@@ -735,11 +735,8 @@ static int tx_push(struct psm2_mq_req *req)
 		break;
 	case TX_CTS:
 		/* registration was busy last time: again */
-		if (req->need_register) {
-			if (rndv_recv_window(req))
-				return -EAGAIN;
-			rndv_recv_ahead(req);
-		}
+		if (req->need_register && rndv_recv_window(req))
+			return -EAGAIN;
 		err = tx_cts(req);
 		break;
 	case TX_DATA:
@@ -772,7 +769,12 @@ static int tx_push(struct psm2_mq_req *req)
 		if (req->total == 0) {
 			mq->stats.rx_user_num++;
 			req_complete(req);
+			break;
 		}
+		/* The current window's CTS is out: the next one's now. */
+		rndv_recv_ahead(req);
+		if (req->tx == TX_CTS)
+			return tx_push(req);
 		break;
 	case TX_DATA:
 		req->tx = TX_NONE;
@@ -999,9 +1001,10 @@ static int rndv_recv_window(struct psm2_mq_req *req)
 
 /*
  * With a sender that takes it (WIRE_RTS_AHEAD), register the window after
- * the current registered one too and set its CTS to go. Best effort: no
- * handle free, or pinning refused, and it waits until the current window
- * is full, as without.
+ * the current registered one too and set its CTS to go, once the current
+ * one's CTS is out (so as not to delay it by a registration). Best effort:
+ * no handle free, or pinning refused, and it waits until the current
+ * window is full, as without.
  */
 static void rndv_recv_ahead(struct psm2_mq_req *req)
 {
@@ -1010,7 +1013,8 @@ static void rndv_recv_ahead(struct psm2_mq_req *req)
 	uint32_t off = req->win_off + req->win_len, len;
 
 	if (!req->ahead_ok || mq->cfg.rndv_no_ahead || req->has_ahead ||
-	    !req->has_handle || req->need_register || off >= req->total)
+	    !req->has_handle || req->need_register || req->cts_pending ||
+	    off >= req->total)
 		return;
 	len = req->total - off;
 	if (w->ops->register_max && len > w->ops->register_max)
@@ -1032,8 +1036,7 @@ static void rndv_recv_start(struct psm2_mq_req *req)
 	req->state = REQ_ACTIVE;
 	req->total = req->msg_len < req->buf_len ? req->msg_len : req->buf_len;
 	req->win_off = 0;
-	if (!rndv_recv_window(req))	/* busy: tx_push retries */
-		rndv_recv_ahead(req);
+	(void)rndv_recv_window(req);	/* busy: tx_push retries */
 	tx_kick(req);
 }
 
@@ -1061,6 +1064,20 @@ static void recv_matched(struct psm2_mq_req *req, const void *payload,
 	req_complete(req);
 }
 
+/* What a receive learns from the EAGER or RTS it now holds. */
+static void recv_take_message(struct psm2_mq_req *req, enum req_state state,
+			      psm2_epaddr_t src, const psm2_mq_tag_t *tag,
+			      const union wire_hdr *h)
+{
+	req->state = state;
+	req->peer = src;
+	req->tag = *tag;
+	req->msg_len = h->match.msg_len;
+	req->rndv = h->type == WIRE_RTS;
+	req->remote_id = h->match.sreq_id;
+	req->ahead_ok = req->rndv && (h->match.flags & WIRE_RTS_AHEAD);
+}
+
 static void recv_match_msg(psm2_mq_t mq, psm2_epaddr_t src,
 			   const union wire_hdr *h, const void *payload,
 			   size_t len)
@@ -1080,13 +1097,7 @@ static void recv_match_msg(psm2_mq_t mq, psm2_epaddr_t src,
 		    !tag_matches(&tag, &req->tag, &req->tagsel))
 			continue;
 		shim_list_del(&req->qnode);
-		req->state = REQ_ACTIVE;
-		req->peer = src;
-		req->tag = tag;
-		req->msg_len = h->match.msg_len;
-		req->rndv = rndv;
-		req->remote_id = h->match.sreq_id;
-		req->ahead_ok = rndv && (h->match.flags & WIRE_RTS_AHEAD);
+		recv_take_message(req, REQ_ACTIVE, src, &tag, h);
 		recv_matched(req, payload, false);
 		return;
 	}
@@ -1095,13 +1106,7 @@ static void recv_match_msg(psm2_mq_t mq, psm2_epaddr_t src,
 	req = req_alloc(mq, REQ_RECV);
 	if (!req)
 		return;		/* like a drop: the sender's wait shows it */
-	req->state = REQ_UNEXPECTED;
-	req->peer = src;
-	req->tag = tag;
-	req->msg_len = h->match.msg_len;
-	req->rndv = rndv;
-	req->remote_id = h->match.sreq_id;
-	req->ahead_ok = rndv && (h->match.flags & WIRE_RTS_AHEAD);
+	recv_take_message(req, REQ_UNEXPECTED, src, &tag, h);
 	if (!rndv && len) {
 		req->sysbuf = malloc(len);
 		if (!req->sysbuf) {
@@ -1242,8 +1247,7 @@ static bool rndv_recv_next_window(psm2_mq_t mq, struct psm2_mq_req *req)
 			req->win_off += req->win_len;
 			if (req->win_off >= req->total)
 				return true;
-			if (!rndv_recv_window(req))
-				rndv_recv_ahead(req);
+			(void)rndv_recv_window(req);
 			tx_kick(req);
 			return false;
 		}

@@ -335,44 +335,61 @@ static void test_legacy(void)
 	pair_close();
 }
 
+/* A sends n messages of len bytes (tag i: the i-th of tx) to B. */
+static void send_n(uint8_t *tx, int n, uint32_t len, psm2_mq_req_t *s)
+{
+	for (int i = 0; i < n; i++) {
+		psm2_mq_tag_t t = { .tag = { (uint32_t)i, 0, 0, 0 } };
+
+		fill(tx + (size_t)i * len, len, (unsigned)i);
+		CU_ASSERT_EQUAL(psm2_mq_isend2(A.mq, A.peer, 0, &t,
+					       tx + (size_t)i * len, len, NULL,
+					       &s[i]), PSM2_OK);
+	}
+}
+
+/* B receives them into rx; every send and receive ends whole. */
+static void recv_n_check(const uint8_t *tx, uint8_t *rx, int n, uint32_t len,
+			 psm2_mq_req_t *s, psm2_mq_req_t *r)
+{
+	psm2_mq_status2_t st;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		psm2_mq_tag_t t = { .tag = { (uint32_t)i, 0, 0, 0 } };
+
+		CU_ASSERT_EQUAL(psm2_mq_irecv2(B.mq, PSM2_MQ_ANY_ADDR, &t,
+					       (psm2_mq_tag_t *)&all_bits, 0,
+					       rx + (size_t)i * len, len, NULL,
+					       &r[i]), PSM2_OK);
+	}
+	for (i = 0; i < n; i++) {
+		CU_ASSERT_EQUAL(finish(&s[i], &st), PSM2_OK);
+		CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
+		CU_ASSERT_EQUAL(finish(&r[i], &st), PSM2_OK);
+		CU_ASSERT_EQUAL(st.nbytes, len);
+		CU_ASSERT(memcmp(tx + (size_t)i * len, rx + (size_t)i * len,
+				 len) == 0);
+	}
+}
+
 /* B's RHQ fills while it does not poll: A resends until it drains. */
 static void test_resend(void)
 {
 	enum { N = 20, LEN = 6000 };	/* two packets each, 16 entries */
 	static uint8_t tx[N][LEN], rx[N][LEN];
 	psm2_mq_req_t s[N], r[N];
-	psm2_mq_status2_t st;
 	int i;
 
 	pair_open(false, 16, NULL);
-	for (i = 0; i < N; i++) {
-		psm2_mq_tag_t t = { .tag = { (uint32_t)i, 0, 0, 0 } };
-
-		fill(tx[i], LEN, (unsigned)i);
-		CU_ASSERT_EQUAL(psm2_mq_isend2(A.mq, A.peer, 0, &t, tx[i], LEN,
-					       NULL, &s[i]), PSM2_OK);
-	}
+	send_n(&tx[0][0], N, LEN, s);
 	for (i = 0; i < 50; i++) {	/* only A moves */
 		shim_mq_progress(A.mq);
 		fake_hfi_advance_ns(1000000);
 	}
 	CU_ASSERT(fake_hfi_dropped(B.dev) > 0);
 	CU_ASSERT(hfi_transport_stats(A.tp)->resends > 0);
-	for (i = 0; i < N; i++) {
-		psm2_mq_tag_t t = { .tag = { (uint32_t)i, 0, 0, 0 } };
-
-		CU_ASSERT_EQUAL(psm2_mq_irecv2(B.mq, PSM2_MQ_ANY_ADDR, &t,
-					       (psm2_mq_tag_t *)&all_bits, 0,
-					       rx[i], LEN, NULL, &r[i]),
-				PSM2_OK);
-	}
-	for (i = 0; i < N; i++) {
-		CU_ASSERT_EQUAL(finish(&s[i], &st), PSM2_OK);
-		CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
-		CU_ASSERT_EQUAL(finish(&r[i], &st), PSM2_OK);
-		CU_ASSERT_EQUAL(st.nbytes, LEN);
-		CU_ASSERT(memcmp(tx[i], rx[i], LEN) == 0);
-	}
+	recv_n_check(&tx[0][0], &rx[0][0], N, LEN, s, r);
 	pair_close();
 }
 
@@ -385,35 +402,13 @@ static void test_resend_batches(void)
 	enum { N = 12, LEN = 100 };	/* one packet each, 4 entries */
 	static uint8_t tx[N][LEN], rx[N][LEN];
 	psm2_mq_req_t s[N], r[N];
-	psm2_mq_status2_t st;
 	const struct hfi_transport_stats *ts;
-	int i;
 
 	pair_open(false, 4, NULL);
-	for (i = 0; i < N; i++) {
-		psm2_mq_tag_t t = { .tag = { (uint32_t)i, 0, 0, 0 } };
-
-		fill(tx[i], LEN, (unsigned)i);
-		CU_ASSERT_EQUAL(psm2_mq_isend2(A.mq, A.peer, 0, &t, tx[i], LEN,
-					       NULL, &s[i]), PSM2_OK);
-	}
+	send_n(&tx[0][0], N, LEN, s);
 	shim_mq_progress(A.mq);		/* reaps the refusals */
 	CU_ASSERT(fake_hfi_dropped(B.dev) >= N - 4);
-	for (i = 0; i < N; i++) {
-		psm2_mq_tag_t t = { .tag = { (uint32_t)i, 0, 0, 0 } };
-
-		CU_ASSERT_EQUAL(psm2_mq_irecv2(B.mq, PSM2_MQ_ANY_ADDR, &t,
-					       (psm2_mq_tag_t *)&all_bits, 0,
-					       rx[i], LEN, NULL, &r[i]),
-				PSM2_OK);
-	}
-	for (i = 0; i < N; i++) {
-		CU_ASSERT_EQUAL(finish(&s[i], &st), PSM2_OK);
-		CU_ASSERT_EQUAL(st.error_code, PSM2_OK);
-		CU_ASSERT_EQUAL(finish(&r[i], &st), PSM2_OK);
-		CU_ASSERT_EQUAL(st.nbytes, LEN);
-		CU_ASSERT(memcmp(tx[i], rx[i], LEN) == 0);
-	}
+	recv_n_check(&tx[0][0], &rx[0][0], N, LEN, s, r);
 	ts = hfi_transport_stats(A.tp);
 	CU_ASSERT(ts->resend_batches > 0);
 	CU_ASSERT_EQUAL(ts->resend_batches, fake_hfi_send_batches(A.dev));
