@@ -643,6 +643,44 @@ static void test_restarted_peer(void)
 	CU_ASSERT_EQUAL(lb_peer(fab, 0, 1)->restarts, 2);
 }
 
+/*
+ * The sender goes away while the receiver holds a window and the one
+ * ahead: the receive ends with an error and both registrations are given
+ * back.
+ */
+static void test_rndv_ahead_sender_restarts(void)
+{
+	static uint8_t src[256 << 10], dst[256 << 10];
+	struct lb_options opt = { .register_max = 64 * 1024 };
+	struct shim_mq_config cfg = { .rndv_threshold = 1000,
+				      .rndv_window = 16 * 1024 };
+	psm2_mq_tag_t t = lb_tag(9, 9, 9), t2 = lb_tag(1, 2, 3);
+	psm2_mq_req_t s, r;
+	psm2_mq_status2_t st;
+	int i;
+
+	fabric(2, &opt, &cfg);
+	shim_mq_set_generation(lb_mq(fab, 0), 0x30);
+	shim_mq_set_generation(lb_mq(fab, 1), 0x40);
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_irecv2(lb_mq(fab, 1), PSM2_MQ_ANY_ADDR,
+					     &t, (psm2_mq_tag_t *)&lb_all_bits,
+					     0, dst, sizeof(dst), NULL, &r),
+			      PSM2_OK);
+	CU_ASSERT_EQUAL_FATAL(psm2_mq_isend2(lb_mq(fab, 0), lb_peer(fab, 0, 1),
+					     0, &t, src, sizeof(src), NULL, &s),
+			      PSM2_OK);
+	for (i = 0; i < 100 && lb_handles_in_use(fab, 1) < 2; i++)
+		lb_progress(fab);
+	CU_ASSERT_EQUAL(lb_handles_in_use(fab, 1), 2);
+	CU_ASSERT_PTR_NOT_NULL(r);	/* not complete yet */
+	CU_ASSERT_EQUAL_FATAL(lb_restart(fab, 0, 0x31), 0);
+	send_u32(0, 1, t2, 5);		/* the new sender speaks */
+	CU_ASSERT_EQUAL(recv_u32(1, 0, t2), 5);
+	CU_ASSERT_EQUAL(finish(&r, &st), PSM2_OK);
+	CU_ASSERT_EQUAL(st.error_code, PSM2_EPID_NETWORK_ERROR);
+	CU_ASSERT_EQUAL(lb_handles_in_use(fab, 1), 0);
+}
+
 static void test_sendsync(void)
 {
 	psm2_mq_req_t s, r;
@@ -794,6 +832,8 @@ int main(void)
 	CU_add_test(p, "rendezvous in many windows", test_rndv_windows);
 	CU_add_test(p, "rendezvous: one window registered ahead",
 		    test_rndv_windows_ahead);
+	CU_add_test(p, "rendezvous ahead: the sender restarts mid-message",
+		    test_rndv_ahead_sender_restarts);
 	CU_add_test(p, "no expected receive (legacy)", test_legacy_no_expected);
 	CU_add_test(p, "busy wire, one handle", test_busy_wire);
 	CU_add_test(p, "truncation", test_truncation);
