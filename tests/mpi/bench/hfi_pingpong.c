@@ -157,7 +157,8 @@ static void rank_main(int rank, int unit, int wfd, int rfd)
 	peer_ctxt = theirs.ctxt;
 	peer_tid = theirs.tid;
 
-	if (pp_run_sizes(me, wfd, rfd, round_trips))
+	if (pp_run_sizes(me, round_trips, pp_share_n_pipes,
+			 &(struct pp_pipes){ me, wfd, rfd }))
 		die("round length exchange", EPIPE);
 	drvops_hfi_tid_free(&h, mine.tid);
 	ret = h.uverbs_fd;

@@ -44,9 +44,15 @@ static double round_trips(size_t size, unsigned n)
 	return pp_now_ns() - t0;
 }
 
+/* Every rank takes rank 0's round length. */
+static int share_n(unsigned *n, void *arg)
+{
+	(void)arg;
+	return MPI_Bcast(n, 1, MPI_UNSIGNED, 0, MPI_COMM_WORLD) != MPI_SUCCESS;
+}
+
 int main(int argc, char **argv)
 {
-	double half[PP_ROUNDS];
 	int nranks;
 
 	MPI_Init(&argc, &argv);
@@ -65,21 +71,7 @@ int main(int argc, char **argv)
 	memset(sbuf, 1, PP_MAX_SIZE);
 	memset(rbuf, 0, PP_MAX_SIZE);
 
-	for (unsigned s = 0; s < PP_NSIZES; s++) {
-		size_t size = pp_sizes[s];
-		unsigned n;
-		double w;
-
-		round_trips(size, PP_WARMUP); /* untimed: first touch */
-		w = round_trips(size, PP_WARMUP);
-
-		n = pp_round_len(w / PP_WARMUP);
-		MPI_Bcast(&n, 1, MPI_UNSIGNED, 0, MPI_COMM_WORLD);
-		for (unsigned r = 0; r < PP_ROUNDS; r++)
-			half[r] = round_trips(size, n) / n / 2;
-		if (rank == 0)
-			pp_report(size, half, PP_ROUNDS, n);
-	}
+	pp_run_sizes(rank, round_trips, share_n, NULL);
 	if (rank == 0)
 		printf("%s: %d wrong messages\n", bad ? "FAIL" : "OK", bad);
 	free(sbuf);

@@ -87,11 +87,13 @@ static inline int pp_read_full(int fd, void *buf, size_t len)
 /*
  * Every size of pp_sizes, as described at the top: round_trips(size, n)
  * runs n round trips and returns the ns they took; rank 0 (me == 0)
- * decides the round length and tells rank 1 over wfd/rfd, and reports.
- * 0, or -1 if that exchange failed.
+ * proposes the round length and share_n(&n, arg) makes every rank agree
+ * on rank 0's; rank 0 reports. 0, or share_n's failure.
  */
-static inline int pp_run_sizes(int me, int wfd, int rfd,
-			       double (*round_trips)(size_t size, unsigned n))
+static inline int pp_run_sizes(int me,
+			       double (*round_trips)(size_t size, unsigned n),
+			       int (*share_n)(unsigned *n, void *arg),
+			       void *arg)
 {
 	double half[PP_ROUNDS];
 
@@ -99,22 +101,34 @@ static inline int pp_run_sizes(int me, int wfd, int rfd,
 		size_t size = pp_sizes[s];
 		unsigned n;
 		double w;
+		int err;
 
 		round_trips(size, PP_WARMUP); /* untimed: first touch */
 		w = round_trips(size, PP_WARMUP);
-		if (me == 0) {
-			n = pp_round_len(w / PP_WARMUP);
-			if (write(wfd, &n, sizeof(n)) != sizeof(n))
-				return -1;
-		} else if (pp_read_full(rfd, &n, sizeof(n))) {
-			return -1;
-		}
+		n = pp_round_len(w / PP_WARMUP);
+		err = share_n(&n, arg);
+		if (err)
+			return err;
 		for (unsigned r = 0; r < PP_ROUNDS; r++)
 			half[r] = round_trips(size, n) / n / 2;
 		if (me == 0)
 			pp_report(size, half, PP_ROUNDS, n);
 	}
 	return 0;
+}
+
+/* The two ranks of pp_two_ranks(): rank 0 writes n, rank 1 reads it. */
+struct pp_pipes {
+	int me, wfd, rfd;
+};
+
+static inline int pp_share_n_pipes(unsigned *n, void *arg)
+{
+	const struct pp_pipes *p = arg;
+
+	if (p->me == 0)
+		return write(p->wfd, n, sizeof(*n)) == sizeof(*n) ? 0 : -1;
+	return pp_read_full(p->rfd, n, sizeof(*n));
 }
 
 /*

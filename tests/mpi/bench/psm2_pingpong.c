@@ -159,7 +159,8 @@ static void rank_main(int rank, int unit, int wfd, int rfd)
 	memset(sbuf, 1, PP_MAX_SIZE);
 	memset(rbuf, 0, PP_MAX_SIZE);
 
-	if (pp_run_sizes(me, wfd, rfd, round_trips))
+	if (pp_run_sizes(me, round_trips, pp_share_n_pipes,
+			 &(struct pp_pipes){ me, wfd, rfd }))
 		die("round length exchange", PSM2_INTERNAL_ERR);
 
 	psm2_mq_finalize(mq);
