@@ -354,6 +354,43 @@ static void test_send_batch_in_order(void)
 	pair_close(&p);
 }
 
+/* More messages than slots: one call sends as many as it has slots for. */
+static void test_send_batch_at_most_one_round_of_slots(void)
+{
+	struct drvops_hfi_msg *m;
+	const volatile struct drvops_hfi_rhq_entry *e;
+	uint8_t hdr[DRVOPS_HFI_HDR_BYTES];
+	struct pair p;
+	unsigned i, n, slots;
+
+	TL_ASSERT_OK(pair_open(&p, tl_hfi_job_a));
+	slots = p.a.info.sdma_slots;
+	n = slots + 7;
+	m = calloc(n, sizeof(*m));
+	CU_ASSERT_FATAL(m != NULL);
+	CU_ASSERT_FATAL(slots <= p.b.info.rhq_entries);
+	make_hdr(hdr, 77);
+	for (i = 0; i < n; i++)
+		m[i] = (struct drvops_hfi_msg){
+			.opcode = DRVOPS_HFI_OP_EAGER,
+			.dlid = (uint16_t)p.b.info.lid,
+			.dctxt = (uint16_t)p.b.info.ctxt,
+			.hdr = hdr,
+			.slot = -1,
+		};
+	CU_ASSERT_EQUAL(drvops_hfi_send_batch(&p.a, m, n), (int)slots);
+	for (i = 0; i < slots; i++) {
+		TL_ASSERT_OK(tl_hfi_recv(&p.b, &e, TIMEOUT_MS));
+		drvops_hfi_consume(&p.b, e);
+	}
+	TL_ASSERT_ERR(tl_hfi_recv(&p.b, &e, 100), ETIMEDOUT);
+	/* The rest in the next call. */
+	CU_ASSERT_EQUAL(drvops_hfi_send_batch(&p.a, m + slots, n - slots),
+			(int)(n - slots));
+	free(m);
+	pair_close(&p);
+}
+
 /*
  * The first message the unit refuses ends the batch: those before it are
  * sent, it and those after it are not, and sending it again says why.
@@ -541,6 +578,8 @@ static CU_TestInfo hfi_tests[] = {
 	{ "job keys isolate", test_job_keys_isolate },
 	{ "send_batch: 40 messages in order, 16 per writev",
 	  test_send_batch_in_order },
+	{ "send_batch: at most one message per slot in a call",
+	  test_send_batch_at_most_one_round_of_slots },
 	{ "send_batch: stops at the first refused message",
 	  test_send_batch_stops_at_refused },
 	{ "send_batch: one request per writev on version 1 and legacy",

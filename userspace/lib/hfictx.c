@@ -243,9 +243,14 @@ int drvops_hfi_send_batch(struct drvops_hfi_ctx *h, struct drvops_hfi_msg *m,
 	unsigned per = h->legacy || h->version < 2 ? 1 : DRVOPS_HFI_BATCH_MAX;
 	unsigned done = 0;
 
-	/* Slots taken here must differ: at most one round of them per call. */
-	if (per > h->info.sdma_slots)
-		per = h->info.sdma_slots;
+	/*
+	 * The slots of one call must differ (a reused one would lose the
+	 * earlier message's completion): at most sdma_slots messages.
+	 */
+	if (n > h->info.sdma_slots)
+		n = h->info.sdma_slots;
+	if (per > n)
+		per = n ? n : 1;
 	while (done < n) {
 		unsigned k = n - done < per ? n - done : per;
 		int r = send_some(h, m + done, k);

@@ -85,9 +85,10 @@ struct drvops_hfi_msg {
 
 /*
  * Send m[0..n) in order, DRVOPS_HFI_BATCH_MAX per system call (sdma.opa 2
- * and later; one each on older units). Returns how many were accepted;
- * when that is less than n, sending m[count] again says why. -errno when
- * none was. Since libdrvops 1.1 (DRVOPS_1.1).
+ * and later; one each on older units), at most info.sdma_slots in one call
+ * (each message's slot differs). Returns how many were accepted; when that
+ * is less than n, sending m[count] again says why. -errno when none was.
+ * Since libdrvops 1.1 (DRVOPS_1.1).
  */
 int drvops_hfi_send_batch(struct drvops_hfi_ctx *h, struct drvops_hfi_msg *m,
 			  unsigned n);
