@@ -40,19 +40,19 @@ static void hfi_part_work(struct work_struct *work)
 /* Parts for a copy of len bytes: 1 (not split) up to the engines. */
 static unsigned int hfi_copy_parts(u64 len)
 {
-	unsigned long min = READ_ONCE(hfi_params.engine_split_min);
-	u64 n;
+	unsigned long part = READ_ONCE(hfi_params.engine_split_min);
 
-	if (!min || len < 2 * (u64)min)
+	if (!part || len < 2 * (u64)part)
 		return 1;
-	n = div64_u64(len, min);
-	return min_t(u64, n, min(hfi_params.sdma_engines, HFI_MAX_PARTS));
+	return min_t(u64, div64_u64(len, part),
+		     min(hfi_params.sdma_engines, HFI_MAX_PARTS));
 }
 
 void hfi_copy_in_parts(hfi_copy_fn copy, void *arg, u64 len)
 {
-	struct hfi_part parts[HFI_MAX_PARTS];
-	unsigned int n = hfi_copy_parts(len), i;
+	/* The helpers' parts; the caller copies [0, step) itself. */
+	struct hfi_part parts[HFI_MAX_PARTS - 1];
+	unsigned int n = hfi_copy_parts(len), i, queued = 0;
 	u64 step;
 
 	if (n < 2) {
@@ -60,20 +60,22 @@ void hfi_copy_in_parts(hfi_copy_fn copy, void *arg, u64 len)
 		return;
 	}
 	step = round_up(div64_u64(len + n - 1, n), PAGE_SIZE);
-	for (i = 1; i < n && i * step < len; i++) {
-		parts[i] = (struct hfi_part){
+	for (i = 1; i < n && i * step < len; i++, queued++) {
+		struct hfi_part *p = &parts[queued];
+
+		*p = (struct hfi_part){
 			.copy = copy,
 			.arg = arg,
 			.off = i * step,
 			.len = min(step, len - i * step),
 		};
-		INIT_WORK_ONSTACK(&parts[i].work, hfi_part_work);
-		queue_work(hfi_copy_helpers, &parts[i].work);
+		INIT_WORK_ONSTACK(&p->work, hfi_part_work);
+		queue_work(hfi_copy_helpers, &p->work);
 	}
 	copy(arg, 0, min(step, len));
-	while (--i) {
-		flush_work(&parts[i].work);
-		destroy_work_on_stack(&parts[i].work);
+	while (queued--) {
+		flush_work(&parts[queued].work);
+		destroy_work_on_stack(&parts[queued].work);
 	}
 }
 

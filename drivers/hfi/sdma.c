@@ -331,18 +331,13 @@ static int hfi_deliver_eager(struct hfi_ctxt *src,
 	return err;
 }
 
-/*
- * [0, n) of the payload into tid t at toff: the bytes copied (short if an
- * inline payload page is unreadable). Page faults are allowed: t is held
- * (its users count), its pages pinned.
- */
+/* An engine's copy into a tid, done in parts (parts.c). */
 struct hfi_tid_copy {
 	struct hfi_req *req;
 	struct hfi_tid *t;
 	u64 toff;
 };
 
-/* One part of an engine's copy into a tid (parts.c). */
 static void hfi_tid_copy_part(void *arg, u64 off, u64 n)
 {
 	struct hfi_tid_copy *c = arg;
@@ -350,6 +345,11 @@ static void hfi_tid_copy_part(void *arg, u64 off, u64 n)
 	hfi_req_copy_to_tid(c->req, off, c->t, c->toff + off, n);
 }
 
+/*
+ * [0, n) of the payload into tid t at toff: the bytes copied (short if an
+ * inline payload page is unreadable). Page faults are allowed: t is held
+ * (its users count), its pages pinned.
+ */
 static size_t hfi_payload_copy_to_tid(const struct hfi_payload *pl,
 				      struct hfi_tid *t, u64 toff, size_t n)
 {

@@ -249,8 +249,6 @@ int drvops_hfi_send_batch(struct drvops_hfi_ctx *h, struct drvops_hfi_msg *m,
 	 */
 	if (n > h->info.sdma_slots)
 		n = h->info.sdma_slots;
-	if (per > n)
-		per = n ? n : 1;
 	while (done < n) {
 		unsigned k = n - done < per ? n - done : per;
 		int r = send_some(h, m + done, k);

@@ -1422,31 +1422,22 @@ void shim_mq_config_defaults(struct shim_mq_config *cfg)
 
 static void env_u32(const char *name, uint32_t *out, uint32_t min)
 {
-	const char *s = getenv(name);
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	if (!s || !*s)
-		return;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v < min || v > UINT32_MAX)
-		return;		/* ignore what we cannot read */
-	*out = (uint32_t)v;
+	if (shim_env_number(name, min, UINT32_MAX, &v))
+		*out = (uint32_t)v;
 }
 
 void shim_mq_config_from_env(struct shim_mq_config *cfg)
 {
+	uint64_t ahead;
+
 	/* PSM2's own knob names, so existing job scripts keep working. */
 	env_u32("PSM2_MQ_RNDV_HFI_THRESH", &cfg->rndv_threshold, 0);
 	env_u32("PSM2_MQ_RNDV_SHM_THRESH", &cfg->rndv_shm_threshold, 0);
 	env_u32("PSM2_MQ_RNDV_HFI_WINDOW", &cfg->rndv_window, 4096);
-	{
-		uint32_t ahead = !cfg->rndv_no_ahead;
-
-		env_u32("PSM2_SHIM_RNDV_AHEAD", &ahead, 0);
+	if (shim_env_number("PSM2_SHIM_RNDV_AHEAD", 0, UINT32_MAX, &ahead))
 		cfg->rndv_no_ahead = !ahead;
-	}
 }
 
 /* The threshold of the wires of kind: the wanted one, if it fits whole. */

@@ -27,9 +27,14 @@ psm2_error_t shim_report(psm2_ep_t ep, psm2_error_t err, const char *fmt, ...)
  * an MPI shows only its own code for it (Open MPI: MPI_ERR_INTERN).
  */
 /*
- * A positive number from the environment variable name (decimal, 0x hex,
- * 0 octal) times scale into *out; *out stays as it is when the variable
- * is unset, 0 or unreadable.
+ * The environment variable name as a number (decimal, 0x hex, 0 octal) in
+ * [min, max]: true and *out; false when unset or unreadable.
+ */
+bool shim_env_number(const char *name, uint64_t min, uint64_t max,
+		     uint64_t *out);
+/*
+ * A positive number from the environment variable name times scale into
+ * *out; *out stays as it is when the variable is unset, 0 or unreadable.
  */
 void shim_env_u64(const char *name, uint64_t *out, uint64_t scale);
 bool shim_debug_enabled(void);
