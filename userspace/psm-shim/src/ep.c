@@ -56,40 +56,8 @@ static uint64_t mono_ns(void)
 
 /* ----------------------------------------------- hfictx as hfi_dev_ops */
 
-static int dev_send(void *dev, int slot, uint8_t opcode, uint16_t dlid,
-		    uint16_t dctxt, uint32_t tid, uint64_t toffset,
-		    const void *hdr, const struct iovec *iov, unsigned niov)
+static int dev_send(void *dev, struct drvops_hfi_msg *m, unsigned n)
 {
-	struct drvops_hfi_ctx *h = dev;
-	int r;
-
-	/*
-	 * hfictx takes the first non-queued slot from next_slot on; the
-	 * transport owns slot choice (a completed slot it has not reaped
-	 * yet must not be reused), so start the search at its slot.
-	 */
-	h->next_slot = (uint32_t)slot;
-	r = drvops_hfi_send(h, opcode, dlid, dctxt, tid, toffset, hdr, iov,
-			    niov);
-	if (r < 0)
-		return r;
-	return r == slot ? 0 : -EBADSLT;
-}
-
-static int dev_send_batch(void *dev, const struct hfi_dev_send *s, unsigned n)
-{
-	struct drvops_hfi_msg m[HFI_SEND_BATCH_MAX];
-	unsigned i;
-
-	if (n > HFI_SEND_BATCH_MAX)
-		n = HFI_SEND_BATCH_MAX;
-	for (i = 0; i < n; i++)
-		m[i] = (struct drvops_hfi_msg){
-			.opcode = s[i].opcode, .dlid = s[i].dlid,
-			.dctxt = s[i].dctxt, .tid = s[i].tid,
-			.toffset = s[i].toffset, .hdr = s[i].hdr,
-			.iov = s[i].iov, .niov = s[i].niov, .slot = s[i].slot,
-		};
 	return drvops_hfi_send_batch(dev, m, n);
 }
 
@@ -154,7 +122,6 @@ static uint64_t dev_now_ns(void *dev)
 
 static const struct hfi_dev_ops hfictx_dev_ops = {
 	.send = dev_send,
-	.send_batch = dev_send_batch,
 	.slot_status = dev_slot_status,
 	.peek = dev_peek,
 	.eager_payload = dev_eager_payload,

@@ -314,36 +314,64 @@ static int pin_refused(struct hfi_transport *t)
 }
 
 /*
- * Hand s to the device: 0 (s now in a slot), -EAGAIN (no slot or the
- * device is full: try later) or the device's error.
+ * Hand b[0..n) to the device in one call, each in a slot of its own (a
+ * send whose peer has failed ends the call before it): how many it took,
+ * each now in its slot, or the first one's error (-EAGAIN: no slot, or
+ * the device is full: try later). What follows a taken part is left to
+ * the next call, whose first send then says why it was refused.
  */
+static int submit_some(struct hfi_transport *t, struct hfi_send **b,
+		       unsigned n)
+{
+	struct drvops_hfi_msg m[HFI_SEND_BATCH_MAX];
+	unsigned i, k = 0;
+	int got;
+
+	for (i = 0; i < n && i < HFI_SEND_BATCH_MAX; i++) {
+		struct hfi_send *s = b[i];
+		int slot = i && s->peer->error ? -1 : slot_take(t);
+
+		if (slot < 0)
+			break;
+		t->slots[slot] = s;	/* held: slot_take() passes it by */
+		m[k++] = (struct drvops_hfi_msg){
+			.opcode = s->opcode, .dlid = s->peer->lid,
+			.dctxt = s->peer->ctxt, .tid = s->tid,
+			.toffset = s->toffset, .hdr = s->hdr, .iov = s->iov,
+			.niov = s->niov, .slot = slot,
+		};
+	}
+	if (!k)
+		return -EAGAIN;
+	got = t->dops->send(t->dev, m, k);
+	if (!got)
+		got = -EAGAIN;	/* nothing taken: as if busy */
+	for (i = got > 0 ? (unsigned)got : 0; i < k; i++)
+		t->slots[m[i].slot] = NULL;
+	if (got > 0) {
+		t->inflight += (unsigned)got;
+		t->pin_refusing = false;
+		return got;
+	}
+	if (dev_busy(got))
+		return -EAGAIN;
+	if (got == -ENOMEM)
+		got = pin_refused(t);
+	if (got != -EAGAIN)
+		shim_debug("send op %u of %zu B to lid %u ctxt %u refused: %s"
+			   " (%u in flight, %u to resend)", b[0]->opcode,
+			   b[0]->niov ? b[0]->iov[0].iov_len : 0,
+			   b[0]->peer->lid, b[0]->peer->ctxt, strerror(-got),
+			   t->inflight, t->nretry);
+	return got;
+}
+
+/* Hand s to the device: 0 (s now in a slot), -EAGAIN (later) or its error. */
 static int submit(struct hfi_transport *t, struct hfi_send *s)
 {
-	int slot = slot_take(t), err;
+	int got = submit_some(t, &s, 1);
 
-	if (slot < 0)
-		return -EAGAIN;
-	err = t->dops->send(t->dev, slot, s->opcode, s->peer->lid,
-			    s->peer->ctxt, s->tid, s->toffset, s->hdr, s->iov,
-			    s->niov);
-	if (dev_busy(err))
-		return -EAGAIN;
-	if (err == -ENOMEM)
-		err = pin_refused(t);
-	if (err == -EAGAIN)
-		return err;
-	if (err) {
-		shim_debug("send op %u of %zu B to lid %u ctxt %u refused: %s"
-			   " (%u in flight, %u to resend)", s->opcode,
-			   s->niov ? s->iov[0].iov_len : 0, s->peer->lid,
-			   s->peer->ctxt, strerror(-err), t->inflight,
-			   t->nretry);
-		return err;
-	}
-	t->slots[slot] = s;
-	t->inflight++;
-	t->pin_refusing = false;
-	return 0;
+	return got < 0 ? got : 0;
 }
 
 static int tp_send(struct hfi_transport *t, psm2_epaddr_t dest,
@@ -488,47 +516,6 @@ static int reap_completions(struct hfi_transport *t)
 	return moved;
 }
 
-/*
- * Hand the device b[0..n) in one send_batch() call: how many it took, each
- * now in a slot. What it did not take is left to submit(), which says why.
- */
-static unsigned submit_batch(struct hfi_transport *t, struct hfi_send **b,
-			     unsigned n)
-{
-	struct hfi_dev_send d[HFI_SEND_BATCH_MAX];
-	unsigned i, k = 0;
-	int got;
-
-	if (!t->dops->send_batch || n < 2)
-		return 0;
-	for (i = 0; i < n && i < HFI_SEND_BATCH_MAX; i++) {
-		struct hfi_send *s = b[i];
-		int slot = s->peer->error ? -1 : slot_take(t);
-
-		if (slot < 0)
-			break;
-		t->slots[slot] = s;	/* held: slot_take() passes it by */
-		d[k++] = (struct hfi_dev_send){
-			.slot = slot, .opcode = s->opcode,
-			.dlid = s->peer->lid, .dctxt = s->peer->ctxt,
-			.tid = s->tid, .toffset = s->toffset, .hdr = s->hdr,
-			.iov = s->iov, .niov = s->niov,
-		};
-	}
-	got = k ? t->dops->send_batch(t->dev, d, k) : 0;
-	if (got < 0)
-		got = 0;
-	for (i = 0; i < k; i++)
-		if (i >= (unsigned)got)
-			t->slots[d[i].slot] = NULL;
-	t->inflight += (unsigned)got;
-	if (got) {
-		t->pin_refusing = false;
-		t->stats.resend_batches++;
-	}
-	return (unsigned)got;
-}
-
 /* b[0..n) back at the head of the retry queue, in that order. */
 static void retry_requeue_head(struct hfi_transport *t, struct hfi_send **b,
 			       unsigned n)
@@ -573,24 +560,23 @@ static int resend_due(struct hfi_transport *t)
 		}
 		if (!n)
 			break;
-		i = submit_batch(t, b, n);
-		t->stats.resends += i;
-		moved |= i > 0;
-		for (; i < n; i++) {
-			int err = b[i]->peer->error ? b[i]->peer->error :
-				  submit(t, b[i]);
+		for (i = 0; i < n;) {
+			int got = b[i]->peer->error ? b[i]->peer->error :
+				  submit_some(t, b + i, n - i);
 
-			if (err == -EAGAIN) {
+			if (got == -EAGAIN) {
 				/* device full: keep their place, next poll */
 				retry_requeue_head(t, b + i, n - i);
 				return moved;
 			}
 			moved = 1;
-			if (err) {
-				send_finish(t, b[i], err);
+			if (got < 0) {
+				send_finish(t, b[i++], got);
 				continue;
 			}
-			t->stats.resends++;
+			t->stats.resends += (unsigned)got;
+			t->stats.resend_batches += got > 1;
+			i += (unsigned)got;
 		}
 	}
 	return moved;

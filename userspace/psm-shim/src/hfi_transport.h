@@ -44,43 +44,26 @@
 
 #include <rdma/drvops_hfi.h>
 
+#include "hfictx.h"
+
 #include "list.h"
 #include "mq.h"
 #include "tid_cache.h"
 #include "transport.h"
 
+/* Requests the transport hands the device in one send() at most. */
+#define HFI_SEND_BATCH_MAX DRVOPS_HFI_BATCH_MAX
+
 /* What the transport needs from a receive context (hfictx or a fake). */
-/* One request of hfi_dev_ops.send_batch, as send() takes it. */
-struct hfi_dev_send {
-	int slot;
-	uint8_t opcode;
-	uint16_t dlid;
-	uint16_t dctxt;
-	uint32_t tid;
-	uint64_t toffset;
-	const void *hdr;
-	const struct iovec *iov;
-	unsigned niov;
-};
-
-/* Requests the transport hands send_batch() at most. */
-#define HFI_SEND_BATCH_MAX 16
-
 struct hfi_dev_ops {
 	/*
-	 * Submit one request using completion slot `slot` (which the
-	 * transport knows is free). 0 or a negative errno (writev's).
+	 * Submit m[0..n) in order, each in the completion slot it names
+	 * (which the transport knows is free), in as few calls into the
+	 * device as it allows (drvops_hfi_send_batch). How many it accepted
+	 * (those after a refused one are not sent: sending that one again
+	 * says why), or the first one's negative errno (writev's).
 	 */
-	int (*send)(void *dev, int slot, uint8_t opcode, uint16_t dlid,
-		    uint16_t dctxt, uint32_t tid, uint64_t toffset,
-		    const void *hdr, const struct iovec *iov, unsigned niov);
-	/*
-	 * Optional: submit s[0..n) in order, in as few calls into the
-	 * device as it allows. How many it accepted (those after a refused
-	 * one are not sent: send() of that one says why), or the first
-	 * one's negative errno.
-	 */
-	int (*send_batch)(void *dev, const struct hfi_dev_send *s, unsigned n);
+	int (*send)(void *dev, struct drvops_hfi_msg *m, unsigned n);
 	/* 1 still queued, 0 complete, or -errcode. */
 	int (*slot_status)(void *dev, int slot);
 	const volatile struct drvops_hfi_rhq_entry *(*peek)(void *dev);
@@ -205,7 +188,7 @@ static inline struct hfi_peer *hfi_peer_of(psm2_epaddr_t a)
 
 struct hfi_transport_stats {
 	uint64_t resends;		/* after ERROR/ENOBUFS */
-	uint64_t resend_batches;	/* send_batch() calls that resent */
+	uint64_t resend_batches;	/* device calls that resent several */
 	uint64_t gave_up;		/* resend time exhausted */
 	uint64_t unreachable;		/* EHOSTUNREACH completions */
 	uint64_t dropped_rx;		/* malformed / unknown packets */

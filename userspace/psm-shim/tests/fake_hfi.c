@@ -135,9 +135,9 @@ static int deliver(struct fake_hfi *f, uint8_t opcode, uint16_t dlid,
 	return 0;
 }
 
-static int f_send(void *dev, int slot, uint8_t opcode, uint16_t dlid,
-		  uint16_t dctxt, uint32_t tid, uint64_t toffset,
-		  const void *hdr, const struct iovec *iov, unsigned niov)
+static int f_send_one(void *dev, int slot, uint8_t opcode, uint16_t dlid,
+		      uint16_t dctxt, uint32_t tid, uint64_t toffset,
+		      const void *hdr, const struct iovec *iov, unsigned niov)
 {
 	struct fake_hfi *f = dev;
 	int err;
@@ -160,16 +160,17 @@ static int f_send(void *dev, int slot, uint8_t opcode, uint16_t dlid,
 }
 
 /* As the device: in order, up to the first refused one. */
-static int f_send_batch(void *dev, const struct hfi_dev_send *s, unsigned n)
+static int f_send(void *dev, struct drvops_hfi_msg *m, unsigned n)
 {
 	struct fake_hfi *f = dev;
 	unsigned i;
 
-	f->send_batches++;
+	if (n > 1)
+		f->send_batches++;
 	for (i = 0; i < n; i++) {
-		int err = f_send(dev, s[i].slot, s[i].opcode, s[i].dlid,
-				 s[i].dctxt, s[i].tid, s[i].toffset, s[i].hdr,
-				 s[i].iov, s[i].niov);
+		int err = f_send_one(dev, m[i].slot, m[i].opcode, m[i].dlid,
+				     m[i].dctxt, m[i].tid, m[i].toffset,
+				     m[i].hdr, m[i].iov, m[i].niov);
 
 		if (err)
 			return i ? (int)i : err;
@@ -286,7 +287,6 @@ static uint64_t f_now(void *dev)
 
 const struct hfi_dev_ops fake_hfi_ops = {
 	.send = f_send,
-	.send_batch = f_send_batch,
 	.slot_status = f_slot_status,
 	.peek = f_peek,
 	.eager_payload = f_payload,

@@ -33,7 +33,7 @@ unsigned fake_hfi_tid_registrations(struct fake_hfi *f, size_t *max_len);
 void fake_hfi_unmap(struct fake_hfi *f, const void *buf, size_t len);
 /* The next n sends or tid registrations fail as over RLIMIT_MEMLOCK. */
 void fake_hfi_refuse_pinning(struct fake_hfi *f, unsigned n);
-/* send_batch() calls so far. */
+/* send() calls that carried several messages so far. */
 unsigned fake_hfi_send_batches(struct fake_hfi *f);
 
 #endif /* PSM_SHIM_FAKE_HFI_H */

@@ -395,7 +395,7 @@ static void test_resend(void)
 
 /*
  * Messages refused by a full receiver wait together: once due they go
- * back to the device several per send_batch() call, all delivered.
+ * back to the device several per call, all delivered.
  */
 static void test_resend_batches(void)
 {
