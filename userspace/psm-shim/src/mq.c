@@ -289,27 +289,35 @@ static struct mq_wire *peer_wire(psm2_mq_t mq, psm2_epaddr_t peer)
 }
 
 /* Give a receive window's registration back to the wire that made it. */
-static void release_handle(psm2_mq_t mq, struct psm2_mq_req *req)
+static void release_window(psm2_mq_t mq, struct psm2_mq_req *req,
+			   bool *has_handle, uint64_t handle, bool filled)
 {
 	struct mq_wire *w = peer_wire(mq, req->peer);
 
-	if (req->has_handle && w->ops->release_recv_buffer)
-		w->ops->release_recv_buffer(w->tp, req->handle,
-					    req->win_done == req->win_len);
-	req->has_handle = false;
+	if (*has_handle && w->ops->release_recv_buffer)
+		w->ops->release_recv_buffer(w->tp, handle, filled);
+	*has_handle = false;
 }
 
-/* A receive's window ahead goes too (it was never filled, or it was). */
-static void release_ahead(psm2_mq_t mq, struct psm2_mq_req *req)
+/* The current receive window's registration. */
+static void release_handle(psm2_mq_t mq, struct psm2_mq_req *req)
 {
-	struct mq_wire *w = peer_wire(mq, req->peer);
+	release_window(mq, req, &req->has_handle, req->handle,
+		       req->win_done == req->win_len);
+}
 
-	if (req->kind == REQ_RECV && req->has_ahead && req->ahead_has_handle &&
-	    w->ops->release_recv_buffer)
-		w->ops->release_recv_buffer(w->tp, req->ahead_handle,
-					    req->ahead_done == req->ahead_len);
+/*
+ * Both windows of a request that ends (a send's window ahead names the
+ * receiver's registration: nothing of ours to give back).
+ */
+static void release_windows(psm2_mq_t mq, struct psm2_mq_req *req)
+{
+	release_handle(mq, req);
+	if (req->kind == REQ_RECV && req->has_ahead)
+		release_window(mq, req, &req->ahead_has_handle,
+			       req->ahead_handle,
+			       req->ahead_done == req->ahead_len);
 	req->has_ahead = false;
-	req->ahead_has_handle = false;
 }
 
 #define ID_INDEX_BITS 20
@@ -412,8 +420,7 @@ static void req_free(struct psm2_mq_req *req)
 
 	shim_list_del(&req->qnode);
 	shim_list_del(&req->txnode);
-	release_handle(mq, req);
-	release_ahead(mq, req);
+	release_windows(mq, req);
 	free(req->sysbuf);
 	id_free(mq, req);
 	if (mq->nreq_cache >= REQ_CACHE_MAX) {
@@ -434,8 +441,7 @@ static void req_complete(struct psm2_mq_req *req)
 	shim_list_del(&req->txnode);
 	req->on_txq = false;
 	req->tx = TX_NONE;
-	release_handle(mq, req);
-	release_ahead(mq, req);
+	release_windows(mq, req);
 	req->state = REQ_COMPLETE;
 	__atomic_store_n(&req->done, 1, __ATOMIC_RELEASE);
 	/* A blocking call's own request is nobody else's to see. */
