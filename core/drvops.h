@@ -55,6 +55,7 @@ struct drvops_ucmd {
 	u32 user_size;		/* its size field */
 	u32 kernel_size;	/* op->size: what cmd holds */
 	void *cmd;		/* kernel copy, zero-extended to op->size */
+	void *priv;		/* the file's drvops_file_priv() */
 };
 
 struct drvops_ioctl_op {

@@ -5,31 +5,30 @@
 
 #include <linux/completion.h>
 #include <linux/kref.h>
-#include <linux/percpu-refcount.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <rdma/ib_verbs.h>
+#include "active.h"
 #include "drvops.h"
 
 /*
  * One driver-ops fd.
  *
  * Lifetime: ref counts the file and every binding that points here; the
- * struct is freed when the last goes. Liveness is separate: "active" is a
- * percpu_ref (a per-CPU increment per operation, no shared cache line on
- * the fast path) that every file operation holds while it runs
- * (drvops_enter/drvops_exit). drvops_file_kill() marks the fd dead, kills
- * the ref (nothing new gets in) and waits until it drains, so once it
- * returns no driver handler runs or will run, and release() is called
- * exactly once. The price is one RCU grace period per kill.
+ * struct is freed when the last goes. Liveness is separate: "active"
+ * counts the file operations running (active.h: a per-CPU increment, no
+ * shared cache line, no call on the fast path), each between drvops_enter
+ * and drvops_exit. drvops_file_kill() marks the fd dead, stops new
+ * operations and waits until the running ones return, so once it returns
+ * no driver handler runs or will run, and release() is called exactly
+ * once. The price is one RCU grace period per kill.
  * kill runs on the first of: close of this fd, close of the uverbs fd,
  * device unregister (both through drvops_ucontext_release) or failure of
  * GET_FD after the file existed.
  */
 struct drvops_file {
 	struct kref ref;
-	struct percpu_ref active;
-	struct completion drained;	/* active reached zero after kill */
+	struct drvops_active active;
 	struct mutex kill_lock;		/* serialises killers */
 	bool dead;			/* set once, under kill_lock */
 	wait_queue_head_t wait;		/* readers, writers, pollers */
@@ -70,21 +69,25 @@ struct drvops_device *drvops_device_find(struct ib_device *ibdev);
 extern struct mutex drvops_registry_lock;
 
 /* file.c */
+static inline bool drvops_foreign(const struct drvops_file *f)
+{
+	return current->mm != f->mm;
+}
+
 static inline void drvops_exit(struct drvops_file *f)
 {
-	percpu_ref_put(&f->active);
+	drvops_active_exit(&f->active);
 }
 
 /*
  * Admit one operation. Once kill has begun nothing new is admitted, even
  * while other operations still hold "active": otherwise overlapping
  * callers could keep teardown waiting for ever, and a sleeper woken by
- * kill could go back to sleep. (tryget_live fails as soon as
- * percpu_ref_kill() has marked the ref dead.)
+ * kill could go back to sleep.
  */
 static inline bool drvops_enter(struct drvops_file *f)
 {
-	return percpu_ref_tryget_live(&f->active);
+	return drvops_active_enter(&f->active);
 }
 
 struct drvops_file *drvops_file_alloc(struct drvops_device *dd,
@@ -103,8 +106,7 @@ struct file *drvops_anon_file(struct drvops_file *f,
 			      const struct inode *context);
 
 /* ioctl.c */
-long drvops_dispatch_ioctl(struct drvops_file *f, unsigned int cmd,
-			   unsigned long arg);
+long drvops_fop_ioctl(struct file *filp, unsigned int cmd, unsigned long arg);
 int drvops_check_ioctl_table(const struct drvops_version_ops *ops);
 
 /* inject.c: delays that widen race windows for the tests (debug kernels) */

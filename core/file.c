@@ -22,15 +22,6 @@
 
 struct drvops_stats drvops_stats;
 
-/* The last operation of a killed file returned: kill may go on. */
-static void drvops_file_drained(struct percpu_ref *active)
-{
-	struct drvops_file *f = container_of(active, struct drvops_file,
-					     active);
-
-	complete(&f->drained);
-}
-
 struct drvops_file *drvops_file_alloc(struct drvops_device *dd,
 				      struct ib_ucontext *ucontext,
 				      const struct drvops_interface *iface,
@@ -42,13 +33,11 @@ struct drvops_file *drvops_file_alloc(struct drvops_device *dd,
 	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 	if (!f)
 		return NULL;
-	if (percpu_ref_init(&f->active, drvops_file_drained, 0,
-			    GFP_KERNEL_ACCOUNT)) {
+	if (drvops_active_init(&f->active, GFP_KERNEL_ACCOUNT)) {
 		kfree(f);
 		return NULL;
 	}
 	kref_init(&f->ref);
-	init_completion(&f->drained);
 	mutex_init(&f->kill_lock);
 	init_waitqueue_head(&f->wait);
 	spin_lock_init(&f->bind_lock);
@@ -122,8 +111,8 @@ static void drvops_file_free(struct kref *ref)
 	struct drvops_file *f = container_of(ref, struct drvops_file, ref);
 
 	mmdrop(f->mm);
-	/* Killed and drained, or never opened (the ref still at its 1). */
-	percpu_ref_exit(&f->active);
+	/* Killed and drained, or never opened (so never entered). */
+	drvops_active_free(&f->active);
 	atomic_dec(&drvops_stats.files);
 	kfree(f);
 }
@@ -152,9 +141,9 @@ void drvops_file_kill(struct drvops_file *f)
 	WRITE_ONCE(f->dead, true);
 
 	/* Stop new operations, then wake and drain the ones in progress. */
-	percpu_ref_kill(&f->active);
+	drvops_active_kill(&f->active);
 	wake_up_all(&f->wait);
-	wait_for_completion(&f->drained);
+	drvops_active_wait_drained(&f->active);
 
 	/* No page of the driver may stay reachable from userspace. */
 	mapping = READ_ONCE(f->mapping);	/* published by mmap */
@@ -172,11 +161,6 @@ void drvops_file_kill(struct drvops_file *f)
 	mutex_unlock(&f->dd->lock);
 	atomic_dec(&drvops_stats.live_files);
 	mutex_unlock(&f->kill_lock);
-}
-
-static bool drvops_foreign(const struct drvops_file *f)
-{
-	return current->mm != f->mm;
 }
 
 /* Wait condition: dead, or the driver reports one of @events. */
@@ -198,21 +182,6 @@ static int drvops_fop_release(struct inode *inode, struct file *filp)
 	drvops_file_kill(f);
 	drvops_file_put(f);
 	return 0;
-}
-
-static long drvops_fop_ioctl(struct file *filp, unsigned int cmd,
-			     unsigned long arg)
-{
-	struct drvops_file *f = filp->private_data;
-	long ret;
-
-	if (drvops_foreign(f))
-		return -EPERM;
-	if (!drvops_enter(f))
-		return -EIO;
-	ret = drvops_dispatch_ioctl(f, cmd, arg);
-	drvops_exit(f);
-	return ret;
 }
 
 static ssize_t drvops_fop_read(struct file *filp, char __user *buf,

@@ -11,7 +11,7 @@
 
 static struct hfi_ctxt *hfi_ctxt_of(struct drvops_ucmd *ucmd)
 {
-	return hfi_file_ctxt(to_hfi_file(ucmd->file));
+	return hfi_file_ctxt(ucmd->priv);
 }
 
 /*
@@ -22,7 +22,7 @@ static struct hfi_ctxt *hfi_ctxt_of(struct drvops_ucmd *ucmd)
 static int hfi_ioctl_assign_ctxt(struct drvops_ucmd *ucmd)
 {
 	struct drvops_hfi_assign_ctxt *cmd = ucmd->cmd;
-	struct hfi_file *hf = to_hfi_file(ucmd->file);
+	struct hfi_file *hf = ucmd->priv;
 	struct hfi_ctxt *c;
 	int ret;
 
@@ -81,7 +81,7 @@ static int hfi_ioctl_ctxt_info(struct drvops_ucmd *ucmd)
 static int hfi_ioctl_tid_register(struct drvops_ucmd *ucmd)
 {
 	struct drvops_hfi_tid_register *cmd = ucmd->cmd;
-	struct hfi_file *hf = to_hfi_file(ucmd->file);
+	struct hfi_file *hf = ucmd->priv;
 	struct hfi_ctxt *c = hfi_ctxt_of(ucmd);
 	u32 known = hf->version >= 4 ? DRVOPS_HFI_TID_NOTIFY : 0;
 	struct hfi_tid *t;
@@ -107,7 +107,7 @@ static int hfi_ioctl_tid_register(struct drvops_ucmd *ucmd)
 static int hfi_ioctl_tid_register_mr(struct drvops_ucmd *ucmd)
 {
 	struct drvops_hfi_tid_register_mr *cmd = ucmd->cmd;
-	struct hfi_file *hf = to_hfi_file(ucmd->file);
+	struct hfi_file *hf = ucmd->priv;
 	struct hfi_ctxt *c = hfi_file_ctxt(hf);
 	struct hfi_tid *t;
 	int ret;
