@@ -2320,16 +2320,9 @@ static void test_inline_payload_fault_midway(void)
 /* The module's inline_expected_max (bytes), or 0 if unreadable. */
 static unsigned long inline_expected_max(void)
 {
-	FILE *f = fopen("/sys/module/drvops_hfi/parameters/inline_expected_max",
-			"re");
-	unsigned long v = 0;
+	long v = tl_module_param("drvops_hfi", "inline_expected_max");
 
-	if (f) {
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
+	return v > 0 ? (unsigned long)v : 0;
 }
 
 static struct drvops_hfi_sdma_req expected_req(const struct drvops_hfi_ctx *rx,

@@ -1571,13 +1571,51 @@ static int child_duplex_until_rmmod(int sock, void *arg)
 	return ret;
 }
 
+/* After a reload: a fresh pair of contexts carries eager and expected. */
+static void fresh_pair_moves_data(uint8_t *rx, const uint8_t *tx)
+{
+	struct link a, b;
+	uint8_t msg[100];
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	TL_ASSERT_OK(tl_hfi_open(&a.h, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0));
+	TL_ASSERT_OK(tl_hfi_open(&b.h, TL_HFI_CURRENT, 1, tl_hfi_job_a, 0));
+	a.plid = (uint16_t)b.h.info.lid;
+	a.pctxt = (uint16_t)b.h.info.ctxt;
+	b.plid = (uint16_t)a.h.info.lid;
+	b.pctxt = (uint16_t)a.h.info.ctxt;
+	pattern_fill(msg, sizeof(msg), 3);
+	TL_ASSERT_OK(send_wait(&a.h, DRVOPS_HFI_OP_EAGER, a.plid, a.pctxt, 0,
+			       msg, sizeof(msg), 3));
+	memset(rx, 0, BIG);
+	TL_ASSERT_OK(recv_eager(&b, rx, sizeof(msg), 3));
+	CU_ASSERT(pattern_check(rx, sizeof(msg), 3) == sizeof(msg));
+	{
+		const volatile struct drvops_hfi_rhq_entry *e;
+		uint32_t tid;
+
+		memset(rx, 0, BIG);
+		TL_ASSERT_OK(reg_tid(&a.h, rx, BIG, &tid));
+		TL_ASSERT_OK(send_wait(&b.h, DRVOPS_HFI_OP_EXPECTED, b.plid,
+				       b.pctxt, tid, tx, BIG, 4));
+		TL_ASSERT_OK(tl_hfi_recv(&a.h, &e, TIMEOUT_MS));
+		CU_ASSERT(expected_entry_ok(&a, e, tid, BIG));
+		drvops_hfi_consume(&a.h, e);
+		CU_ASSERT(pattern_check(rx, BIG, STREAM_SEED) == BIG);
+		TL_ASSERT_OK(drvops_hfi_tid_free(&a.h, tid));
+	}
+	tl_hfi_close(&a.h);
+	tl_hfi_close(&b.h);
+}
+
 static void test_rmmod_while_both_stream(void)
 {
 	unsigned long t0 = tainted();
-	uint8_t *rx = big_alloc(BIG), *tx = big_alloc(BIG), msg[100];
-	struct link l, a, b;
+	uint8_t *rx = big_alloc(BIG), *tx = big_alloc(BIG);
 	struct tl_stats base;
 	struct duplex d;
+	struct link l;
 	struct peer p;
 	struct ctl m;
 	double t;
@@ -1585,8 +1623,6 @@ static void test_rmmod_while_both_stream(void)
 
 	TL_ASSERT_OK(tl_read_stats(&base));
 	CU_ASSERT_FATAL(rx && tx);
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
 	pattern_fill(tx, BIG, STREAM_SEED);
 	TL_ASSERT_OK(peer_start(&p, child_duplex_until_rmmod, NULL));
 	TL_ASSERT_OK(duplex_open(&d, &l, p.sock, 0, rx, tx));
@@ -1616,34 +1652,66 @@ static void test_rmmod_while_both_stream(void)
 
 	/* Back as new: a fresh pair of contexts carries eager and expected. */
 	TL_ASSERT_OK(tl_reload_module(HFI_MODULE, HFI_PARAMS));
-	TL_ASSERT_OK(tl_hfi_open(&a.h, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0));
-	TL_ASSERT_OK(tl_hfi_open(&b.h, TL_HFI_CURRENT, 1, tl_hfi_job_a, 0));
-	a.plid = (uint16_t)b.h.info.lid;
-	a.pctxt = (uint16_t)b.h.info.ctxt;
-	b.plid = (uint16_t)a.h.info.lid;
-	b.pctxt = (uint16_t)a.h.info.ctxt;
-	pattern_fill(msg, sizeof(msg), 3);
-	TL_ASSERT_OK(send_wait(&a.h, DRVOPS_HFI_OP_EAGER, a.plid, a.pctxt, 0,
-			       msg, sizeof(msg), 3));
-	memset(rx, 0, BIG);
-	TL_ASSERT_OK(recv_eager(&b, rx, sizeof(msg), 3));
-	CU_ASSERT(pattern_check(rx, sizeof(msg), 3) == sizeof(msg));
-	{
-		const volatile struct drvops_hfi_rhq_entry *e;
-		uint32_t tid;
+	fresh_pair_moves_data(rx, tx);
+	big_free(rx, BIG);
+	big_free(tx, BIG);
+	CU_ASSERT(tl_wait_stats(&base, 5000) == 0);
+	CU_ASSERT(no_new_warn(t0));
+}
 
-		memset(rx, 0, BIG);
-		TL_ASSERT_OK(reg_tid(&a.h, rx, BIG, &tid));
-		TL_ASSERT_OK(send_wait(&b.h, DRVOPS_HFI_OP_EXPECTED, b.plid,
-				       b.pctxt, tid, tx, BIG, 4));
-		TL_ASSERT_OK(tl_hfi_recv(&a.h, &e, TIMEOUT_MS));
-		CU_ASSERT(expected_entry_ok(&a, e, tid, BIG));
-		drvops_hfi_consume(&a.h, e);
-		CU_ASSERT(pattern_check(rx, BIG, STREAM_SEED) == BIG);
-		TL_ASSERT_OK(drvops_hfi_tid_free(&a.h, tid));
+/*
+ * rmmod while engines copy in parts: four 16 MiB expected sends (above
+ * inline_expected_max, so the engines', each cut in parts over the copy
+ * helpers: engine_split_min is at most 8 MiB) from unit 0 into a tid on
+ * unit 1, and the module goes while they are queued. Every part finishes
+ * or is dropped before the engines and helpers are destroyed (the debug
+ * kernel checks the work items, the pins and the pages), nothing stays
+ * pinned or counted, and the driver comes back as new.
+ */
+static void test_rmmod_while_engines_copy_in_parts(void)
+{
+	unsigned long t0 = tainted();
+	long lck0 = tl_vm_pinned_kb(),
+	     split = tl_module_param(HFI_MODULE, "engine_split_min");
+	uint8_t *rx = big_alloc(BIG), *tx = big_alloc(BIG);
+	struct drvops_hfi_ctx a, b;
+	struct tl_stats base;
+	struct iovec iov;
+	uint32_t tid;
+	int slot = -1, i;
+	double t;
+
+	TL_ASSERT_OK(tl_read_stats(&base));
+	CU_ASSERT_FATAL(rx && tx);
+	CU_ASSERT_FATAL(split > 0 && split <= (long)BIG / 2);
+	pattern_fill(tx, BIG, STREAM_SEED);
+	TL_ASSERT_OK(tl_hfi_open(&a, TL_HFI_CURRENT, 0, tl_hfi_job_a, 0));
+	TL_ASSERT_OK(tl_hfi_open(&b, TL_HFI_CURRENT, 1, tl_hfi_job_a, 0));
+	TL_ASSERT_OK(drvops_hfi_tid_register(&b, rx, BIG, &tid));
+	iov = (struct iovec){ tx, BIG };
+	for (i = 0; i < 4; i++) {
+		slot = drvops_hfi_send(&a, DRVOPS_HFI_OP_EXPECTED,
+				       (uint16_t)b.info.lid,
+				       (uint16_t)b.info.ctxt, tid, 0, NULL,
+				       &iov, 1);
+		TL_ASSERT_OK(slot);
 	}
-	tl_hfi_close(&a.h);
-	tl_hfi_close(&b.h);
+	/* The last is behind three 16 MiB copies: still queued. */
+	CU_ASSERT_EQUAL(drvops_hfi_slot_status(&a, slot), 1);
+
+	t = now_ms();
+	TL_ASSERT_OK(tl_unload_module(HFI_MODULE));
+	fprintf(stderr, "\n  rmmod took %.0f ms", now_ms() - t);
+	CU_ASSERT(access("/sys/module/" HFI_MODULE, F_OK) != 0);
+	CU_ASSERT(dead_checks(&a, "sender") == 0);
+	CU_ASSERT(dead_checks(&b, "receiver") == 0);
+	CU_ASSERT(dead_close(&a) == 0);
+	CU_ASSERT(dead_close(&b) == 0);
+	CU_ASSERT(tl_vm_pinned_kb() == lck0);
+	CU_ASSERT(tl_wait_stats(&base, 5000) == 0);
+
+	TL_ASSERT_OK(tl_reload_module(HFI_MODULE, HFI_PARAMS));
+	fresh_pair_moves_data(rx, tx);
 	big_free(rx, BIG);
 	big_free(tx, BIG);
 	CU_ASSERT(tl_wait_stats(&base, 5000) == 0);
@@ -1712,6 +1780,8 @@ static CU_TestInfo teardown_tests[] = {
 	{ "close of the sender's uverbs fd mid-stream",
 	  test_close_sender_uverbs_fd_mid_stream },
 	{ "rmmod while both stream", test_rmmod_while_both_stream },
+	{ "rmmod while engines copy in parts",
+	  test_rmmod_while_engines_copy_in_parts },
 	CU_TEST_INFO_NULL,
 };
 
