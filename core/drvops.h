@@ -37,6 +37,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/uaccess.h>
 #include <linux/uio.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/uverbs_ioctl.h>
@@ -47,6 +48,32 @@ struct drvops_file;
 
 /* Largest command struct a driver ioctl may declare. */
 #define DRVOPS_IOCTL_MAX_SIZE 256
+
+/*
+ * A struct of whole u64 words from userspace, in one user-access window:
+ * for the few-word commands and request headers of fast paths, where
+ * copy_from_user() of a size known at run time is an out-of-line call, a
+ * hardened-usercopy check and a string move. size must be a multiple of 8
+ * and dst 8-byte aligned; false on a fault (dst is then partly written).
+ */
+static __always_inline bool drvops_read_user_words(void *dst,
+						   const void __user *src,
+						   size_t size)
+{
+	const u64 __user *from = src;
+	u64 *to = dst;
+	size_t i;
+
+	if (!user_read_access_begin(from, size))
+		return false;
+	for (i = 0; i < size / sizeof(u64); i++)
+		unsafe_get_user(to[i], &from[i], efault);
+	user_read_access_end();
+	return true;
+efault:
+	user_read_access_end();
+	return false;
+}
 
 /* One ioctl call, as handed to a handler (the iommufd model). */
 struct drvops_ucmd {

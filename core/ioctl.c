@@ -66,30 +66,12 @@ drvops_lookup_op(const struct drvops_ioctl_op *ops, unsigned int n,
 	return &ops[slot];
 }
 
-/*
- * The kernel's whole struct, eight bytes at a time in one user-access
- * window: a command is a few words, and copy_from_user() of a size known
- * only at run time would be an out-of-line call, a hardened-usercopy check
- * of the stack buffer and a string move. Sizes that are not a multiple of
- * eight take copy_from_user().
- */
+/* The kernel's whole struct: a few words, read as such when they are. */
 static bool drvops_read_cmd(void *cmd, const void __user *ubuffer, u32 size)
 {
-	const u64 __user *src = ubuffer;
-	u64 *dst = cmd;
-	u32 i;
-
 	if (size % sizeof(u64))
 		return !copy_from_user(cmd, ubuffer, size);
-	if (!user_read_access_begin(ubuffer, size))
-		return false;
-	for (i = 0; i < size / sizeof(u64); i++)
-		unsafe_get_user(dst[i], &src[i], efault);
-	user_read_access_end();
-	return true;
-efault:
-	user_read_access_end();
-	return false;
+	return drvops_read_user_words(cmd, ubuffer, size);
 }
 
 /*

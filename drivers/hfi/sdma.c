@@ -129,6 +129,14 @@ static u32 hfi_room(u32 tail, u32 head, u32 size)
 /* Pages an inline copy pins at a time: an array on the stack. */
 #define HFI_INLINE_PIN_PAGES 64
 
+/*
+ * Inline payloads up to this size are copied from the user once, onto the
+ * stack, before anything of the receiver's is reserved: that copy is also
+ * the check that they are readable (fault_in_readable() would be a second
+ * user access). 8 B to 256 B messages are PSM2's small-message path.
+ */
+#define HFI_STAGE_MAX 256
+
 /* Where an inline copy writes: a kernel buffer, or a tid from toff. */
 struct hfi_sink {
 	void *buf;
@@ -247,6 +255,7 @@ static size_t hfi_inline_copy(const struct hfi_sink *k,
  */
 struct hfi_payload {
 	struct hfi_req *req;
+	const void *staged;		/* or already copied in (inline, small) */
 	const struct iovec *iov;
 	unsigned int niov;
 };
@@ -255,6 +264,10 @@ struct hfi_payload {
 static size_t hfi_payload_copy(const struct hfi_payload *pl, u64 off,
 			       void *buf, size_t n)
 {
+	if (pl->staged) {
+		memcpy(buf, pl->staged + off, n);
+		return n;
+	}
 	if (!pl->req)
 		return hfi_inline_copy(&(struct hfi_sink){ .buf = buf },
 				       pl->iov, pl->niov, off, n);
@@ -353,6 +366,12 @@ static void hfi_tid_copy_part(void *arg, u64 off, u64 n)
 static size_t hfi_payload_copy_to_tid(const struct hfi_payload *pl,
 				      struct hfi_tid *t, u64 toff, size_t n)
 {
+	const struct hfi_sink k = { .t = t, .toff = toff };
+
+	if (pl->staged) {
+		hfi_sink_write(&k, 0, pl->staged, n);
+		return n;
+	}
 	if (pl->req) {
 		struct hfi_tid_copy c = { .req = pl->req, .t = t, .toff = toff };
 
@@ -360,8 +379,7 @@ static size_t hfi_payload_copy_to_tid(const struct hfi_payload *pl,
 		hfi_copy_in_parts(hfi_tid_copy_part, &c, n);
 		return n;
 	}
-	return hfi_inline_copy(&(struct hfi_sink){ .t = t, .toff = toff },
-			       pl->iov, pl->niov, 0, n);
+	return hfi_inline_copy(&k, pl->iov, pl->niov, 0, n);
 }
 
 /* Look the tid up for a transfer of len at toff; held on success. */
@@ -614,20 +632,34 @@ static int hfi_send_inline(struct hfi_ctxt *c,
 			   const struct drvops_hfi_sdma_req *r,
 			   const struct iovec *piov)
 {
-	const struct hfi_payload pl = { .iov = piov, .niov = r->niov };
+	struct hfi_payload pl = { .iov = piov, .niov = r->niov };
 	u64 max = r->opcode == DRVOPS_HFI_OP_EAGER ?
 		  hfi_params.inline_max :
 		  READ_ONCE(hfi_params.inline_expected_max);
+	u8 stage[HFI_STAGE_MAX];
+	const struct hfi_sink to_stage = { .buf = stage };
 	struct hfi_ctxt *dst;
 	unsigned int i;
 	int err;
 
 	if (r->length > max || atomic_read(&c->sends_in_flight))
 		return -EAGAIN;
-	/* Unreadable payload: refused before anything is reserved. */
-	for (i = 0; i < r->niov; i++)
-		if (fault_in_readable(piov[i].iov_base, piov[i].iov_len))
+	/*
+	 * Unreadable payload: refused before anything is reserved. A small
+	 * one is read here once (the check and the copy in one user access)
+	 * and delivered from the stack.
+	 */
+	if (r->length <= sizeof(stage)) {
+		if (hfi_inline_copy(&to_stage, piov, r->niov, 0,
+				    r->length) < r->length)
 			return -EFAULT;
+		pl.staged = stage;
+	} else {
+		for (i = 0; i < r->niov; i++)
+			if (fault_in_readable(piov[i].iov_base,
+					      piov[i].iov_len))
+				return -EFAULT;
+	}
 	dst = hfi_fabric_get(r->dlid, r->dctxt);
 	if (!dst || !hfi_same_job(c, dst))
 		err = -EHOSTUNREACH;
@@ -741,10 +773,16 @@ static int hfi_read_req(const struct iovec *iov, u32 version,
 	if (iov->iov_len < DRVOPS_HFI_SDMA_REQ_SIZE_V3 ||
 	    iov->iov_len > U32_MAX)
 		return -EINVAL;
-	ret = copy_struct_from_user(r, sizeof(*r), iov->iov_base,
-				    iov->iov_len);
-	if (ret)
-		return ret;
+	BUILD_BUG_ON(sizeof(*r) % sizeof(u64));
+	if (iov->iov_len == sizeof(*r)) {
+		if (!drvops_read_user_words(r, iov->iov_base, sizeof(*r)))
+			return -EFAULT;
+	} else {
+		ret = copy_struct_from_user(r, sizeof(*r), iov->iov_base,
+					    iov->iov_len);
+		if (ret)
+			return ret;
+	}
 	if (r->size != iov->iov_len)
 		return -EINVAL;
 	return r->__reserved ? -EOPNOTSUPP : 0;

@@ -2338,6 +2338,68 @@ static struct drvops_hfi_sdma_req expected_req(const struct drvops_hfi_ctx *rx,
 	return r;
 }
 
+/*
+ * Small payloads are read onto the kernel's stack before the receiver's
+ * buffers are reserved (up to 256 B), larger ones straight into them: at
+ * 255, 256 and 257 B, from three uneven iovecs, every byte lands.
+ */
+static void test_inline_small_payload_sizes_land_whole(void)
+{
+	static const size_t lens[] = { 1, 255, 256, 257 };
+	uint8_t data[257];
+	struct wpair p;
+	size_t i, k;
+
+	for (k = 0; k < sizeof(data); k++)
+		data[k] = (uint8_t)(k * 7 + 3);
+	TL_ASSERT_OK(wpair_open(&p, 2));
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t len = lens[i], a = len / 3, b = len - a - len / 5;
+		struct drvops_hfi_sdma_req r =
+			eager_req(&p.rx, 1, len, 3, (uint32_t)(10 + i));
+		struct iovec iov[4] = { { &r, sizeof(r) },
+					{ data, a },
+					{ data + a, b - a },
+					{ data + b, len - b } };
+		const volatile struct drvops_hfi_rhq_entry *e;
+
+		CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 4) == 1);
+		CU_ASSERT(drvops_hfi_wait_slot(&p.tx, 1) == 0);
+		TL_ASSERT_OK(tl_hfi_recv(&p.rx, &e, TIMEOUT_MS));
+		CU_ASSERT(hdr_tag(e) == 10 + i && e->length == len);
+		CU_ASSERT(memcmp(drvops_hfi_eager_payload(&p.rx, e), data,
+				 len) == 0);
+		drvops_hfi_consume(&p.rx, e);
+	}
+	/* Expected, staged too: 200 B across a page boundary of the tid. */
+	{
+		uint8_t *buf = aligned_alloc(PAGE, 2 * PAGE);
+		const volatile struct drvops_hfi_rhq_entry *e;
+		struct drvops_hfi_sdma_req r;
+		struct iovec iov[2];
+		uint32_t tid;
+
+		CU_ASSERT_FATAL(buf != NULL);
+		memset(buf, 0, 2 * PAGE);
+		TL_ASSERT_OK(drvops_hfi_tid_register(&p.rx, buf, 2 * PAGE,
+						     &tid));
+		r = expected_req(&p.rx, 1, tid, PAGE - 100, 200, 20);
+		iov[0] = (struct iovec){ &r, sizeof(r) };
+		iov[1] = (struct iovec){ data, 200 };
+		CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 2) == 1);
+		CU_ASSERT(drvops_hfi_wait_slot(&p.tx, 1) == 0);
+		TL_ASSERT_OK(tl_hfi_recv(&p.rx, &e, TIMEOUT_MS));
+		CU_ASSERT(e->length == 200);
+		drvops_hfi_consume(&p.rx, e);
+		CU_ASSERT(memcmp(buf + PAGE - 100, data, 200) == 0);
+		CU_ASSERT(buf[PAGE - 101] == 0 && buf[PAGE + 100] == 0);
+		TL_ASSERT_OK(drvops_hfi_tid_free(&p.rx, tid));
+		free(buf);
+	}
+	TL_ASSERT_OK(marker_is_next(&p.tx, &p.rx));
+	teardown();
+}
+
 static bool all_zero(const uint8_t *p, size_t n)
 {
 	size_t i;
@@ -2665,15 +2727,17 @@ static void test_poll_pollpri_on_completion(void)
  * ENOSPC: every slot QUEUED. The first request is a 64 MiB expected
  * transfer; 127 empty messages of the same flow queue behind it (ordered
  * engine), so all 128 slots are in flight: POLLOUT is off and the next
- * request is refused with ENOSPC.
+ * request is refused with ENOSPC. The 127 go in one writev (a v2 batch):
+ * one by one they took long enough for the engines, which copy the 64 MiB
+ * in parts on both CPUs, to finish it first now and then.
  */
 static void test_writev_all_slots_busy_enospc(void)
 {
 	const size_t big = 64 << 20;
 	uint8_t *src = malloc(big), *dst = aligned_alloc(PAGE, big);
 	const volatile struct drvops_hfi_rhq_entry *e;
-	struct drvops_hfi_sdma_req r;
-	struct iovec iov[4];
+	struct drvops_hfi_sdma_req r, empty[127];
+	struct iovec iov[4], batch[127];
 	struct wpair p;
 	uint32_t tid;
 	unsigned i;
@@ -2690,11 +2754,12 @@ static void test_writev_all_slots_busy_enospc(void)
 	r.tid = tid;
 	iov[0] = (struct iovec){ &r, sizeof(r) };
 	iov[1] = (struct iovec){ src, big };
-	CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 2) == 1);
 	for (i = 1; i < 128; i++) {
-		r = eager_req(&p.rx, (uint16_t)i, 0, 0, i);
-		CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 1) == 1);
+		empty[i - 1] = eager_req(&p.rx, (uint16_t)i, 0, 0, i);
+		batch[i - 1] = (struct iovec){ &empty[i - 1], sizeof(r) };
 	}
+	CU_ASSERT_FATAL(xwritev(p.tx.fd, iov, 2) == 1);
+	CU_ASSERT_FATAL(xwritev(p.tx.fd, batch, 127) == 127);
 	revents = poll_now(p.tx.fd);
 	r = eager_req(&p.rx, 5, 0, 0, 999);
 	ret = xwritev(p.tx.fd, iov, 1);
@@ -3380,6 +3445,8 @@ static CU_TestInfo writev_tests[] = {
 	{ "length not the sum: EINVAL", test_writev_length_not_sum_einval },
 	{ "slot >= sdma_slots: EINVAL", test_writev_bad_slot_einval },
 	{ "bad pointers: EFAULT", test_writev_bad_pointers_efault },
+	{ "small payloads (staged up to 256 B) land whole",
+	  test_inline_small_payload_sizes_land_whole },
 	{ "refused request keeps its slot's status",
 	  test_writev_refused_keeps_slot_status },
 	{ "before ASSIGN_CTXT: ENXIO", test_writev_before_assign_enxio },
