@@ -100,6 +100,15 @@ const struct bench_result *report_find(const char *family,
 /* The i-th result (in measuring order) and its family, or NULL. */
 const struct bench_result *report_row(unsigned int i, const char **family);
 
+/*
+ * main.c: where peer processes run. By default the measuring process is
+ * on CPU 0 and every peer it forks (the receiver, the echo, the CMA
+ * target) calls bench_place_peer() to move to CPU 1, as an MPI launcher
+ * binds two ranks to two cores: left to the scheduler, a pair sometimes
+ * shared one CPU and a boot's stream rates moved by 2 to 4 times.
+ */
+void bench_place_peer(void);
+
 /* goals.c: the fast-path goals as ratios of this run, after the tables. */
 void goals_report(FILE *out);
 

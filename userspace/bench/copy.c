@@ -153,6 +153,7 @@ static int cma_setup(struct copy_ctx *c)
 		return -errno;
 	}
 	if (!c->child) {
+		bench_place_peer();
 		close(ctl[1]);
 		while (read(ctl[0], &b, 1) < 0 && errno == EINTR)
 			;

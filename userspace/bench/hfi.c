@@ -637,6 +637,7 @@ static int cma_setup(struct hfi_bctx *c)
 		return -errno;
 	}
 	if (!c->cma_child) {
+		bench_place_peer();
 		close(ctl[1]);
 		while (read(ctl[0], &b, 1) < 0 && errno == EINTR)
 			;
@@ -674,6 +675,7 @@ static int pipe_setup(struct hfi_bctx *c)
 		return -errno;
 	}
 	if (!c->pipe_child) {
+		bench_place_peer();
 		close(down[1]);
 		close(up[0]);
 		/* Else the CMA child would never see its EOF. */
@@ -705,6 +707,7 @@ static int hfi_setup(struct hfi_bctx *c)
 		return -errno;
 	}
 	if (!c->child) {
+		bench_place_peer();
 		/* Only the parent may keep the baselines' children going. */
 		if (c->cma_child > 0)
 			close(c->cma_ctl);

@@ -53,7 +53,8 @@ static void usage(FILE *out)
 		"  -t  target length of one repetition in ms (default 20)\n"
 		"  -w  least warm-up per point in ms (default 20)\n"
 		"  -m  largest copy in bytes (default 4194304)\n"
-		"  -c  run on this CPU, children too (default -1: not pinned)\n");
+		"  -c  run on this CPU, children too (-1: not pinned; default:\n"
+		"      this process on CPU 0, the peers it forks on CPU 1)\n");
 }
 
 /* A number in [min, max]; 0, or 1 (after saying why). */
@@ -88,6 +89,15 @@ static int pin(int cpu)
 	return cpu;
 }
 
+/* The CPU of forked peers, or -1: where the measuring process is. */
+static int peer_cpu = -1;
+
+void bench_place_peer(void)
+{
+	if (peer_cpu >= 0)
+		pin(peer_cpu);
+}
+
 static int write_csv(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -116,6 +126,7 @@ int main(int argc, char **argv)
 	struct utsname u;
 	unsigned int i, n = 0;
 	int c, cpu = -1, bad = 0, failed = 0;
+	bool placed = true;
 	double v;
 
 	while ((c = getopt(argc, argv, "f:M:o:r:t:w:m:c:h")) != -1) {
@@ -146,6 +157,7 @@ int main(int argc, char **argv)
 		case 'c':
 			bad |= number(optarg, -1, CPU_SETSIZE - 1, &v);
 			cpu = (int)v;
+			placed = false;
 			break;
 		case 'h':
 			usage(stdout);
@@ -166,10 +178,17 @@ int main(int argc, char **argv)
 	}
 
 	uname(&u);
-	cpu = pin(cpu);
+	if (placed && sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+		cpu = pin(0);
+		peer_cpu = cpu < 0 ? -1 : 1;
+	} else {
+		cpu = pin(cpu);
+	}
 	printf("drvops-bench: kernel %s, %ld cpus, ", u.release,
 	       sysconf(_SC_NPROCESSORS_ONLN));
-	if (cpu >= 0)
+	if (peer_cpu >= 0)
+		printf("on cpu %d, peers on cpu %d", cpu, peer_cpu);
+	else if (cpu >= 0)
 		printf("pinned to cpu %d", cpu);
 	else
 		printf("not pinned");

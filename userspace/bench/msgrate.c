@@ -259,8 +259,10 @@ static int rate_setup(struct rate_ctx *c)
 		c->child[p] = fork();
 		if (c->child[p] < 0)
 			return -errno;
-		if (c->child[p] == 0)
+		if (c->child[p] == 0) {
+			bench_place_peer();
 			receiver(&c->rx[p]);
+		}
 	}
 	end = now_ns() + TIMEOUT_NS;
 	for (p = 0; p < MAX_PAIRS; p++) {

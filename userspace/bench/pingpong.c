@@ -89,6 +89,7 @@ static int pingpong_run(const struct bench_family *fam,
 		goto fail;
 	}
 	if (!pid) {
+		bench_place_peer();
 		close(down[1]);
 		close(up[0]);
 		echo_loop(down[0], up[1]);
