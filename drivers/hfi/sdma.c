@@ -19,10 +19,12 @@
  * NAK, the sender decides when to resend. A packet is never half-posted.
  */
 #include <linux/mm.h>
+#include <linux/highmem.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
+#include <linux/vmalloc.h>
 #include "hfi.h"
 
 struct hfi_seg {
@@ -157,12 +159,39 @@ static void hfi_sink_write(const struct hfi_sink *k, u64 at, const void *src,
 				 (void *)src, n, true);
 }
 
+/*
+ * copy_from_user into vmalloc memory (an eager ring) through its pages'
+ * direct-map addresses: hardened usercopy checks a vmalloc destination by
+ * looking its area up under vmap_area_lock, one global lock round trip
+ * per message for every sender of the machine. The bytes copied.
+ */
+static size_t hfi_vmalloc_from_user(void *dst, const void __user *src,
+				    size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		size_t poff = offset_in_page(dst + done);
+		size_t chunk = min_t(size_t, n - done, PAGE_SIZE - poff);
+		void *va = kmap_local_page(vmalloc_to_page(dst + done));
+		size_t left = copy_from_user(va + poff, src + done, chunk);
+
+		kunmap_local(va);
+		done += chunk - left;
+		if (left)
+			break;
+	}
+	return done;
+}
+
 /* copy_from_user into the sink: the bytes copied. */
 static size_t hfi_sink_from_user(const struct hfi_sink *k, u64 at,
 				 const void __user *src, size_t n)
 {
 	size_t done = 0;
 
+	if (k->buf && is_vmalloc_addr(k->buf))
+		return hfi_vmalloc_from_user(k->buf + at, src, n);
 	if (k->buf)
 		return n - copy_from_user(k->buf + at, src, n);
 	while (done < n) {
