@@ -128,9 +128,6 @@ static u32 hfi_room(u32 tail, u32 head, u32 size)
 	return used > size ? 0 : size - used;
 }
 
-/* Inline copies up to this size are copy_from_user (hfi_user_copy). */
-#define HFI_USER_COPY_MAX (64 << 10)
-
 /* Pages an inline copy pins at a time: an array on the stack. */
 #define HFI_INLINE_PIN_PAGES 64
 
@@ -211,11 +208,11 @@ static size_t hfi_sink_from_user(const struct hfi_sink *k, u64 at,
 
 /*
  * n bytes at user address src into the sink at at: the bytes copied
- * (short if a page is unreadable). Up to HFI_USER_COPY_MAX (every eager
- * packet) copy_from_user; larger copies go through short-term pins and the
- * kernel's memcpy, as a worker copies pinned pages: measured in one boot
- * (TCG without ERMS), pinning made 8 KiB packets up to 2x slower and
- * 1 MiB 5 to 10 % faster. A short-term pin, as O_DIRECT takes, is not
+ * (short if a page is unreadable). A page or more goes through short-term
+ * pins and the kernel's memcpy, as a worker copies pinned pages: measured
+ * under qemu TCG (-cpu max), copy_from_user moved 64 KiB into a tid at a
+ * fifth of that speed and 1 MiB at a quarter (without ERMS the two are
+ * within 10 % of each other). A short-term pin, as O_DIRECT takes, is not
  * counted in RLIMIT_MEMLOCK.
  */
 static size_t hfi_user_copy(const struct hfi_sink *k, u64 at,
@@ -224,7 +221,7 @@ static size_t hfi_user_copy(const struct hfi_sink *k, u64 at,
 	unsigned long addr = (unsigned long)src;
 	size_t done = 0;
 
-	if (n <= HFI_USER_COPY_MAX)
+	if (n < PAGE_SIZE)
 		return hfi_sink_from_user(k, at, src, n);
 	while (done < n) {
 		struct page *pages[HFI_INLINE_PIN_PAGES];
