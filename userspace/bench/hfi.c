@@ -107,6 +107,26 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/*
+ * After an empty poll of a receive queue: spin for the first SPIN_NS, as a
+ * PSM2 rank polls its queue on a core of its own (bench_place_peer()),
+ * then sched_yield(), so that a peer on the same CPU (-c) still runs.
+ * *since is 0 after a hit. Returns true once spinning is over.
+ */
+#define SPIN_NS 100e3
+
+static bool idle_pause(double *since)
+{
+	double now = now_ns();
+
+	if (!*since)
+		*since = now;
+	if (now - *since < SPIN_NS)
+		return false;
+	sched_yield();
+	return true;
+}
+
 static void fill(uint8_t *p, size_t len, uint32_t seed)
 {
 	uint64_t x = ((uint64_t)seed << 32) ^ 0x9e3779b97f4a7c15ULL;
@@ -210,6 +230,7 @@ static void child_loop(struct hfi_shm *sh, struct drvops_hfi_ctx *h,
 {
 	struct drvops_hfi_sdma_req r;
 	unsigned int seen = 0, seq, idle = 0;
+	double idle_since = 0;
 	uint32_t cmd = CMD_IDLE;
 	size_t len = 0;
 	int got, ret;
@@ -241,13 +262,12 @@ static void child_loop(struct hfi_shm *sh, struct drvops_hfi_ctx *h,
 		 * the memcpy baseline has to itself.
 		 */
 		if (got <= 0) {
-			if (++idle < 256)
-				sched_yield();
-			else
+			if (idle_pause(&idle_since) && ++idle >= 256)
 				child_sleep(cmd_fd, h, true);
 			continue;
 		}
 		idle = 0;
+		idle_since = 0;
 		ret = 0;
 		if (cmd == CMD_VERIFY)
 			ret = same(rx, len, TX_SEED, tmp);
@@ -371,7 +391,7 @@ static int stream(struct hfi_bctx *c, uint8_t op, uint32_t cmd,
 {
 	struct hfi_shm *sh = c->sh;
 	unsigned long w = window(c, op), target;
-	double end;
+	double end, since = 0;
 	int ret;
 
 	ret = command(c, cmd, c->len);
@@ -386,9 +406,10 @@ static int stream(struct hfi_bctx *c, uint8_t op, uint32_t cmd,
 				return ret;
 			if (now_ns() > end)
 				return -ETIMEDOUT;
-			sched_yield();
+			idle_pause(&since);
 			continue;
 		}
+		since = 0;
 		ret = post(&c->h, &c->req, op, (uint16_t)sh->lid,
 			   (uint16_t)sh->ctxt, sh->tid, c->tx, c->len);
 		if (ret)
@@ -491,6 +512,8 @@ static int ping_pong(struct hfi_bctx *c, uint8_t op, uint32_t cmd,
 	if (ret)
 		return ret;
 	while (iters--) {
+		double since = 0;
+
 		ret = post(&c->h, &c->req, op, (uint16_t)sh->lid,
 			   (uint16_t)sh->ctxt, sh->tid, c->tx, c->len);
 		if (ret)
@@ -499,7 +522,7 @@ static int ping_pong(struct hfi_bctx *c, uint8_t op, uint32_t cmd,
 		while (!(ret = take(&c->h, c->rx, c->len))) {
 			if (now_ns() > end)
 				return atomic_load(&sh->status) ?: -ETIMEDOUT;
-			sched_yield();
+			idle_pause(&since);
 		}
 		if (ret < 0)
 			return ret;
