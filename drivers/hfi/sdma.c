@@ -157,20 +157,21 @@ static void hfi_sink_write(const struct hfi_sink *k, u64 at, const void *src,
 }
 
 /*
- * copy_from_user into vmalloc memory (an eager ring) through its pages'
- * direct-map addresses: hardened usercopy checks a vmalloc destination by
- * looking its area up under vmap_area_lock, one global lock round trip
- * per message for every sender of the machine. The bytes copied.
+ * copy_from_user into a destination reached page by page (page_at(ctx,
+ * pos): the page holding byte pos, pos counted from a page boundary): the
+ * bytes copied.
  */
-static size_t hfi_vmalloc_from_user(void *dst, const void __user *src,
-				    size_t n)
+static size_t hfi_pages_from_user(struct page *(*page_at)(const void *ctx,
+							 u64 pos),
+				  const void *ctx, u64 pos,
+				  const void __user *src, size_t n)
 {
 	size_t done = 0;
 
 	while (done < n) {
-		size_t poff = offset_in_page(dst + done);
+		size_t poff = (pos + done) & ~PAGE_MASK;
 		size_t chunk = min_t(size_t, n - done, PAGE_SIZE - poff);
-		void *va = kmap_local_page(vmalloc_to_page(dst + done));
+		void *va = kmap_local_page(page_at(ctx, pos + done));
 		size_t left = copy_from_user(va + poff, src + done, chunk);
 
 		kunmap_local(va);
@@ -181,29 +182,37 @@ static size_t hfi_vmalloc_from_user(void *dst, const void __user *src,
 	return done;
 }
 
-/* copy_from_user into the sink: the bytes copied. */
+/* pos: a kernel address in vmalloc memory. */
+static struct page *hfi_vmalloc_page_at(const void *ctx, u64 pos)
+{
+	return vmalloc_to_page((const void *)(unsigned long)pos);
+}
+
+/* pos: counted from the start of the tid's first page. */
+static struct page *hfi_tid_page_at(const void *ctx, u64 pos)
+{
+	const struct hfi_tid *t = ctx;
+
+	return t->pages[pos >> PAGE_SHIFT];
+}
+
+/*
+ * copy_from_user into the sink: the bytes copied. Vmalloc memory (an
+ * eager ring) is written through its pages' direct-map addresses:
+ * hardened usercopy checks a vmalloc destination by looking its area up
+ * under vmap_area_lock, one global lock round trip per message for every
+ * sender of the machine.
+ */
 static size_t hfi_sink_from_user(const struct hfi_sink *k, u64 at,
 				 const void __user *src, size_t n)
 {
-	size_t done = 0;
-
 	if (k->buf && is_vmalloc_addr(k->buf))
-		return hfi_vmalloc_from_user(k->buf + at, src, n);
+		return hfi_pages_from_user(hfi_vmalloc_page_at, NULL,
+					   (unsigned long)k->buf + at, src, n);
 	if (k->buf)
 		return n - copy_from_user(k->buf + at, src, n);
-	while (done < n) {
-		u64 pos = k->t->first_offset + k->toff + at + done;
-		size_t poff = pos & ~PAGE_MASK;
-		size_t chunk = min_t(size_t, n - done, PAGE_SIZE - poff);
-		void *va = kmap_local_page(k->t->pages[pos >> PAGE_SHIFT]);
-		size_t left = copy_from_user(va + poff, src + done, chunk);
-
-		kunmap_local(va);
-		done += chunk - left;
-		if (left)
-			break;
-	}
-	return done;
+	return hfi_pages_from_user(hfi_tid_page_at, k->t,
+				   k->t->first_offset + k->toff + at, src, n);
 }
 
 /*

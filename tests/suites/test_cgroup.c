@@ -142,15 +142,7 @@ static void test_rdma_cgroup_limits_driver_ops_fds(void)
 /* memory.current of CG_MEM in bytes, or -1. */
 static long mem_current(void)
 {
-	long v = -1;
-	FILE *f = fopen(CG_MEM "/memory.current", "r");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return tl_read_long(CG_MEM "/memory.current");
 }
 
 static int set_mem_max(long bytes)

@@ -436,13 +436,27 @@ STREAM_AWK='
 	}
 }'
 
+# A kernel that dies before the guest's init starts (so before any module
+# of ours is loaded) is booted once more: under multi-threaded TCG a vCPU
+# can still run a stale translation of code another vCPU is patching
+# (text_poke's int3 left in place: "Oops: int3" in sched_clock_cpu while
+# 6.12 marked sched_clock stable, seen once in CI). The first console log
+# is kept beside the second as *.first-boot.log.
 T_BOOT=$SECONDS
-set +e +o pipefail
-timeout -k 10 "$VM_TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 |
-	"${AWK[@]}" -v logf="$GUEST_LOG" -v bad="$BAD_RE" "$STREAM_AWK"
-st=("${PIPESTATUS[@]}")
-set -e -o pipefail
-QEMU_RC="${st[0]}"
+for attempt in 1 2; do
+	set +e +o pipefail
+	timeout -k 10 "$VM_TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 |
+		"${AWK[@]}" -v logf="$GUEST_LOG" -v bad="$BAD_RE" "$STREAM_AWK"
+	st=("${PIPESTATUS[@]}")
+	set -e -o pipefail
+	QEMU_RC="${st[0]}"
+	if [ "$attempt" = 2 ] || grep -q '^DRVOPS-GUEST-BEGIN' "$GUEST_LOG" ||
+		! grep -qE 'Kernel panic|Oops' "$GUEST_LOG"; then
+		break
+	fi
+	mv "$GUEST_LOG" "${GUEST_LOG%.log}.first-boot.log"
+	say "the kernel died before the guest's init (${GUEST_LOG%.log}.first-boot.log): booting once more"
+done
 BOOT_SECS=$((SECONDS - T_BOOT))
 
 # ------------------------------------------------------------ g. verdict

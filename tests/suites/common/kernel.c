@@ -98,21 +98,26 @@ int tl_unload_module(const char *name)
 	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
 }
 
-long tl_module_param(const char *module, const char *param)
+long tl_read_long(const char *path)
 {
-	char path[256];
 	long v = -1;
-	FILE *f;
+	FILE *f = fopen(path, "re");
 
-	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", module,
-		 param);
-	f = fopen(path, "re");
 	if (!f)
 		return -1;
 	if (fscanf(f, "%ld", &v) != 1)
 		v = -1;
 	fclose(f);
 	return v;
+}
+
+long tl_module_param(const char *module, const char *param)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", module,
+		 param);
+	return tl_read_long(path);
 }
 
 /* Every uverbs device listed has its node (at least one device). */

@@ -174,6 +174,8 @@ int tl_load_generic(void);
  */
 int tl_unload_module(const char *name);
 int tl_reload_module(const char *name, const char *params);
+/* The number a file (sysfs, cgroupfs) holds, or -1 if it cannot be read. */
+long tl_read_long(const char *path);
 /* A loaded module's numeric parameter, or -1 if it cannot be read. */
 long tl_module_param(const char *module, const char *param);
 
