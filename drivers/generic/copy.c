@@ -239,7 +239,7 @@ static int generic_ioctl_fill(struct drvops_ucmd *ucmd)
 static int generic_ioctl_ring_setup(struct drvops_ucmd *ucmd)
 {
 	struct drvops_generic_ring_setup *cmd = ucmd->cmd;
-	struct generic_file *gf = to_gf(ucmd->file);
+	struct generic_file *gf = ucmd->priv;	/* drvops_file_priv() */
 	struct drvops_generic_ring_header *ring;
 	size_t bytes;
 	int ret;
