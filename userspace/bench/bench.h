@@ -104,8 +104,8 @@ const struct bench_result *report_row(unsigned int i, const char **family);
  * main.c: where peer processes run. By default the measuring process is
  * on CPU 0 and every peer it forks (the receiver, the echo, the CMA
  * target) calls bench_place_peer() to move to CPU 1, as an MPI launcher
- * binds two ranks to two cores: left to the scheduler, a pair sometimes
- * shared one CPU and a boot's stream rates moved by 2 to 4 times.
+ * binds two ranks to two cores: left to the scheduler, the pair was placed
+ * differently from boot to boot and the stream rates moved 2 to 4 times.
  */
 void bench_place_peer(void);
 
