@@ -1675,10 +1675,11 @@ static void test_rmmod_while_engines_copy_in_parts(void)
 	     split = tl_module_param(HFI_MODULE, "engine_split_min");
 	uint8_t *rx = big_alloc(BIG), *tx = big_alloc(BIG);
 	struct drvops_hfi_ctx a, b;
+	struct drvops_hfi_msg m[4];
 	struct tl_stats base;
 	struct iovec iov;
 	uint32_t tid;
-	int slot = -1, i;
+	int i;
 	double t;
 
 	TL_ASSERT_OK(tl_read_stats(&base));
@@ -1689,15 +1690,15 @@ static void test_rmmod_while_engines_copy_in_parts(void)
 	TL_ASSERT_OK(tl_hfi_open(&b, TL_HFI_CURRENT, 1, tl_hfi_job_a, 0));
 	TL_ASSERT_OK(drvops_hfi_tid_register(&b, rx, BIG, &tid));
 	iov = (struct iovec){ tx, BIG };
-	for (i = 0; i < 4; i++) {
-		slot = drvops_hfi_send(&a, DRVOPS_HFI_OP_EXPECTED,
-				       (uint16_t)b.info.lid,
-				       (uint16_t)b.info.ctxt, tid, 0, NULL,
-				       &iov, 1);
-		TL_ASSERT_OK(slot);
-	}
-	/* The last is behind three 16 MiB copies: still queued. */
-	CU_ASSERT_EQUAL(drvops_hfi_slot_status(&a, slot), 1);
+	for (i = 0; i < 4; i++)
+		m[i] = (struct drvops_hfi_msg){
+			.opcode = DRVOPS_HFI_OP_EXPECTED,
+			.dlid = (uint16_t)b.info.lid,
+			.dctxt = (uint16_t)b.info.ctxt,
+			.tid = tid, .iov = &iov, .niov = 1, .slot = -1 };
+	/* One writev, so that the last is surely behind three copies. */
+	CU_ASSERT_EQUAL_FATAL(drvops_hfi_send_batch(&a, m, 4), 4);
+	CU_ASSERT_EQUAL(drvops_hfi_slot_status(&a, m[3].slot), 1);
 
 	t = now_ms();
 	TL_ASSERT_OK(tl_unload_module(HFI_MODULE));
