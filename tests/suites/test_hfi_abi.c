@@ -681,6 +681,38 @@ static void test_ioctl_output_efault_undone(void)
 	free(mem);
 }
 
+/*
+ * A reply that faults midway: ASSIGN_CTXT's struct starts 8 bytes before a
+ * read-only page, so the command reads whole and the reply's first word
+ * lands before the rest faults (the broker writes replies a word at a
+ * time): EFAULT, and the context is given back as for a reply that
+ * cannot be written at all.
+ */
+static void test_ioctl_reply_fault_midway_undone(void)
+{
+	struct drvops_hfi_assign_ctxt a = { .size = sizeof(a) };
+	struct drvops_hfi_ctxt_info info;
+	uint8_t *two = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct drvops_hfi_assign_ctxt *cut;
+	int u = uverbs_open(TL_HFI_CURRENT, 0), fd;
+
+	TL_ASSERT_OK(u);
+	CU_ASSERT_FATAL(two != MAP_FAILED);
+	fd = ops_open(u, DRVOPS_HFI_NAME, 2);
+	TL_ASSERT_OK(fd);
+	memcpy(a.job_key, tl_hfi_job_a, sizeof(a.job_key));
+	cut = (void *)(two + PAGE - 8);
+	memcpy(cut, &a, sizeof(a));
+	CU_ASSERT_FATAL(mprotect(two + PAGE, PAGE, PROT_READ) == 0);
+	TL_ASSERT_ERR(tl_hfi_ioctl(fd, DRVOPS_HFI_IOCTL_ASSIGN_CTXT, cut),
+		      EFAULT);
+	TL_ASSERT_ERR(ctxt_info(fd, &info), ENXIO);
+	TL_ASSERT_OK(assign(fd, tl_hfi_job_a, NULL));
+	munmap(two, 2 * PAGE);
+	teardown();
+}
+
 /* Numbers just outside each version's table, and look-alikes. */
 static void test_ioctl_unknown_enotty(void)
 {
@@ -3414,6 +3446,8 @@ static CU_TestInfo ioctl_tests[] = {
 	{ "TID_REGISTER_MR size extensibility", test_tid_register_mr_length },
 	{ "bad pointer: EFAULT", test_ioctl_bad_pointer_efault },
 	{ "unwritable output: EFAULT, undone", test_ioctl_output_efault_undone },
+	{ "reply faults midway: EFAULT, undone",
+	  test_ioctl_reply_fault_midway_undone },
 	{ "unknown numbers: ENOTTY", test_ioctl_unknown_enotty },
 	{ "flags/__reserved: EOPNOTSUPP", test_ioctl_flags_reserved_eopnotsupp },
 	{ "CTXT_INFO __reserved: EOPNOTSUPP", test_ctxt_info_reserved_eopnotsupp },
