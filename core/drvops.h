@@ -90,6 +90,7 @@ struct drvops_ioctl_op {
 	unsigned int size;	/* sizeof the current struct */
 	unsigned int min_size;	/* offsetofend of the last field of v1 */
 	u32 since;		/* first interface version with it (0: all) */
+	bool query;		/* DRVOPS_IOCTL_QUERY: see there */
 	int (*execute)(struct drvops_ucmd *ucmd);
 };
 
@@ -120,6 +121,29 @@ struct drvops_ioctl_op {
 
 #define DRVOPS_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
 	DRVOPS_IOCTL_OP_SINCE(0, _ioctl, _fn, _struct, _last)
+
+/*
+ * A query: the struct starts with "__u32 size; __u32 __reserved;" and
+ * everything after is the answer, which depends on nothing the caller
+ * passes (its size a multiple of 8). The handler only fills cmd past those
+ * 8 bytes (or fails) and does not respond; the broker checks the header
+ * (__reserved != 0: EOPNOTSUPP) and writes the answer. The broker may
+ * call the handler before it has read the header, so it must have no side
+ * effect: that way a caller passing the kernel's size gets its answer in
+ * one user access instead of two.
+ */
+#define DRVOPS_IOCTL_QUERY_SINCE(_ver, _ioctl, _fn, _struct, _last)	\
+	[DRVOPS_IOCTL_SLOT(_ioctl)] = {					\
+		.ioctl_num = _ioctl,					\
+		.size = sizeof(_struct),				\
+		.min_size = offsetofend(_struct, _last),		\
+		.since = _ver,						\
+		.query = true,						\
+		.execute = _fn,						\
+	}
+
+#define DRVOPS_IOCTL_QUERY(_ioctl, _fn, _struct, _last)			\
+	DRVOPS_IOCTL_QUERY_SINCE(0, _ioctl, _fn, _struct, _last)
 
 /* Copy min(user size, len, op->size) bytes of ucmd->cmd back to the user. */
 int drvops_ucmd_respond(struct drvops_ucmd *ucmd, size_t len);

@@ -97,6 +97,61 @@ static int drvops_copy_cmd(struct drvops_ucmd *ucmd,
 }
 
 /*
+ * DRVOPS_IOCTL_QUERY, the common case: the answer is made first, then one
+ * user access reads the header and, if it is exactly the kernel's (its
+ * size, __reserved 0), writes the answer. Returns 1 for anything else (the
+ * handler failed, another size, __reserved set, the header unreadable):
+ * the ordinary path then gives the errno. The header is not written back:
+ * the user's is already what respond would copy.
+ */
+static __always_inline int drvops_query_fast(struct drvops_ucmd *ucmd,
+					     const struct drvops_ioctl_op *op)
+{
+	u64 __user *ubuf = ucmd->ubuffer;
+	const u64 *answer = ucmd->cmd;
+	union {
+		u64 word;
+		struct {
+			u32 size;
+			u32 reserved;
+		};
+	} head;
+	unsigned int i;
+
+	if (op->execute(ucmd))
+		return 1;
+	if (!user_access_begin(ubuf, op->size))
+		return 1;
+	unsafe_get_user(head.word, ubuf, unread);
+	if (head.size != op->size || head.reserved)
+		goto unread;
+	for (i = 1; i < op->size / sizeof(u64); i++)
+		unsafe_put_user(answer[i], &ubuf[i], efault);
+	user_access_end();
+	return 0;
+unread:
+	user_access_end();
+	return 1;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/* A query the ordinary way, with the checks the fast path skips. */
+static int drvops_query(struct drvops_ucmd *ucmd,
+			const struct drvops_ioctl_op *op)
+{
+	int ret;
+
+	if (((u32 *)ucmd->cmd)[1])	/* __reserved */
+		return -EOPNOTSUPP;
+	ret = op->execute(ucmd);
+	if (ret)
+		return ret;
+	return drvops_ucmd_respond(ucmd, op->size);
+}
+
+/*
  * The command buffer is written before it is read, up to op->size (the
  * handler's struct; respond copies no more): zeroing all of it on every
  * call (CONFIG_INIT_STACK_ALL_ZERO) is work a NOOP does not need.
@@ -134,9 +189,16 @@ drvops_dispatch_ioctl(struct drvops_file *f, unsigned int cmd, unsigned long arg
 		return -ENOIOCTLCMD;
 
 	ucmd.kernel_size = op->size;
+	if (op->query) {
+		ret = drvops_query_fast(&ucmd, op);
+		if (ret <= 0)
+			return ret;
+	}
 	ret = drvops_copy_cmd(&ucmd, op);
 	if (ret)
 		return ret;
+	if (op->query)
+		return drvops_query(&ucmd, op);
 	return op->execute(&ucmd);
 }
 
@@ -176,6 +238,11 @@ int drvops_check_ioctl_table(const struct drvops_version_ops *ops)
 		if (op->size > DRVOPS_IOCTL_MAX_SIZE ||
 		    op->min_size < sizeof(u32) || op->min_size > op->size ||
 		    !op->execute || DRVOPS_IOCTL_SLOT(op->ioctl_num) != i)
+			return -EINVAL;
+		/* A query's header is two u32s, its answer whole words. */
+		if (op->query && (op->size % sizeof(u64) ||
+				  op->size <= sizeof(u64) ||
+				  op->min_size < sizeof(u64)))
 			return -EINVAL;
 		/* Only the interfaces' own numbers (see drvops_ioctl.h). */
 		if (_IOC_TYPE(op->ioctl_num) != DRVOPS_IOCTL_TYPE ||

@@ -130,31 +130,6 @@ void hfi_stats_free(struct hfi_stats *s)
 	s->pcpu = NULL;
 }
 
-void hfi_stats_read(const struct hfi_stats *s, struct hfi_counts *out)
-{
-	int cpu;
-
-	memset(out, 0, sizeof(*out));
-	/*
-	 * cpu_possible() inline rather than for_each_possible_cpu(), which
-	 * calls find_next_bit() per CPU: 5 % of a COUNTERS ioctl.
-	 */
-	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		const struct hfi_counts *c;
-
-		if (!cpu_possible(cpu))
-			continue;
-		c = per_cpu_ptr(s->pcpu, cpu);
-
-		out->tx_packets += READ_ONCE(c->tx_packets);
-		out->tx_bytes += READ_ONCE(c->tx_bytes);
-		out->rx_packets += READ_ONCE(c->rx_packets);
-		out->rx_bytes += READ_ONCE(c->rx_bytes);
-		out->rx_dropped += READ_ONCE(c->rx_dropped);
-		out->tx_errors += READ_ONCE(c->tx_errors);
-	}
-}
-
 /* Only what moved; this_cpu_add is one unlocked, preempt-safe add. */
 static void hfi_stats_add_one(struct hfi_stats *s, u64 txp, u64 txb, u64 rxp,
 			      u64 rxb, u64 drop, u64 err)

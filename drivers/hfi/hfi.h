@@ -203,7 +203,33 @@ void hfi_stats_add(struct hfi_stats *s, struct hfi_stats *unit_s,
 		   u64 rx_dropped, u64 tx_errors);
 int hfi_stats_init(struct hfi_stats *s);
 void hfi_stats_free(struct hfi_stats *s);
-void hfi_stats_read(const struct hfi_stats *s, struct hfi_counts *out);
+
+/*
+ * The sum over CPUs: inline (it is most of a COUNTERS ioctl), and with
+ * cpu_possible() rather than for_each_possible_cpu(), which calls
+ * find_next_bit() per CPU (5 % of a COUNTERS ioctl).
+ */
+static inline void hfi_stats_read(const struct hfi_stats *s,
+				  struct hfi_counts *out)
+{
+	struct hfi_counts sum = {};
+	int cpu;
+
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		const struct hfi_counts *c;
+
+		if (!cpu_possible(cpu))
+			continue;
+		c = per_cpu_ptr(s->pcpu, cpu);
+		sum.tx_packets += READ_ONCE(c->tx_packets);
+		sum.tx_bytes += READ_ONCE(c->tx_bytes);
+		sum.rx_packets += READ_ONCE(c->rx_packets);
+		sum.rx_bytes += READ_ONCE(c->rx_bytes);
+		sum.rx_dropped += READ_ONCE(c->rx_dropped);
+		sum.tx_errors += READ_ONCE(c->tx_errors);
+	}
+	*out = sum;
+}
 
 /* ctxt.c */
 struct hfi_ctxt *hfi_ctxt_create(struct hfi_file *hf, const u8 *job_key);

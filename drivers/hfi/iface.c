@@ -148,14 +148,13 @@ static int hfi_ioctl_tid_free(struct drvops_ucmd *ucmd)
 	return hfi_tid_free(c, cmd->tid);
 }
 
+/* A query (DRVOPS_IOCTL_QUERY): fill the answer, nothing else. */
 static int hfi_ioctl_counters(struct drvops_ucmd *ucmd)
 {
 	struct drvops_hfi_counters *cmd = ucmd->cmd;
 	struct hfi_ctxt *c = hfi_ctxt_of(ucmd);
 	struct hfi_counts n;
 
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
 	if (!c)
 		return -ENXIO;
 	hfi_stats_read(&c->stats, &n);
@@ -165,23 +164,22 @@ static int hfi_ioctl_counters(struct drvops_ucmd *ucmd)
 	cmd->rx_bytes = n.rx_bytes;
 	cmd->rx_dropped = n.rx_dropped;
 	cmd->tx_errors = n.tx_errors;
-	return drvops_ucmd_respond(ucmd, sizeof(*cmd));
+	return 0;
 }
 
+/* A query (DRVOPS_IOCTL_QUERY). */
 static int hfi_ioctl_unit_info(struct drvops_ucmd *ucmd)
 {
 	struct drvops_hfi_unit_info *cmd = ucmd->cmd;
 	struct hfi_unit *unit = to_hfi_unit(drvops_file_ibdev(ucmd->file));
 
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
 	cmd->num_contexts = hfi_params.num_contexts;
 	cmd->free_contexts = hfi_unit_free_contexts(unit);
 	cmd->lid = unit->sdev.lid;
 	cmd->port_state = DRVOPS_HFI_PORT_ACTIVE;	/* an emulated link */
 	cmd->eager_size = hfi_params.eager_size;
 	cmd->sdma_slots = hfi_params.sdma_slots;
-	return drvops_ucmd_respond(ucmd, sizeof(*cmd));
+	return 0;
 }
 
 static int hfi_open(struct drvops_file *file, bool legacy_abi)
@@ -327,6 +325,12 @@ static void hfi_unbind(struct drvops_file *file, struct drvops_binding *b)
 #define HFI_LEGACY_IOCTL(_cmd, _fn, _struct, _last)			\
 	DRVOPS_IOCTL_OP(DRVOPS_HFI_LEGACY_IOCTL(_IO(DRVOPS_IOCTL_TYPE, _cmd)), \
 			_fn, _struct, _last)
+#define HFI_QUERY(_cmd, _fn, _struct, _last)				\
+	DRVOPS_IOCTL_QUERY(_IO(DRVOPS_IOCTL_TYPE, _cmd), _fn, _struct, _last)
+#define HFI_LEGACY_QUERY(_cmd, _fn, _struct, _last)			\
+	DRVOPS_IOCTL_QUERY(DRVOPS_HFI_LEGACY_IOCTL(_IO(DRVOPS_IOCTL_TYPE, \
+						       _cmd)),		\
+			   _fn, _struct, _last)
 
 /* sdma.opa v1/v2: TID_REGISTER_MR came with version 2. */
 static const struct drvops_ioctl_op hfi_ioctls[] = {
@@ -334,13 +338,13 @@ static const struct drvops_ioctl_op hfi_ioctls[] = {
 		  struct drvops_hfi_assign_ctxt, __reserved),
 	HFI_IOCTL(DRVOPS_HFI_CMD_CTXT_INFO, hfi_ioctl_ctxt_info,
 		  struct drvops_hfi_ctxt_info, mmap_length),
-	HFI_IOCTL(DRVOPS_HFI_CMD_COUNTERS, hfi_ioctl_counters,
+	HFI_QUERY(DRVOPS_HFI_CMD_COUNTERS, hfi_ioctl_counters,
 		  struct drvops_hfi_counters, tx_errors),
 	HFI_IOCTL(DRVOPS_HFI_CMD_TID_REGISTER, hfi_ioctl_tid_register,
 		  struct drvops_hfi_tid_register, __reserved),
 	HFI_IOCTL(DRVOPS_HFI_CMD_TID_FREE, hfi_ioctl_tid_free,
 		  struct drvops_hfi_tid_free, tid),
-	HFI_IOCTL(DRVOPS_HFI_CMD_UNIT_INFO, hfi_ioctl_unit_info,
+	HFI_QUERY(DRVOPS_HFI_CMD_UNIT_INFO, hfi_ioctl_unit_info,
 		  struct drvops_hfi_unit_info, sdma_slots),
 	DRVOPS_IOCTL_OP_SINCE(2, _IO(DRVOPS_IOCTL_TYPE,
 				     DRVOPS_HFI_CMD_TID_REGISTER_MR),
@@ -354,9 +358,9 @@ static const struct drvops_ioctl_op hfi_psm2_ioctls[] = {
 			 struct drvops_hfi_assign_ctxt, __reserved),
 	HFI_LEGACY_IOCTL(DRVOPS_HFI_CMD_CTXT_INFO, hfi_ioctl_ctxt_info,
 			 struct drvops_hfi_ctxt_info, mmap_length),
-	HFI_LEGACY_IOCTL(DRVOPS_HFI_CMD_COUNTERS, hfi_ioctl_counters,
+	HFI_LEGACY_QUERY(DRVOPS_HFI_CMD_COUNTERS, hfi_ioctl_counters,
 			 struct drvops_hfi_counters, tx_errors),
-	HFI_LEGACY_IOCTL(DRVOPS_HFI_CMD_UNIT_INFO, hfi_ioctl_unit_info,
+	HFI_LEGACY_QUERY(DRVOPS_HFI_CMD_UNIT_INFO, hfi_ioctl_unit_info,
 			 struct drvops_hfi_unit_info, sdma_slots),
 };
 

@@ -713,6 +713,108 @@ static void test_ioctl_reply_fault_midway_undone(void)
 	teardown();
 }
 
+/* One query into a struct of its size at p: the errno, 0 on success. */
+static int query_at(int fd, unsigned long cmd, void *p)
+{
+	return tl_hfi_ioctl(fd, cmd, p);
+}
+
+/*
+ * COUNTERS and UNIT_INFO are queries: the broker makes the answer before
+ * it reads the header, and writes it in the same user access that reads
+ * the header when that is exactly the kernel's. Whatever that path skips
+ * must come out as the ordinary path gives it: the answer does not depend
+ * on what the output fields held, the header is left as it was, a struct
+ * that cannot be written (whole, or from its second word on) is EFAULT,
+ * and without a context EINVAL, E2BIG and EOPNOTSUPP still come before
+ * ENXIO.
+ */
+static void test_query_answer_and_errors(void)
+{
+	static const unsigned long queries[] = {
+		DRVOPS_HFI_IOCTL_COUNTERS, DRVOPS_HFI_IOCTL_UNIT_INFO,
+	};
+	unsigned k, i;
+
+	for (k = 0; k < NUM_FD_KINDS; k++) {
+		const struct fd_kind *fk = &fd_kinds[k];
+		int fd = assigned_fd(fk, NULL), bare, u;
+
+		TL_ASSERT_OK(fd);
+		for (i = 0; i < 2; i++) {
+			unsigned long cmd = queries[i];
+			size_t size = cmd_size(cmd);
+			uint8_t clean[64], dirty[64], *two, *cut;
+			uint32_t head[2];
+
+			CU_ASSERT_FATAL(size <= sizeof(clean));
+			memset(clean, 0, sizeof(clean));
+			*(uint32_t *)clean = (uint32_t)size;
+			TL_ASSERT_OK(query_at(fd, cmd, clean));
+			memset(dirty, 0xa5, sizeof(dirty));
+			*(uint32_t *)dirty = (uint32_t)size;
+			((uint32_t *)dirty)[1] = 0;
+			TL_ASSERT_OK(query_at(fd, cmd, dirty));
+			CU_ASSERT(memcmp(clean, dirty, size) == 0);
+			memcpy(head, dirty, sizeof(head));
+			CU_ASSERT(head[0] == size && head[1] == 0);
+
+			/* Readable, not writable: EFAULT. */
+			cut = read_only_copy(clean, size);
+			CU_ASSERT_FATAL(cut != NULL);
+			TL_ASSERT_ERR(query_at(fd, cmd, cut), EFAULT);
+			munmap(cut, PAGE);
+
+			/* Header writable, the answer from word 2 on not. */
+			two = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			CU_ASSERT_FATAL(two != MAP_FAILED);
+			cut = two + PAGE - 8;
+			memcpy(cut, clean, size);
+			CU_ASSERT_FATAL(mprotect(two + PAGE, PAGE, PROT_READ) == 0);
+			TL_ASSERT_ERR(query_at(fd, cmd, cut), EFAULT);
+			CU_ASSERT(memcmp(cut, clean, 8) == 0);
+			/* Header readable, the rest not mapped at all. */
+			CU_ASSERT_FATAL(munmap(two + PAGE, PAGE) == 0);
+			TL_ASSERT_ERR(query_at(fd, cmd, cut), EFAULT);
+			munmap(two, PAGE);
+		}
+		teardown();
+
+		/* No context (COUNTERS needs one): the header's errnos first. */
+		u = uverbs_open(fk->kind, 0);
+		TL_ASSERT_OK(u);
+		bare = ops_open(u, fk->name, fk->version);
+		TL_ASSERT_OK(bare);
+		{
+			struct {
+				struct drvops_hfi_counters c;
+				uint64_t tail;
+			} b;
+
+			memset(&b, 0, sizeof(b));
+			b.c.size = 4;
+			TL_ASSERT_ERR(query_at(bare, DRVOPS_HFI_IOCTL_COUNTERS, &b),
+				      EINVAL);
+			b.c.size = sizeof(b);
+			b.tail = 1;
+			TL_ASSERT_ERR(query_at(bare, DRVOPS_HFI_IOCTL_COUNTERS, &b),
+				      E2BIG);
+			b.tail = 0;
+			b.c.__reserved = 1;
+			TL_ASSERT_ERR(query_at(bare, DRVOPS_HFI_IOCTL_COUNTERS, &b),
+				      EOPNOTSUPP);
+			b.c.__reserved = 0;
+			TL_ASSERT_ERR(query_at(bare, DRVOPS_HFI_IOCTL_COUNTERS, &b),
+				      ENXIO);
+			b.c.size = sizeof(b.c);
+			TL_ASSERT_ERR(query_at(bare, DRVOPS_HFI_IOCTL_COUNTERS, &b),
+				      ENXIO);
+		}
+		teardown();
+	}
+}
+
 /* Numbers just outside each version's table, and look-alikes. */
 static void test_ioctl_unknown_enotty(void)
 {
@@ -3448,6 +3550,8 @@ static CU_TestInfo ioctl_tests[] = {
 	{ "unwritable output: EFAULT, undone", test_ioctl_output_efault_undone },
 	{ "reply faults midway: EFAULT, undone",
 	  test_ioctl_reply_fault_midway_undone },
+	{ "queries: the answer, EFAULT, errnos before ENXIO",
+	  test_query_answer_and_errors },
 	{ "unknown numbers: ENOTTY", test_ioctl_unknown_enotty },
 	{ "flags/__reserved: EOPNOTSUPP", test_ioctl_flags_reserved_eopnotsupp },
 	{ "CTXT_INFO __reserved: EOPNOTSUPP", test_ctxt_info_reserved_eopnotsupp },
