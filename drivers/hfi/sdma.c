@@ -65,6 +65,35 @@ static struct page *hfi_req_locate(struct hfi_req *req, u64 off,
 	return NULL;
 }
 
+/*
+ * memcpy to a kernel address; in vmalloc memory (an eager ring) through
+ * its pages' direct-map addresses. Measured under qemu TCG with ERMS (the
+ * kernel's memcpy is rep movsb): a copy to the ring's vmalloc address took
+ * 2 to 3 times as long as to the same pages' direct-map addresses (eager
+ * stream, same boot: 4 KiB 18.2 -> 9.0 us, 16 KiB 57 -> 20 us); without
+ * ERMS the two are equal.
+ */
+static void hfi_write_kva(void *dst, const void *src, size_t n)
+{
+	unsigned long pos = (unsigned long)dst;
+
+	if (!is_vmalloc_addr(dst)) {
+		memcpy(dst, src, n);
+		return;
+	}
+	while (n) {
+		size_t poff = pos & ~PAGE_MASK;
+		size_t chunk = min_t(size_t, n, PAGE_SIZE - poff);
+		void *va = kmap_local_page(vmalloc_to_page((void *)pos));
+
+		memcpy(va + poff, src, chunk);
+		kunmap_local(va);
+		pos += chunk;
+		src += chunk;
+		n -= chunk;
+	}
+}
+
 /* Copy [off, off + n) of the message to a kernel address. */
 static void hfi_req_copy_to_kva(struct hfi_req *req, u64 off, void *dst,
 				size_t n)
@@ -76,7 +105,7 @@ static void hfi_req_copy_to_kva(struct hfi_req *req, u64 off, void *dst,
 		size_t chunk = min(n, avail);
 		void *va = kmap_local_page(page);
 
-		memcpy(dst, va + poff, chunk);
+		hfi_write_kva(dst, va + poff, chunk);
 		kunmap_local(va);
 		dst += chunk;
 		off += chunk;
@@ -150,7 +179,7 @@ static void hfi_sink_write(const struct hfi_sink *k, u64 at, const void *src,
 			   size_t n)
 {
 	if (k->buf)
-		memcpy(k->buf + at, src, n);
+		hfi_write_kva(k->buf + at, src, n);
 	else
 		swverbs_pages_io(k->t->pages, k->t->first_offset, k->toff + at,
 				 (void *)src, n, true);
@@ -305,7 +334,7 @@ static size_t hfi_payload_copy(const struct hfi_payload *pl, u64 off,
 			       void *buf, size_t n)
 {
 	if (pl->staged) {
-		memcpy(buf, pl->staged + off, n);
+		hfi_write_kva(buf, pl->staged + off, n);
 		return n;
 	}
 	if (!pl->req)
