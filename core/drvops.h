@@ -75,6 +75,17 @@ efault:
 	return false;
 }
 
+/*
+ * A stack buffer the fast path writes before it reads: exempt from
+ * CONFIG_INIT_STACK_ALL_ZERO (Debian's), which would zero it on every
+ * call (a rep stosb per ioctl or message).
+ */
+#if __has_attribute(__uninitialized__)
+#define drvops_uninitialized __attribute__((__uninitialized__))
+#else
+#define drvops_uninitialized
+#endif
+
 /* One ioctl call, as handed to a handler (the iommufd model). */
 struct drvops_ucmd {
 	struct drvops_file *file;

@@ -151,20 +151,14 @@ static int drvops_query(struct drvops_ucmd *ucmd,
 	return drvops_ucmd_respond(ucmd, op->size);
 }
 
-/*
- * The command buffer is written before it is read, up to op->size (the
- * handler's struct; respond copies no more): zeroing all of it on every
- * call (CONFIG_INIT_STACK_ALL_ZERO) is work a NOOP does not need.
- */
-#if __has_attribute(__uninitialized__)
-#define drvops_uninitialized __attribute__((__uninitialized__))
-#else
-#define drvops_uninitialized
-#endif
 
 static __always_inline long
 drvops_dispatch_ioctl(struct drvops_file *f, unsigned int cmd, unsigned long arg)
 {
+	/*
+	 * Written before it is read, up to op->size (the handler's struct;
+	 * respond copies no more): no zeroing on every call.
+	 */
 	union {
 		u32 size;
 		u64 words[DRVOPS_IOCTL_MAX_SIZE / sizeof(u64)];	/* aligned */

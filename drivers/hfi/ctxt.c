@@ -59,10 +59,25 @@ static void *hfi_region_alloc(enum drvops_hfi_mmap_region r)
 			 __GFP_RETRY_MAYFAIL);
 }
 
+/* The eager ring's pages, looked up once (sdma.c writes through them). */
+static int hfi_eager_pages_init(struct hfi_ctxt *c)
+{
+	size_t i, n = hfi_region_length(DRVOPS_HFI_MMAP_EAGER) >> PAGE_SHIFT;
+
+	c->eager_pages = kvmalloc_array(n, sizeof(*c->eager_pages),
+					GFP_KERNEL_ACCOUNT);
+	if (!c->eager_pages)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		c->eager_pages[i] = vmalloc_to_page(c->eager + i * PAGE_SIZE);
+	return 0;
+}
+
 static void hfi_ctxt_free(struct hfi_ctxt *c)
 {
 	hfi_stats_free(&c->stats);
 	vfree(c->rhq);
+	kvfree(c->eager_pages);
 	vfree(c->eager);
 	vfree(c->comp);
 	vfree(c->user);
@@ -96,7 +111,7 @@ static struct hfi_ctxt *hfi_ctxt_alloc(struct hfi_file *hf, const u8 *job_key)
 	c->comp = hfi_region_alloc(DRVOPS_HFI_MMAP_COMP);
 	c->user = hfi_region_alloc(DRVOPS_HFI_MMAP_USER);
 	if (!c->rhq || !c->eager || !c->comp || !c->user ||
-	    hfi_stats_init(&c->stats)) {
+	    hfi_eager_pages_init(c) || hfi_stats_init(&c->stats)) {
 		hfi_ctxt_free(c);
 		return NULL;
 	}

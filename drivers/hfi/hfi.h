@@ -135,6 +135,7 @@ struct hfi_ctxt {
 	/* Shared with userspace (vmalloc_user, mapped by fault). */
 	struct drvops_hfi_rhq_entry *rhq;
 	void *eager;
+	struct page **eager_pages;	/* its pages: the kernel writes those */
 	struct drvops_hfi_comp *comp;
 	struct drvops_hfi_user_page *user;
 
@@ -198,9 +199,37 @@ int hfi_parts_init(void);
 void hfi_parts_exit(void);
 struct workqueue_struct *hfi_engine_for(u16 slid, u16 sctxt, u16 dlid,
 					u16 dctxt);
-void hfi_stats_add(struct hfi_stats *s, struct hfi_stats *unit_s,
-		   u64 tx_packets, u64 tx_bytes, u64 rx_packets, u64 rx_bytes,
-		   u64 rx_dropped, u64 tx_errors);
+
+/* Only what moved; this_cpu_add is one unlocked, preempt-safe add. */
+static inline void hfi_stats_add_one(struct hfi_stats *s, u64 txp, u64 txb,
+				     u64 rxp, u64 rxb, u64 drop, u64 err)
+{
+	if (txp)
+		this_cpu_add(s->pcpu->tx_packets, txp);
+	if (txb)
+		this_cpu_add(s->pcpu->tx_bytes, txb);
+	if (rxp)
+		this_cpu_add(s->pcpu->rx_packets, rxp);
+	if (rxb)
+		this_cpu_add(s->pcpu->rx_bytes, rxb);
+	if (drop)
+		this_cpu_add(s->pcpu->rx_dropped, drop);
+	if (err)
+		this_cpu_add(s->pcpu->tx_errors, err);
+}
+
+/* Count on a context and on its unit; inline: every message counts. */
+static inline void hfi_stats_add(struct hfi_stats *s,
+				 struct hfi_stats *unit_s, u64 tx_packets,
+				 u64 tx_bytes, u64 rx_packets, u64 rx_bytes,
+				 u64 rx_dropped, u64 tx_errors)
+{
+	hfi_stats_add_one(s, tx_packets, tx_bytes, rx_packets, rx_bytes,
+			  rx_dropped, tx_errors);
+	hfi_stats_add_one(unit_s, tx_packets, tx_bytes, rx_packets, rx_bytes,
+			  rx_dropped, tx_errors);
+}
+
 int hfi_stats_init(struct hfi_stats *s);
 void hfi_stats_free(struct hfi_stats *s);
 

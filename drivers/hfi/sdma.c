@@ -66,56 +66,34 @@ static struct page *hfi_req_locate(struct hfi_req *req, u64 off,
 }
 
 /*
- * memcpy to a kernel address; in vmalloc memory (an eager ring) through
- * its pages' direct-map addresses. Measured under qemu TCG with ERMS (the
- * kernel's memcpy is rep movsb): a copy to the ring's vmalloc address took
- * 2 to 3 times as long as to the same pages' direct-map addresses (eager
- * stream, same boot: 4 KiB 18.2 -> 9.0 us, 16 KiB 57 -> 20 us); without
- * ERMS the two are equal.
+ * Where a payload is written: a kernel buffer (the stage on the stack), or
+ * pages from byte pos of the first: a tid's pinned pages, or an eager
+ * ring's (hfi_ctxt.eager_pages). The ring is written through its pages'
+ * direct-map addresses, not its vmalloc address: hardened usercopy checks
+ * a vmalloc destination under the global vmap_area_lock, and under qemu
+ * TCG with ERMS (the kernel's memcpy is rep movsb) a memcpy to the vmalloc
+ * address took 2 to 3 times as long (eager stream, same boot: 4 KiB 18.2
+ * -> 9.0 us, 16 KiB 57 -> 20 us; equal without ERMS).
  */
-static void hfi_write_kva(void *dst, const void *src, size_t n)
+struct hfi_sink {
+	void *buf;
+	struct page **pages;
+	u64 pos;
+};
+
+static void hfi_sink_write(const struct hfi_sink *k, u64 at, const void *src,
+			   size_t n)
 {
-	unsigned long pos = (unsigned long)dst;
-
-	if (!is_vmalloc_addr(dst)) {
-		memcpy(dst, src, n);
-		return;
-	}
-	while (n) {
-		size_t poff = pos & ~PAGE_MASK;
-		size_t chunk = min_t(size_t, n, PAGE_SIZE - poff);
-		void *va = kmap_local_page(vmalloc_to_page((void *)pos));
-
-		memcpy(va + poff, src, chunk);
-		kunmap_local(va);
-		pos += chunk;
-		src += chunk;
-		n -= chunk;
-	}
+	if (k->buf)
+		memcpy(k->buf + at, src, n);
+	else
+		swverbs_pages_io(k->pages, 0, k->pos + at, (void *)src, n,
+				 true);
 }
 
-/* Copy [off, off + n) of the message to a kernel address. */
-static void hfi_req_copy_to_kva(struct hfi_req *req, u64 off, void *dst,
-				size_t n)
-{
-	while (n) {
-		unsigned int poff;
-		size_t avail;
-		struct page *page = hfi_req_locate(req, off, &poff, &avail);
-		size_t chunk = min(n, avail);
-		void *va = kmap_local_page(page);
-
-		hfi_write_kva(dst, va + poff, chunk);
-		kunmap_local(va);
-		dst += chunk;
-		off += chunk;
-		n -= chunk;
-	}
-}
-
-/* Copy [off, off + n) of the message into a tid at toff: one copy. */
-static void hfi_req_copy_to_tid(struct hfi_req *req, u64 off,
-				struct hfi_tid *t, u64 toff, size_t n)
+/* Copy [off, off + n) of the message into the sink, from its byte at. */
+static void hfi_req_copy_to_sink(struct hfi_req *req, u64 off,
+				 const struct hfi_sink *k, u64 at, size_t n)
 {
 	while (n) {
 		unsigned int poff;
@@ -124,11 +102,10 @@ static void hfi_req_copy_to_tid(struct hfi_req *req, u64 off,
 		void *va = kmap_local_page(page);
 
 		chunk = min(n, avail);
-		swverbs_pages_io(t->pages, t->first_offset, toff, va + poff, chunk,
-			     true);
+		hfi_sink_write(k, at, va + poff, chunk);
 		kunmap_local(va);
 		off += chunk;
-		toff += chunk;
+		at += chunk;
 		n -= chunk;
 	}
 }
@@ -168,39 +145,19 @@ static u32 hfi_room(u32 tail, u32 head, u32 size)
  */
 #define HFI_STAGE_MAX 256
 
-/* Where an inline copy writes: a kernel buffer, or a tid from toff. */
-struct hfi_sink {
-	void *buf;
-	struct hfi_tid *t;
-	u64 toff;
-};
-
-static void hfi_sink_write(const struct hfi_sink *k, u64 at, const void *src,
-			   size_t n)
+/* copy_from_user into the sink: the bytes copied. */
+static size_t hfi_sink_from_user(const struct hfi_sink *k, u64 at,
+				 const void __user *src, size_t n)
 {
-	if (k->buf)
-		hfi_write_kva(k->buf + at, src, n);
-	else
-		swverbs_pages_io(k->t->pages, k->t->first_offset, k->toff + at,
-				 (void *)src, n, true);
-}
-
-/*
- * copy_from_user into a destination reached page by page (page_at(ctx,
- * pos): the page holding byte pos, pos counted from a page boundary): the
- * bytes copied.
- */
-static size_t hfi_pages_from_user(struct page *(*page_at)(const void *ctx,
-							 u64 pos),
-				  const void *ctx, u64 pos,
-				  const void __user *src, size_t n)
-{
+	u64 pos = k->pos + at;
 	size_t done = 0;
 
+	if (k->buf)
+		return n - copy_from_user(k->buf + at, src, n);
 	while (done < n) {
 		size_t poff = (pos + done) & ~PAGE_MASK;
 		size_t chunk = min_t(size_t, n - done, PAGE_SIZE - poff);
-		void *va = kmap_local_page(page_at(ctx, pos + done));
+		void *va = kmap_local_page(k->pages[(pos + done) >> PAGE_SHIFT]);
 		size_t left = copy_from_user(va + poff, src + done, chunk);
 
 		kunmap_local(va);
@@ -209,39 +166,6 @@ static size_t hfi_pages_from_user(struct page *(*page_at)(const void *ctx,
 			break;
 	}
 	return done;
-}
-
-/* pos: a kernel address in vmalloc memory. */
-static struct page *hfi_vmalloc_page_at(const void *ctx, u64 pos)
-{
-	return vmalloc_to_page((const void *)(unsigned long)pos);
-}
-
-/* pos: counted from the start of the tid's first page. */
-static struct page *hfi_tid_page_at(const void *ctx, u64 pos)
-{
-	const struct hfi_tid *t = ctx;
-
-	return t->pages[pos >> PAGE_SHIFT];
-}
-
-/*
- * copy_from_user into the sink: the bytes copied. Vmalloc memory (an
- * eager ring) is written through its pages' direct-map addresses:
- * hardened usercopy checks a vmalloc destination by looking its area up
- * under vmap_area_lock, one global lock round trip per message for every
- * sender of the machine.
- */
-static size_t hfi_sink_from_user(const struct hfi_sink *k, u64 at,
-				 const void __user *src, size_t n)
-{
-	if (k->buf && is_vmalloc_addr(k->buf))
-		return hfi_pages_from_user(hfi_vmalloc_page_at, NULL,
-					   (unsigned long)k->buf + at, src, n);
-	if (k->buf)
-		return n - copy_from_user(k->buf + at, src, n);
-	return hfi_pages_from_user(hfi_tid_page_at, k->t,
-				   k->t->first_offset + k->toff + at, src, n);
 }
 
 /*
@@ -329,18 +253,17 @@ struct hfi_payload {
 	unsigned int niov;
 };
 
-/* [off, off + n) of the payload to buf: the bytes copied. */
+/* [off, off + n) of the payload into the sink: the bytes copied. */
 static size_t hfi_payload_copy(const struct hfi_payload *pl, u64 off,
-			       void *buf, size_t n)
+			       const struct hfi_sink *k, size_t n)
 {
 	if (pl->staged) {
-		hfi_write_kva(buf, pl->staged + off, n);
+		hfi_sink_write(k, 0, pl->staged + off, n);
 		return n;
 	}
 	if (!pl->req)
-		return hfi_inline_copy(&(struct hfi_sink){ .buf = buf },
-				       pl->iov, pl->niov, off, n);
-	hfi_req_copy_to_kva(pl->req, off, buf, n);	/* pinned: all of it */
+		return hfi_inline_copy(k, pl->iov, pl->niov, off, n);
+	hfi_req_copy_to_sink(pl->req, off, k, 0, n);	/* pinned: all of it */
 	return n;
 }
 
@@ -391,13 +314,15 @@ static int hfi_deliver_eager(struct hfi_ctxt *src,
 		u32 plen = len ? min_t(u64, esz, len - (u64)p * esz) : 0;
 
 		if (plen) {
-			void *buf = dst->eager + (size_t)(eidx &
-				    (hfi_params.eager_count - 1)) * esz;
+			size_t at = (size_t)(eidx & (hfi_params.eager_count - 1)) *
+				    esz;
+			const struct hfi_sink k = { .pages = dst->eager_pages,
+						    .pos = at };
 			size_t got = err ? 0 : hfi_payload_copy(pl, (u64)p * esz,
-								buf, plen);
+								&k, plen);
 
 			if (got < plen) {
-				memset(buf + got, 0, plen - got);
+				memset(dst->eager + at + got, 0, plen - got);
 				err = -EFAULT;
 			}
 		}
@@ -424,7 +349,10 @@ static void hfi_tid_copy_part(void *arg, u64 off, u64 n)
 {
 	struct hfi_tid_copy *c = arg;
 
-	hfi_req_copy_to_tid(c->req, off, c->t, c->toff + off, n);
+	const struct hfi_sink k = { .pages = c->t->pages,
+				    .pos = c->t->first_offset + c->toff };
+
+	hfi_req_copy_to_sink(c->req, off, &k, off, n);
 }
 
 /*
@@ -435,7 +363,8 @@ static void hfi_tid_copy_part(void *arg, u64 off, u64 n)
 static size_t hfi_payload_copy_to_tid(const struct hfi_payload *pl,
 				      struct hfi_tid *t, u64 toff, size_t n)
 {
-	const struct hfi_sink k = { .t = t, .toff = toff };
+	const struct hfi_sink k = { .pages = t->pages,
+				    .pos = t->first_offset + toff };
 
 	if (pl->staged) {
 		hfi_sink_write(&k, 0, pl->staged, n);
@@ -705,7 +634,7 @@ static int hfi_send_inline(struct hfi_ctxt *c,
 	u64 max = r->opcode == DRVOPS_HFI_OP_EAGER ?
 		  hfi_params.inline_max :
 		  READ_ONCE(hfi_params.inline_expected_max);
-	u8 stage[HFI_STAGE_MAX];
+	u8 stage[HFI_STAGE_MAX] drvops_uninitialized;	/* read before used */
 	const struct hfi_sink to_stage = { .buf = stage };
 	struct hfi_ctxt *dst;
 	unsigned int i;
