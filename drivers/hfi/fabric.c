@@ -67,7 +67,7 @@ void hfi_fabric_put(struct hfi_ctxt *c)
 {
 	spin_lock(&c->rx_lock);
 	if (atomic_dec_and_test(&c->rx_busy))
-		wake_up_all(&c->drain);
+		hfi_drain_wake(c);
 	/* Release may free c as soon as this unlock lets it look. */
 	spin_unlock(&c->rx_lock);
 }

@@ -230,6 +230,18 @@ static inline void hfi_stats_add(struct hfi_stats *s,
 			  rx_dropped, tx_errors);
 }
 
+/*
+ * Wake c->drain's waiters (release, tid free) after the count they wait
+ * on moved; nobody waits almost always, and an empty wake_up_all() still
+ * takes the queue's lock with interrupts off, once per message.
+ * wq_has_sleeper()'s barrier pairs with the one in prepare_to_wait_event().
+ */
+static inline void hfi_drain_wake(struct hfi_ctxt *c)
+{
+	if (wq_has_sleeper(&c->drain))
+		wake_up_all(&c->drain);
+}
+
 int hfi_stats_init(struct hfi_stats *s);
 void hfi_stats_free(struct hfi_stats *s);
 

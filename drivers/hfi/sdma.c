@@ -521,7 +521,7 @@ static void hfi_req_complete(struct hfi_req *req, int err)
 	hfi_comp_post(src, slot, err);
 	if (!src->dead)
 		drvops_file_wake(src->file);
-	wake_up_all(&src->drain);
+	hfi_drain_wake(src);
 	/* The last touch of src: release may free it once it gets the lock. */
 	spin_unlock(&src->rx_lock);
 }

@@ -315,5 +315,5 @@ struct hfi_tid *hfi_tid_get(struct hfi_ctxt *c, u32 id)
 void hfi_tid_put(struct hfi_ctxt *c, struct hfi_tid *t)
 {
 	if (atomic_dec_and_test(&t->users))
-		wake_up_all(&c->drain);
+		hfi_drain_wake(c);
 }
