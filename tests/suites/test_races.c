@@ -15,6 +15,8 @@
  *   unbind     UNBIND vs. close of the driver-ops fd (unbind_all)
  *   tid_free   TID_FREE vs. UNBIND of the MR the tid lives in
  *   fault      page faults vs. kill: no page stays mapped
+ *   lookup     deliveries vs. the release of the receiving context (the
+ *              fabric lookup is lock-free: RCU, "dead", rx_busy)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -591,6 +593,95 @@ static void test_fault_vs_kill(void)
 	CU_ASSERT(sigbus > 0);
 }
 
+/* ---- lookup: deliveries vs. the release of the receiving context ---- */
+
+struct lookup_sender {
+	struct drvops_hfi_ctx h;
+	atomic_bool *stop;
+	atomic_uint *dest;	/* lid << 16 | ctxt of the receiver now */
+	long delivered, refused, bad;
+	int last_bad;
+};
+
+/* Eager 8 B to whatever context the receiver has now, until stopped. */
+static void *lookup_send(void *p)
+{
+	struct lookup_sender *s = p;
+	char payload[8] = "lookup!";
+	struct iovec iov = { payload, sizeof(payload) };
+
+	while (!atomic_load(s->stop)) {
+		unsigned int d = atomic_load(s->dest);
+		int slot = drvops_hfi_send(&s->h, DRVOPS_HFI_OP_EAGER,
+					   (uint16_t)(d >> 16),
+					   (uint16_t)d, 0, 0, NULL, &iov, 1);
+		int st = slot < 0 ? slot : drvops_hfi_wait_slot(&s->h, slot);
+
+		if (!st) {
+			s->delivered++;
+		} else if (st == -EHOSTUNREACH || st == -ENOBUFS) {
+			s->refused++;	/* gone, or not consuming */
+		} else {
+			s->bad++;
+			s->last_bad = st;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Two senders (own contexts) stream to a receiving context that is closed
+ * and assigned again, over and over, at the same (LID, context) or the
+ * next: every send is delivered, or refused with EHOSTUNREACH (gone) or
+ * ENOBUFS (its ring full), never anything else, and on the debug kernel
+ * no lookup touches a released context (KASAN).
+ */
+static void test_lookup_vs_release(void)
+{
+	struct lookup_sender s[2];
+	atomic_bool stop = false;
+	atomic_uint dest;
+	struct drvops_hfi_ctx rx;
+	pthread_t th[2];
+	long end, cycles = 0;
+	unsigned int i;
+
+	TL_ASSERT_OK(tl_hfi_open(&rx, TL_HFI_CURRENT, 1, tl_hfi_job_a, 0));
+	atomic_init(&dest, (unsigned int)rx.info.lid << 16 | rx.info.ctxt);
+	for (i = 0; i < 2; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		TL_ASSERT_OK(tl_hfi_open(&s[i].h, TL_HFI_CURRENT, 0,
+					 tl_hfi_job_a, 0));
+		s[i].stop = &stop;
+		s[i].dest = &dest;
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, lookup_send,
+					       &s[i]) == 0);
+	}
+	end = now_ms() + RACE_MS;
+	while (now_ms() < end) {
+		usleep(1000);
+		tl_hfi_close(&rx);
+		usleep(500);
+		TL_ASSERT_OK(tl_hfi_open(&rx, TL_HFI_CURRENT, 1, tl_hfi_job_a,
+					 0));
+		atomic_store(&dest,
+			     (unsigned int)rx.info.lid << 16 | rx.info.ctxt);
+		cycles++;
+	}
+	atomic_store(&stop, true);
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT(s[i].bad == 0);
+		if (s[i].bad)
+			printf("\n  sender %u: %ld unexpected, last %d\n", i,
+			       s[i].bad, s[i].last_bad);
+		CU_ASSERT(s[i].delivered + s[i].refused > 0);
+		tl_hfi_close(&s[i].h);
+	}
+	CU_ASSERT(cycles >= 10);
+	tl_hfi_close(&rx);
+}
+
 /*
  * A driver-ops mapping stays the creator's: MADV_DOFORK cannot make a
  * child inherit it (the child has nothing mapped there), and nobody can
@@ -628,6 +719,8 @@ static CU_TestInfo race_tests[] = {
 	{ "UNBIND vs. close of the driver-ops fd", test_unbind_vs_close },
 	{ "TID_FREE vs. UNBIND of its MR", test_tid_free_vs_unbind },
 	{ "page faults vs. kill leave nothing mapped", test_fault_vs_kill },
+	{ "deliveries vs. release of the receiving context",
+	  test_lookup_vs_release },
 	{ "mappings: no MADV_DOFORK, no pinning, not in a child",
 	  test_mapping_stays_private },
 	CU_TEST_INFO_NULL,
