@@ -121,14 +121,18 @@ struct drvops_ioctl_op {
  * version N says so with DRVOPS_IOCTL_OP_SINCE, and fds of older versions
  * get ENOTTY for it.
  */
-#define DRVOPS_IOCTL_OP_SINCE(_ver, _ioctl, _fn, _struct, _last)	\
+#define __DRVOPS_IOCTL_ENTRY(_ver, _ioctl, _fn, _struct, _last, _query)	\
 	[DRVOPS_IOCTL_SLOT(_ioctl)] = {					\
 		.ioctl_num = _ioctl,					\
 		.size = sizeof(_struct),				\
 		.min_size = offsetofend(_struct, _last),		\
 		.since = _ver,						\
+		.query = _query,					\
 		.execute = _fn,						\
 	}
+
+#define DRVOPS_IOCTL_OP_SINCE(_ver, _ioctl, _fn, _struct, _last)	\
+	__DRVOPS_IOCTL_ENTRY(_ver, _ioctl, _fn, _struct, _last, false)
 
 #define DRVOPS_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
 	DRVOPS_IOCTL_OP_SINCE(0, _ioctl, _fn, _struct, _last)
@@ -144,14 +148,7 @@ struct drvops_ioctl_op {
  * one user access instead of two.
  */
 #define DRVOPS_IOCTL_QUERY_SINCE(_ver, _ioctl, _fn, _struct, _last)	\
-	[DRVOPS_IOCTL_SLOT(_ioctl)] = {					\
-		.ioctl_num = _ioctl,					\
-		.size = sizeof(_struct),				\
-		.min_size = offsetofend(_struct, _last),		\
-		.since = _ver,						\
-		.query = true,						\
-		.execute = _fn,						\
-	}
+	__DRVOPS_IOCTL_ENTRY(_ver, _ioctl, _fn, _struct, _last, true)
 
 #define DRVOPS_IOCTL_QUERY(_ioctl, _fn, _struct, _last)			\
 	DRVOPS_IOCTL_QUERY_SINCE(0, _ioctl, _fn, _struct, _last)
