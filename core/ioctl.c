@@ -137,12 +137,17 @@ efault:
 	return -EFAULT;
 }
 
-/* A query the ordinary way, with the checks the fast path skips. */
-static int drvops_query(struct drvops_ucmd *ucmd,
-			const struct drvops_ioctl_op *op)
+/* A query: the fast path, else the ordinary one with its checks. */
+static __always_inline int drvops_query(struct drvops_ucmd *ucmd,
+					const struct drvops_ioctl_op *op)
 {
-	int ret;
+	int ret = drvops_query_fast(ucmd, op);
 
+	if (ret <= 0)
+		return ret;
+	ret = drvops_copy_cmd(ucmd, op);
+	if (ret)
+		return ret;
 	if (((u32 *)ucmd->cmd)[1])	/* __reserved */
 		return -EOPNOTSUPP;
 	ret = op->execute(ucmd);
@@ -183,16 +188,11 @@ drvops_dispatch_ioctl(struct drvops_file *f, unsigned int cmd, unsigned long arg
 		return -ENOIOCTLCMD;
 
 	ucmd.kernel_size = op->size;
-	if (op->query) {
-		ret = drvops_query_fast(&ucmd, op);
-		if (ret <= 0)
-			return ret;
-	}
+	if (unlikely(op->query))	/* one test on every other path */
+		return drvops_query(&ucmd, op);
 	ret = drvops_copy_cmd(&ucmd, op);
 	if (ret)
 		return ret;
-	if (op->query)
-		return drvops_query(&ucmd, op);
 	return op->execute(&ucmd);
 }
 
