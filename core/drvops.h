@@ -141,7 +141,8 @@ struct drvops_ioctl_op {
  * A query: the struct starts with "__u32 size; __u32 __reserved;" and
  * everything after is the answer, which depends on nothing the caller
  * passes (its size a multiple of 8). The handler only fills cmd past those
- * 8 bytes (or fails) and does not respond; the broker checks the header
+ * 8 bytes (which come zeroed; it must not read them or ucmd->user_size) or
+ * fails, and does not respond; the broker checks the header
  * (__reserved != 0: EOPNOTSUPP) and writes the answer. The broker may
  * call the handler before it has read the header, so it must have no side
  * effect: that way a caller passing the kernel's size gets its answer in

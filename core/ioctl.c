@@ -115,7 +115,7 @@ static __always_inline int drvops_query_fast(struct drvops_ucmd *ucmd,
 					     const struct drvops_ioctl_op *op)
 {
 	u64 __user *ubuf = ucmd->ubuffer;
-	const u64 *answer = ucmd->cmd;
+	u64 *answer = ucmd->cmd;
 	union {
 		u64 word;
 		struct {
@@ -125,6 +125,9 @@ static __always_inline int drvops_query_fast(struct drvops_ucmd *ucmd,
 	} head;
 	unsigned int i;
 
+	/* The buffer is not zeroed per call: a field a handler skips is 0. */
+	for (i = 1; i < op->size / sizeof(u64); i++)
+		answer[i] = 0;
 	if (op->execute(ucmd))
 		return 1;
 	if (!user_access_begin(ubuf, op->size))
