@@ -85,8 +85,7 @@ static void hfi_ctxt_free(struct hfi_ctxt *c)
 		mmdrop(c->mm);
 	if (c->owner_ns)
 		put_user_ns(c->owner_ns);
-	/* hfi_fabric_get() may still touch rx_busy/dead/drain: see there. */
-	kfree_rcu(c, rcu);
+	kfree(c);
 }
 
 /* Contexts nobody holds or is assigning right now (UNIT_INFO). */
@@ -96,7 +95,7 @@ unsigned int hfi_unit_free_contexts(struct hfi_unit *unit)
 
 	spin_lock(&hfi_fabric_lock);
 	for (i = 0; i < hfi_params.num_contexts; i++)
-		n += !rcu_access_pointer(unit->ctxts[i]);
+		n += !unit->ctxts[i];
 	spin_unlock(&hfi_fabric_lock);
 	return n;
 }
@@ -153,9 +152,9 @@ struct hfi_ctxt *hfi_ctxt_create(struct hfi_file *hf, const u8 *job_key)
 	unit = c->unit;
 	spin_lock(&hfi_fabric_lock);
 	for (i = 0; i < hfi_params.num_contexts; i++) {
-		if (!rcu_access_pointer(unit->ctxts[i])) {
+		if (!unit->ctxts[i]) {
 			c->ctxt = i;
-			RCU_INIT_POINTER(unit->ctxts[i], HFI_CTXT_RESERVED);
+			unit->ctxts[i] = HFI_CTXT_RESERVED;
 			ret = 0;
 			break;
 		}
@@ -172,7 +171,7 @@ void hfi_ctxt_finalize(struct hfi_file *hf, struct hfi_ctxt *c)
 {
 	lockdep_assert_held(&hf->lock);
 	spin_lock(&hfi_fabric_lock);
-	rcu_assign_pointer(c->unit->ctxts[c->ctxt], c);
+	c->unit->ctxts[c->ctxt] = c;
 	spin_unlock(&hfi_fabric_lock);
 	/* Lockless readers (hfi_file_ctxt) see it only fully built. */
 	smp_store_release(&hf->ctxt, c);
@@ -181,7 +180,7 @@ void hfi_ctxt_finalize(struct hfi_file *hf, struct hfi_ctxt *c)
 void hfi_ctxt_abort(struct hfi_ctxt *c)
 {
 	spin_lock(&hfi_fabric_lock);
-	RCU_INIT_POINTER(c->unit->ctxts[c->ctxt], NULL);
+	c->unit->ctxts[c->ctxt] = NULL;
 	spin_unlock(&hfi_fabric_lock);
 	hfi_ctxt_free(c);
 }
@@ -200,11 +199,7 @@ bool hfi_same_job(const struct hfi_ctxt *a, const struct hfi_ctxt *b)
 	       !memcmp(a->job_key, b->job_key, sizeof(a->job_key));
 }
 
-/*
- * Checked under rx_lock, which a completing request holds while it last
- * touches the context; a delivery's last touch (the drain wake-up) needs
- * only the struct, which kfree_rcu keeps.
- */
+/* Checked under rx_lock, which the last worker drops last (see hfi.h). */
 static bool hfi_ctxt_idle(struct hfi_ctxt *c)
 {
 	bool idle;
@@ -224,14 +219,12 @@ static bool hfi_ctxt_idle(struct hfi_ctxt *c)
 void hfi_ctxt_release(struct hfi_ctxt *c)
 {
 	spin_lock(&hfi_fabric_lock);
-	RCU_INIT_POINTER(c->unit->ctxts[c->ctxt], NULL);
+	c->unit->ctxts[c->ctxt] = NULL;
 	spin_unlock(&hfi_fabric_lock);
 
 	spin_lock(&c->rx_lock);
-	WRITE_ONCE(c->dead, true);
+	c->dead = true;
 	spin_unlock(&c->rx_lock);
-	/* Pairs with hfi_fabric_get(): dead before rx_busy is read. */
-	smp_mb();
 
 	/* Our own requests end with EIO; deliveries into us finish. */
 	wait_event(c->drain, hfi_ctxt_idle(c));

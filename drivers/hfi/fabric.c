@@ -15,8 +15,7 @@
 #define HFI_MAX_LID 64
 
 DEFINE_SPINLOCK(hfi_fabric_lock);
-/* Written under hfi_fabric_lock, read under RCU by every delivery. */
-static struct hfi_unit __rcu *hfi_lids[HFI_MAX_LID];
+static struct hfi_unit *hfi_lids[HFI_MAX_LID];
 
 static struct workqueue_struct **hfi_engines;
 
@@ -27,22 +26,20 @@ int hfi_fabric_add(struct hfi_unit *unit)
 	if (!lid || lid >= HFI_MAX_LID)
 		return -EINVAL;
 	spin_lock(&hfi_fabric_lock);
-	if (rcu_access_pointer(hfi_lids[lid])) {
+	if (hfi_lids[lid]) {
 		spin_unlock(&hfi_fabric_lock);
 		return -EEXIST;
 	}
-	rcu_assign_pointer(hfi_lids[lid], unit);
+	hfi_lids[lid] = unit;
 	spin_unlock(&hfi_fabric_lock);
 	return 0;
 }
 
-/* After this the unit and its context table may be freed. */
 void hfi_fabric_remove(struct hfi_unit *unit)
 {
 	spin_lock(&hfi_fabric_lock);
-	RCU_INIT_POINTER(hfi_lids[unit->sdev.lid], NULL);
+	hfi_lids[unit->sdev.lid] = NULL;
 	spin_unlock(&hfi_fabric_lock);
-	synchronize_rcu();	/* lookups that found it are over */
 }
 
 /*
@@ -54,42 +51,25 @@ struct hfi_ctxt *hfi_fabric_get(u16 lid, u16 ctxt)
 	struct hfi_ctxt *c = NULL;
 	struct hfi_unit *unit;
 
-	if (lid >= HFI_MAX_LID || ctxt >= hfi_params.num_contexts)
-		return NULL;
-	rcu_read_lock();
-	unit = rcu_dereference(hfi_lids[lid]);
-	if (unit)
-		c = rcu_dereference(unit->ctxts[ctxt]);
-	if (!hfi_ctxt_live(c)) {	/* reserved by a create in progress */
+	spin_lock(&hfi_fabric_lock);
+	unit = lid < HFI_MAX_LID ? hfi_lids[lid] : NULL;
+	if (unit && ctxt < hfi_params.num_contexts)
+		c = unit->ctxts[ctxt];
+	if (!hfi_ctxt_live(c))		/* reserved by a create in progress */
 		c = NULL;
-	} else {
+	if (c)
 		atomic_inc(&c->rx_busy);
-		/*
-		 * Either release sees our count and waits for it, or we see
-		 * "dead" and back off; pairs with the smp_mb() after release
-		 * sets it. Until then RCU keeps the struct.
-		 */
-		smp_mb__after_atomic();
-		if (READ_ONCE(c->dead)) {
-			hfi_fabric_put(c);
-			c = NULL;
-		}
-	}
-	rcu_read_unlock();
+	spin_unlock(&hfi_fabric_lock);
 	return c;
 }
 
-/*
- * Lock-free: release waits for rx_busy to reach zero and frees the struct
- * only after a grace period (kfree_rcu), so the wake-up below never
- * touches freed memory.
- */
 void hfi_fabric_put(struct hfi_ctxt *c)
 {
-	rcu_read_lock();
+	spin_lock(&c->rx_lock);
 	if (atomic_dec_and_test(&c->rx_busy))
 		hfi_drain_wake(c);
-	rcu_read_unlock();
+	/* Release may free c as soon as this unlock lets it look. */
+	spin_unlock(&c->rx_lock);
 }
 
 int hfi_engines_init(void)

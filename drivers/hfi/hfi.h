@@ -7,13 +7,10 @@
  * (TID) buffers. ABI: uapi/rdma/drvops_hfi.h.
  *
  * Locking and lifetime, in one place:
- *  - hfi_fabric_lock (spinlock) guards changes to the LID -> unit table
- *    and to every unit's context table; deliveries look both up under RCU
- *    (no shared lock per message), so a removed unit is freed after a
- *    grace period and a context's struct by kfree_rcu. A context is
- *    reachable from the fabric, and from its fd, from the end of a
- *    successful ASSIGN_CTXT (nothing can fail after it is published)
- *    until its release starts.
+ *  - hfi_fabric.lock (spinlock) guards the LID -> unit table and every
+ *    unit's context table. A context is reachable from the fabric, and
+ *    from its fd, from the end of a successful ASSIGN_CTXT (nothing can
+ *    fail after it is published) until its release starts.
  *  - A context is released by the fd's release() (the broker calls it
  *    exactly once). Release unpublishes it, then flushes every engine: no
  *    work item can still hold the pointer, as a worker finds contexts only
@@ -34,11 +31,10 @@
  *    written.
  *  - A context is drained on its own, never by flushing the shared
  *    engines (which would make one tenant wait for another's traffic):
- *    rx_busy counts senders delivering into it (taken in a lookup that
- *    backs off once it sees "dead", which release sets before it waits),
- *    sends_in_flight its own requests, and users of each tid the
- *    transfers into it; each wakes "drain", which release and unbind wait
- *    on.
+ *    rx_busy counts workers delivering into it (taken under the fabric
+ *    lock, so none starts once it is unpublished), sends_in_flight its own
+ *    requests, and users of each tid the transfers into it; each drops
+ *    under rx_lock and wakes "drain", which release and unbind wait on.
  */
 #ifndef DRVOPS_HFI_H
 #define DRVOPS_HFI_H
@@ -91,7 +87,7 @@ struct hfi_unit {
 	struct swverbs_dev sdev;	/* must be first: ib_alloc_device */
 	unsigned int index;
 	bool legacy;			/* an "old driver build" */
-	struct hfi_ctxt __rcu **ctxts;	/* [num_contexts], see the top */
+	struct hfi_ctxt **ctxts;	/* [num_contexts], fabric lock */
 	struct hfi_stats stats;
 	struct dentry *debugfs;
 };
@@ -147,7 +143,6 @@ struct hfi_ctxt {
 	atomic_t comps_done;		/* completions written (comp_head) */
 	atomic_t rx_busy;		/* workers delivering into it */
 	wait_queue_head_t drain;	/* the two above, and tid users */
-	struct rcu_head rcu;		/* freed after lookups (fabric.c) */
 	struct hfi_stats stats;
 };
 

@@ -15,8 +15,7 @@
  *   unbind     UNBIND vs. close of the driver-ops fd (unbind_all)
  *   tid_free   TID_FREE vs. UNBIND of the MR the tid lives in
  *   fault      page faults vs. kill: no page stays mapped
- *   lookup     deliveries vs. the release of the receiving context (the
- *              fabric lookup is lock-free: RCU, "dead", rx_busy)
+ *   lookup     deliveries vs. the release of the receiving context
  */
 #define _GNU_SOURCE
 #include <errno.h>
