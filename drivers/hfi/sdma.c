@@ -82,14 +82,14 @@ struct hfi_sink {
 	u64 pos;
 };
 
+/*
+ * From kernel memory into the sink's pages. A buffer sink (the stage, less
+ * than a page) is only ever filled from the user: hfi_sink_from_user().
+ */
 static void hfi_sink_write(const struct hfi_sink *k, u64 at, const void *src,
 			   size_t n)
 {
-	if (k->buf)
-		memcpy(k->buf + at, src, n);
-	else
-		swverbs_pages_io(k->pages, 0, k->pos + at, (void *)src, n,
-				 true);
+	swverbs_pages_io(k->pages, 0, k->pos + at, (void *)src, n, true);
 }
 
 /* Copy [off, off + n) of the message into the sink, from its byte at. */
@@ -184,7 +184,7 @@ static size_t hfi_user_copy(const struct hfi_sink *k, u64 at,
 	unsigned long addr = (unsigned long)src;
 	size_t done = 0;
 
-	if (n < PAGE_SIZE)
+	if (n < PAGE_SIZE || k->buf)
 		return hfi_sink_from_user(k, at, src, n);
 	while (done < n) {
 		struct page *pages[HFI_INLINE_PIN_PAGES];
@@ -349,7 +349,6 @@ struct hfi_tid_copy {
 static void hfi_tid_copy_part(void *arg, u64 off, u64 n)
 {
 	struct hfi_tid_copy *c = arg;
-
 	const struct hfi_sink k = { .pages = c->t->pages,
 				    .pos = c->t->first_offset + c->toff };
 
