@@ -164,7 +164,7 @@ echo "DRVOPS-RDMA-END"
 # the console.
 run_timed() {
 	shift
-	(cd /tmp && DRVOPS_MODDIR="$MODDIR" timeout -k 10 "$tmo" "$@") </dev/null 2>&1
+	(cd /tmp && DRVOPS_MODDIR="$MODDIR" run_watched "$tmo" "$@") </dev/null 2>&1
 }
 
 # Suites run as an ordinary user (uid:gid, no capabilities, the kernel's

@@ -44,3 +44,48 @@ unload_modules() {
 		echo "DRVOPS-RMMOD $m rc=$rc"
 	done
 }
+
+# dump_tasks: every user task's state, wait channel and kernel stack, and
+# those of kernel threads in D state (a stuck worker or teardown). Read from
+# /proc, not sysrq: its "Call Trace" would fail a run whose CMD then ends well.
+dump_tasks() {
+	for d in /proc/[0-9]*; do
+		for t in "$d"/task/*; do
+			st="$(grep '^State:' "$t/status" 2>/dev/null)"
+			# Kernel threads have no executable.
+			if ! readlink "$d/exe" >/dev/null 2>&1; then
+				case "$st" in *D*) ;; *) continue ;; esac
+			fi
+			echo "== pid ${d#/proc/} tid ${t##*/} $(cat "$t/comm" 2>/dev/null)" \
+				"$st wchan $(cat "$t/wchan" 2>/dev/null)"
+			cat "$t/stack" 2>/dev/null
+		done
+	done
+}
+
+# run_watched SECS CMD...: CMD under `timeout SECS` (its status returned).
+# If it still runs 10 s before the timeout, where every task is goes to the
+# console between DRVOPS-STUCK-BEGIN/END first: a hang that only a rare CI
+# run shows says where it hangs.
+run_watched() {
+	secs="$1"
+	shift
+	timeout -k 10 "$secs" "$@" &
+	cmd_pid=$!
+	watch_after=$((secs > 20 ? secs - 10 : secs / 2))
+	(
+		# Killed sleep (CMD finished): nothing to say.
+		sleep "$watch_after" || exit 0
+		kill -0 "$cmd_pid" 2>/dev/null || exit 0
+		echo "DRVOPS-STUCK-BEGIN $* still running after $watch_after s"
+		dump_tasks
+		echo "DRVOPS-STUCK-END"
+	) &
+	watch_pid=$!
+	wait "$cmd_pid"
+	watched_rc=$?
+	# Only the sleep: a dump under way finishes (and closes its section).
+	pkill -x -P "$watch_pid" sleep 2>/dev/null
+	wait "$watch_pid" 2>/dev/null
+	return "$watched_rc"
+}

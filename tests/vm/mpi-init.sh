@@ -137,8 +137,8 @@ if [ "$load_ok" = 0 ]; then
 		t="/drvops/mpi/$name"
 		echo "DRVOPS-SUITE-BEGIN $name"
 		case "$name" in
-		*.sh) (cd /tmp && timeout -k 10 "$tmo" bash "$t") </dev/null 2>&1 ;;
-		*) (cd /tmp && timeout -k 10 "$tmo" "$t") </dev/null 2>&1 ;;
+		*.sh) (cd /tmp && run_watched "$tmo" bash "$t") </dev/null 2>&1 ;;
+		*) (cd /tmp && run_watched "$tmo" "$t") </dev/null 2>&1 ;;
 		esac
 		rc=$?
 		echo "DRVOPS-SUITE-END $name rc=$rc"

@@ -413,10 +413,10 @@ STREAM_AWK='
 	if (line ~ /DRVOPS-CSV-BEGIN/) { in_csv = 1; next }
 	if (line ~ /DRVOPS-CSV-END/) { in_csv = 0; next }
 	if (in_csv) next
-	if (line ~ /DRVOPS-(DEMO|RDMA|BENCH)-BEGIN/) { in_sec = 1 }
+	if (line ~ /DRVOPS-(DEMO|RDMA|BENCH|STUCK)-BEGIN/) { in_sec = 1 }
 	if (in_sec || line ~ /DRVOPS-/) {
 		print line
-		if (line ~ /DRVOPS-(DEMO|RDMA|BENCH)-END/) in_sec = 0
+		if (line ~ /DRVOPS-(DEMO|RDMA|BENCH|STUCK)-END/) in_sec = 0
 		fflush(); next
 	}
 	if (in_dmesg) next
