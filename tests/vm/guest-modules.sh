@@ -74,8 +74,10 @@ run_watched() {
 	cmd_pid=$!
 	watch_after=$((secs > 20 ? secs - 10 : secs / 2))
 	(
-		# Killed sleep (CMD finished): nothing to say.
-		sleep "$watch_after" || exit 0
+		# busybox runs sleep in this process: SIGTERM ends the wait.
+		sleep "$watch_after"
+		# From here on a dump is finished, its section closed.
+		trap '' TERM
 		kill -0 "$cmd_pid" 2>/dev/null || exit 0
 		echo "DRVOPS-STUCK-BEGIN $* still running after $watch_after s"
 		dump_tasks
@@ -84,8 +86,7 @@ run_watched() {
 	watch_pid=$!
 	wait "$cmd_pid"
 	watched_rc=$?
-	# Only the sleep: a dump under way finishes (and closes its section).
-	pkill -x -P "$watch_pid" sleep 2>/dev/null
+	kill "$watch_pid" 2>/dev/null
 	wait "$watch_pid" 2>/dev/null
 	return "$watched_rc"
 }
