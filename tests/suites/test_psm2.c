@@ -14,12 +14,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1195,6 +1197,117 @@ static void test_active_messages(void)
 	psm2_finalize();
 }
 
+struct late_send {
+	struct end *from;
+	unsigned delay_ms;
+	uint64_t value;
+	psm2_error_t err;
+};
+
+static void *send_late(void *arg)
+{
+	struct late_send *l = arg;
+	struct timespec d = { l->delay_ms / 1000,
+			      (long)(l->delay_ms % 1000) * 1000000L };
+	psm2_mq_tag_t t = tag_of(TAG_DATA, 77);
+
+	nanosleep(&d, NULL);
+	l->err = psm2_mq_send2(l->from->mq, l->from->peer, 0, &t, &l->value,
+			       sizeof(l->value));
+	return NULL;
+}
+
+struct wait_cost {
+	long nvcsw;		/* the waiting thread's voluntary switches */
+	double cpu_ms;		/* and its CPU time, during the wait */
+};
+
+static double tv_ms(const struct timeval *tv)
+{
+	return tv->tv_sec * 1e3 + tv->tv_usec / 1e3;
+}
+
+/*
+ * psm2_mq_wait2 for an 8 B message another thread sends delay_ms later,
+ * PSM2_SHIM_SPIN_US as spin (NULL: the default); what the wait cost.
+ */
+static struct wait_cost wait_for_late_send(const char *spin,
+					   unsigned delay_ms)
+{
+	int major = PSM2_VERNO_MAJOR, minor = PSM2_VERNO_MINOR;
+	struct late_send l = { .delay_ms = delay_ms,
+			       .value = 0x5eed0000u + delay_ms };
+	psm2_mq_tag_t t = tag_of(TAG_DATA, 77), sel = all_bits();
+	struct wait_cost c = { -1, -1 };
+	struct end a = { 0 }, b = { 0 };
+	struct rusage r0, r1;
+	psm2_mq_status2_t st;
+	psm2_mq_req_t req;
+	uint64_t got = 0;
+	psm2_uuid_t uuid;
+	pthread_t th;
+
+	if (spin) {
+		CU_ASSERT_FATAL(setenv("PSM2_SHIM_SPIN_US", spin, 1) == 0);
+	} else {
+		unsetenv("PSM2_SHIM_SPIN_US");
+	}
+	CU_ASSERT_FATAL(psm2_init(&major, &minor) == PSM2_OK);
+	psm2_uuid_generate(uuid);
+	/* The MQs read the variable at psm2_mq_init. */
+	CU_ASSERT_FATAL(end_open(&a, 0, uuid) == 0 && end_open(&b, 1, uuid) == 0);
+	unsetenv("PSM2_SHIM_SPIN_US");
+	CU_ASSERT_FATAL(end_connect(&a, &b) == 0 && end_connect(&b, &a) == 0);
+	CU_ASSERT_FATAL(psm2_mq_irecv2(a.mq, PSM2_MQ_ANY_ADDR, &t, &sel, 0,
+				       &got, sizeof(got), NULL, &req) ==
+			PSM2_OK);
+	l.from = &b;
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, send_late, &l) == 0);
+	getrusage(RUSAGE_THREAD, &r0);
+	CU_ASSERT_EQUAL(psm2_mq_wait2(&req, &st), PSM2_OK);
+	getrusage(RUSAGE_THREAD, &r1);
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(l.err, PSM2_OK);
+	CU_ASSERT(st.error_code == PSM2_OK && st.nbytes == sizeof(got) &&
+		  got == l.value);
+	c.nvcsw = r1.ru_nvcsw - r0.ru_nvcsw;
+	c.cpu_ms = tv_ms(&r1.ru_utime) + tv_ms(&r1.ru_stime) -
+		   tv_ms(&r0.ru_utime) - tv_ms(&r0.ru_stime);
+	psm2_mq_finalize(a.mq);
+	psm2_mq_finalize(b.mq);
+	psm2_ep_close(a.ep, PSM2_EP_CLOSE_GRACEFUL, 0);
+	psm2_ep_close(b.ep, PSM2_EP_CLOSE_GRACEFUL, 0);
+	psm2_finalize();
+	return c;
+}
+
+/*
+ * A blocking wait polls for PSM2_SHIM_SPIN_US after the last progress,
+ * then sleeps on the device: a reply that comes soon is caught without a
+ * wake-up, an idle wait costs no CPU. Told by the waiting thread's
+ * voluntary context switches (a sleep is one) and CPU time.
+ */
+static void test_wait_spins_then_sleeps(void)
+{
+	struct wait_cost spin0, spin_long, dflt;
+
+	/* 0: sleeps at once (it used to, always). */
+	spin0 = wait_for_late_send("0", 50);
+	CU_ASSERT(spin0.nvcsw >= 1);
+	CU_ASSERT(spin0.cpu_ms >= 0 && spin0.cpu_ms < 25);
+	/* A spin longer than the wait: never sleeps. */
+	spin_long = wait_for_late_send("10000000", 50);
+	CU_ASSERT_EQUAL(spin_long.nvcsw, 0);
+	/* The default (100 us) against a 200 ms wait: spins, then sleeps. */
+	dflt = wait_for_late_send(NULL, 200);
+	CU_ASSERT(dflt.nvcsw >= 1);
+	CU_ASSERT(dflt.cpu_ms >= 0 && dflt.cpu_ms < 100);
+	printf("\n    50 ms wait: spin 0 %ld sleeps %.1f ms CPU, spin 10 s %ld "
+	       "sleeps %.1f ms CPU; 200 ms wait, default: %ld sleeps %.1f ms CPU ",
+	       spin0.nvcsw, spin0.cpu_ms, spin_long.nvcsw, spin_long.cpu_ms,
+	       dflt.nvcsw, dflt.cpu_ms);
+}
+
 /* Before each test: the fabric's devices, whatever the last one set. */
 static void devices_hfi(void)
 {
@@ -1221,6 +1334,8 @@ static CU_TestInfo psm2_tests[] = {
 	  test_active_messages },
 	{ "registration cache: kept, and a new mapping at the same address",
 	  test_registration_cache },
+	{ "blocking wait: polls PSM2_SHIM_SPIN_US, then sleeps",
+	  test_wait_spins_then_sleeps },
 	CU_TEST_INFO_NULL,
 };
 

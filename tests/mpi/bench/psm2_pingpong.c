@@ -6,7 +6,8 @@
  * rank 0 on UNIT0 (default 0) forks rank 1 on UNIT1 (default 1); epids are
  * swapped through pipes; then half a round trip per message, tagged:
  *   wait  psm2_mq_send2 (blocking) and irecv2 + wait2: the library's
- *         blocking wait, which sleeps in poll() on the context fd
+ *         blocking wait, which polls for PSM2_SHIM_SPIN_US, then sleeps in
+ *         poll() on the context fd
  *   spin  isend2/irecv2, then psm2_poll + psm2_mq_test2 in a loop, the way
  *         Open MPI's psm2 MTL progresses (default)
  * Method and output: bench/pingpong.h. First and last byte of every

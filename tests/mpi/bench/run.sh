@@ -16,7 +16,10 @@
 #               rendezvous (RTS, CTS, one expected send), the other side of
 #               the eager/rendezvous threshold (8 KiB) at every size
 #   psm2_wait   the same with the library's blocking calls (send2, wait2:
-#               the wait sleeps in poll() on the context fd)
+#               the wait polls for PSM2_SHIM_SPIN_US, 100 us, then sleeps in
+#               poll() on the context fd)
+#   psm2_sleep  psm2_wait with PSM2_SHIM_SPIN_US=0: every wait that finds
+#               nothing sleeps at once (the spin's baseline)
 #   psm2_nocache  psm2_wait with PSM2_SHIM_TID_CACHE=0: every rendezvous
 #               window registered and freed anew (the registration
 #               cache's baseline)
@@ -54,12 +57,13 @@ OUT="$(mktemp -d /tmp/bench-mpi.XXXXXX)" || exit 1
 hfi1_names_for_openmpi || { echo "FAIL: cannot give Open MPI the hfi1 names it looks for"; exit 1; }
 trap 'rm -rf "$OUT"; hfi1_names_undo' EXIT
 
-METHODS=(hfi_raw psm2_spin psm2_rndv psm2_wait psm2_nocache psm2_engine psm2_lowlock psm2_lowlock_noahead mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
+METHODS=(hfi_raw psm2_spin psm2_rndv psm2_wait psm2_sleep psm2_nocache psm2_engine psm2_lowlock psm2_lowlock_noahead mpi_psm2 mpi_ofi mpi_shm mpi_vader memcpy)
 declare -A LABEL=(
 	[hfi_raw]="HFI contexts straight, libdrvops (hfi0 <-> hfi1)"
 	[psm2_spin]="PSM2 over psm-shim, polling (hfi0 <-> hfi1)"
 	[psm2_rndv]="PSM2 over psm-shim, polling, every message by rendezvous"
 	[psm2_wait]="PSM2 over psm-shim, blocking wait (hfi0 <-> hfi1)"
+	[psm2_sleep]="PSM2 over psm-shim, blocking wait sleeping at once (PSM2_SHIM_SPIN_US=0)"
 	[psm2_nocache]="PSM2 over psm-shim, blocking wait, no registration cache"
 	[psm2_engine]="PSM2 over psm-shim, blocking wait, expected sends by the engines"
 	[psm2_lowlock]="PSM2 over psm-shim, polling, as mpiuser, memlock 2 MiB (512 KiB windows)"
@@ -90,6 +94,10 @@ run_psm2_rndv() {
 run_psm2_wait() {
 	PSM2_DEVICES=self,hfi LD_LIBRARY_PATH="$PSM2_DIR" timeout -k 5 "$BENCH_TIMEOUT" \
 		"$MPI_BIN/psm2_pingpong" 0 1 wait
+}
+
+run_psm2_sleep() {
+	PSM2_SHIM_SPIN_US=0 run_psm2_wait
 }
 
 run_psm2_nocache() {
@@ -298,6 +306,10 @@ echo "registration cache, PSM2 MB/s with / without (psm2_wait / psm2_nocache):" 
 echo "windows ahead, PSM2 MB/s at 512 KiB windows with / without (psm2_lowlock / psm2_lowlock_noahead):" \
 	"1 MiB $(ratio "$(field psm2_lowlock 1048576 6)" "$(field psm2_lowlock_noahead 1048576 6)")," \
 	"4 MiB $(ratio "$(field psm2_lowlock 4194304 6)" "$(field psm2_lowlock_noahead 4194304 6)")"
+echo "blocking wait, PSM2 half RTT sleeping at once / polling first (psm2_sleep / psm2_wait):" \
+	"8 B $(ratio "$(field psm2_sleep 8 3)" "$(field psm2_wait 8 3)")," \
+	"4 KiB $(ratio "$(field psm2_sleep 4096 3)" "$(field psm2_wait 4096 3)")," \
+	"64 KiB $(ratio "$(field psm2_sleep 65536 3)" "$(field psm2_wait 65536 3)")"
 echo "inline expected sends, PSM2 MB/s inline / by the engines (psm2_wait / psm2_engine):" \
 	"64 KiB $(ratio "$(field psm2_wait 65536 6)" "$(field psm2_engine 65536 6)")," \
 	"1 MiB $(ratio "$(field psm2_wait 1048576 6)" "$(field psm2_engine 1048576 6)")," \

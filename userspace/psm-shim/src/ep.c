@@ -11,6 +11,8 @@
  *                               the HFI, in uverbs order)
  *   PSM2_MQ_RNDV_HFI_THRESH     eager -> rendezvous threshold (bytes)
  *   PSM2_MQ_RNDV_HFI_WINDOW     rendezvous window (bytes)
+ *   PSM2_SHIM_SPIN_US           a blocking wait polls this long before it
+ *                               sleeps on the context fd (default 100)
  *   PSM2_SHIM_RESEND_TIMEOUT_MS give up resending to a full receiver
  *   PSM2_SHIM_RESEND_MAX_US     longest backoff between resends
  *   PSM2_SHIM_TID_CACHE         0: register every receive window anew

@@ -97,6 +97,27 @@ void shim_lock_yield(struct shim_lock *l)
 	l->depth = 1;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+void shim_lock_relax(struct shim_lock *l)
+{
+	if (l->depth != 1)
+		return;
+	l->depth = 0;
+	pthread_mutex_unlock(&l->mutex);
+	/* A waiter woken by the unlock gets a chance at the lock. */
+	cpu_relax();
+	pthread_mutex_lock(&l->mutex);
+	l->depth = 1;
+}
+
 static void deadline_in(struct timespec *ts, int ms)
 {
 	clock_gettime(CLOCK_REALTIME, ts);

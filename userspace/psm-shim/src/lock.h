@@ -35,6 +35,8 @@ void shim_lock(struct shim_lock *l);
 void shim_unlock(struct shim_lock *l);
 /* Let other threads run: with l released if held once. */
 void shim_lock_yield(struct shim_lock *l);
+/* The same without giving up the CPU (a polling wait between rounds). */
+void shim_lock_relax(struct shim_lock *l);
 
 /*
  * Called with l held once, when a blocking call has nothing to do. Either

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "am.h"
 #include "lock.h"
@@ -1424,6 +1425,7 @@ void shim_mq_config_defaults(struct shim_mq_config *cfg)
 	cfg->rndv_threshold = SHIM_MQ_RNDV_THRESHOLD_DEFAULT;
 	cfg->rndv_shm_threshold = SHIM_MQ_RNDV_SHM_THRESHOLD_DEFAULT;
 	cfg->rndv_window = SHIM_MQ_RNDV_WINDOW_DEFAULT;
+	cfg->spin_us = SHIM_MQ_SPIN_US_DEFAULT;
 }
 
 static void env_u32(const char *name, uint32_t *out, uint32_t min)
@@ -1444,6 +1446,7 @@ void shim_mq_config_from_env(struct shim_mq_config *cfg)
 	env_u32("PSM2_MQ_RNDV_HFI_WINDOW", &cfg->rndv_window, 4096);
 	if (shim_env_number("PSM2_SHIM_RNDV_AHEAD", 0, UINT32_MAX, &ahead))
 		cfg->rndv_no_ahead = !ahead;
+	env_u32("PSM2_SHIM_SPIN_US", &cfg->spin_us, 0);
 }
 
 /* The threshold of the wires of kind: the wanted one, if it fits whole. */
@@ -2198,14 +2201,24 @@ static struct mq_wire *wires_sleep_time(psm2_mq_t mq, int *ms)
 	return sleeper;
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /*
- * Drive the engine until req completes; a dead wire ends the wait. When a
- * round moved nothing, sleep in the transport (a real device: poll() on
- * its fd) with the lock released, instead of spinning (lock.h).
+ * Drive the engine until req completes; a dead wire ends the wait. Once
+ * rounds move nothing, keep polling for cfg.spin_us (the lock let go
+ * between rounds), then sleep in the transport (a real device: poll() on
+ * its fd) with the lock released, instead of spinning on (lock.h).
  */
 static psm2_error_t wait_common(struct psm2_mq_req *req)
 {
 	psm2_mq_t mq = req->mq;
+	uint64_t spin_ns = (uint64_t)mq->cfg.spin_us * 1000, idle_since = 0;
 	struct mq_wire *sleeper;
 	int r = 0, ms;
 
@@ -2214,19 +2227,32 @@ static psm2_error_t wait_common(struct psm2_mq_req *req)
 		r = shim_mq_progress(mq);
 		if (r < 0 || req->state == REQ_COMPLETE)
 			break;
-		if (r == 0 && shim_list_empty(&mq->txq) &&
-		    (sleeper = wires_sleep_time(mq, &ms))) {
-			if (ms)
-				r = shim_lock_sleep(mq->lock, transport_wait,
-						    sleeper, ms);
-			else
-				shim_lock_yield(mq->lock);
-			if (r < 0)
-				break;
-		} else if (r == 0) {
+		if (r > 0) {
+			idle_since = 0;
+			continue;
+		}
+		if (!shim_list_empty(&mq->txq) ||
+		    !(sleeper = wires_sleep_time(mq, &ms))) {
 			/* Nothing to sleep on: let the other threads in. */
 			shim_lock_yield(mq->lock);
+			continue;
 		}
+		if (spin_ns) {
+			uint64_t t = monotonic_ns();
+
+			if (!idle_since)
+				idle_since = t;
+			if (t - idle_since < spin_ns) {
+				shim_lock_relax(mq->lock);
+				continue;
+			}
+		}
+		if (ms)
+			r = shim_lock_sleep(mq->lock, transport_wait, sleeper, ms);
+		else
+			shim_lock_yield(mq->lock);
+		if (r < 0)
+			break;
 	}
 	shim_unlock(mq->lock);
 	if (r < 0)

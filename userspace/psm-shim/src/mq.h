@@ -54,6 +54,11 @@ struct shim_mq_config {
 	 * (PSM2_SHIM_RNDV_AHEAD=0; zero, the default, allows one).
 	 */
 	uint32_t rndv_no_ahead;
+	/*
+	 * A blocking wait polls this long after the last progress before it
+	 * sleeps on the device (PSM2_SHIM_SPIN_US; 0: sleeps at once).
+	 */
+	uint32_t spin_us;
 };
 
 /*
@@ -71,6 +76,13 @@ struct shim_mq_config {
  * send costs a system call here and pinning is bounded per request.
  */
 #define SHIM_MQ_RNDV_WINDOW_DEFAULT (1024u * 1024)
+/*
+ * Intel's PSM2 never sleeps in a wait. Sleeping at once cost a blocking
+ * 8 B ping-pong six times the polling one (README, "MPI"): the reply comes
+ * within microseconds, a wake-up takes tens. 100 us covers a reply, and an
+ * idle wait still sleeps.
+ */
+#define SHIM_MQ_SPIN_US_DEFAULT 100u
 
 /*
  * A defaulted config, then the environment knobs (PSM2_MQ_RNDV_HFI_*,
