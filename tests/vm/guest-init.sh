@@ -172,7 +172,8 @@ run_timed() {
 # root: they reload modules (test_lifetime; test_hfi_procs: rmmod mid
 # transfer), make cgroups (test_cgroup), namespaces and mounts
 # (test_containers), switch between users (test_jobs), configure fault
-# injection (test_failnth) or reload modules as chaos (test_fuzz).
+# injection (test_failnth), reload modules as chaos (test_fuzz) or load
+# the registration test module (test_registry).
 #
 # These pin up to 128 MiB at once (64 MiB MRs, tids and sends): they run
 # as the user with a 256 MiB memlock limit, as a cluster's limits.conf
@@ -180,7 +181,7 @@ run_timed() {
 # lowers it to 64 KiB) and test_races (at the default).
 TEST_USER=1000:1000
 ROOT_SUITES="test_lifetime test_hfi_procs test_cgroup test_containers"
-ROOT_SUITES="$ROOT_SUITES test_jobs test_failnth test_fuzz"
+ROOT_SUITES="$ROOT_SUITES test_jobs test_failnth test_fuzz test_registry"
 BIG_MEMLOCK_SUITES="test_copy test_bind test_hfi_abi"
 BIG_MEMLOCK_KIB=262144
 

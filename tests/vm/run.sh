@@ -205,9 +205,9 @@ else
 	# sources), so the kernels of the matrix never share objects. W=1
 	# warnings are errors here: the tree must build warning-free.
 	mkdir -p "$KMOD"
-	build rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+	build rsync -a -R --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
 		--exclude='*.mod*' --exclude=Module.symvers --exclude=modules.order \
-		Kbuild core drivers uapi "$KMOD/"
+		Kbuild core drivers uapi tests/kmod "$KMOD/"
 	build make -j"$(nproc)" -C "$KDIR" M="$REPO/$KMOD" W=1 KCFLAGS=-Werror modules
 	build make userspace WERROR=1
 	nwarn="$(grep -c 'warning:' "$BUILD_LOG" || true)"
