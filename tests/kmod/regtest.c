@@ -232,11 +232,7 @@ static const struct rt_case rt_cases[] = {
 	{ "op_min_size_4", 0, ordinary_min_in_header },
 };
 
-struct rt_result {
-	int got;
-};
-
-static struct rt_result rt_results[ARRAY_SIZE(rt_cases)];
+static int rt_got[ARRAY_SIZE(rt_cases)];	/* what each case returned */
 static int rt_duplicate;	/* the base registered twice */
 struct rt_dev {
 	struct ib_device ibdev;
@@ -272,7 +268,7 @@ static int rt_show(struct seq_file *m, void *unused)
 
 	for (i = 0; i < ARRAY_SIZE(rt_cases); i++)
 		seq_printf(m, "%s %d %d\n", rt_cases[i].name,
-			   -rt_cases[i].expect, -rt_results[i].got);
+			   -rt_cases[i].expect, -rt_got[i]);
 	seq_printf(m, "registered_twice %d %d\n", EEXIST, -rt_duplicate);
 	return 0;
 }
@@ -288,7 +284,7 @@ static int __init rt_init(void)
 		return -ENOMEM;
 	rt_ibdev = &dev->ibdev;
 	for (i = 0; i < ARRAY_SIZE(rt_cases); i++)
-		rt_results[i].got = rt_try(&rt_cases[i]);
+		rt_got[i] = rt_try(&rt_cases[i]);
 
 	/* One ib_device, one registration. */
 	rt_base(&rt_dd, &rt_iface, rt_ifaces, rt_versions, &rt_ops, rt_table,
