@@ -69,13 +69,15 @@ check-kernel:
 	DRVOPS_SELINUX=0 DRVOPS_KERNEL=$(KERNEL) bash tests/vm/run.sh
 
 # The fuzzer (tests/suites/test_fuzz.c) on the debug kernel: FUZZ_CALLS
-# calls (make check runs a 300000-call slice), FUZZ_SEED replays a run.
+# calls (make check runs a 300000-call slice, at most 200 s), FUZZ_SEED
+# replays a run; the calls stop 10 minutes before FUZZ_TIMEOUT.
 FUZZ_CALLS ?= 5000000
 FUZZ_SEED ?= 1
 FUZZ_TIMEOUT ?= 7200
 fuzz:
 	DRVOPS_SELINUX=0 DRVOPS_KERNEL=debug DRVOPS_TESTS=test_fuzz \
 	DRVOPS_FUZZ_CALLS=$(FUZZ_CALLS) DRVOPS_FUZZ_SEED=$(FUZZ_SEED) \
+	DRVOPS_FUZZ_SECS=$$(($(FUZZ_TIMEOUT) - 600)) \
 	DRVOPS_TEST_TIMEOUT=$(FUZZ_TIMEOUT) DRVOPS_VM_TIMEOUT=$(FUZZ_TIMEOUT) \
 	bash tests/vm/run.sh
 

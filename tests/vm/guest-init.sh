@@ -74,6 +74,7 @@ for w in $(cat /proc/cmdline); do
 	drvops.only=*) export DRVOPS_ONLY="${w#*=}" ;;
 	drvops.fuzz_calls=*) export DRVOPS_FUZZ_CALLS="${w#*=}" ;;
 	drvops.fuzz_seed=*) export DRVOPS_FUZZ_SEED="${w#*=}" ;;
+	drvops.fuzz_secs=*) export DRVOPS_FUZZ_SECS="${w#*=}" ;;
 	esac
 done
 

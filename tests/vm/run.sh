@@ -30,7 +30,7 @@
 #                          the SELinux boot runs only if it names test_selinux)
 #   DRVOPS_ONLY=WORD       only the CUnit tests whose name contains WORD
 #                          (development; with DRVOPS_TESTS)
-#   DRVOPS_FUZZ_CALLS, DRVOPS_FUZZ_SEED
+#   DRVOPS_FUZZ_CALLS, DRVOPS_FUZZ_SEED, DRVOPS_FUZZ_SECS
 #                          test_fuzz's budget and seed (make fuzz)
 #   DRVOPS_SELINUX=0       check without the SELinux boot and policy check
 #   DRVOPS_MPI_TESTS       --mpi: only these scripts of tests/mpi/, e.g.
@@ -369,6 +369,7 @@ APPEND="console=ttyS0 panic=-1 tsc=reliable drvops.mode=$MODE drvops.timeout=$TE
 [ -z "${DRVOPS_ONLY:-}" ] || APPEND="$APPEND drvops.only=$DRVOPS_ONLY"
 [ -z "${DRVOPS_FUZZ_CALLS:-}" ] || APPEND="$APPEND drvops.fuzz_calls=$DRVOPS_FUZZ_CALLS"
 [ -z "${DRVOPS_FUZZ_SEED:-}" ] || APPEND="$APPEND drvops.fuzz_seed=$DRVOPS_FUZZ_SEED"
+[ -z "${DRVOPS_FUZZ_SECS:-}" ] || APPEND="$APPEND drvops.fuzz_secs=$DRVOPS_FUZZ_SECS"
 # The CPU model: "max" (the suites and the benchmarks' goals). TCG runs
 # "rep movsb" one byte per step, so with ERMS every kernel copy and
 # glibc's larger memcpy crawl, and the many small ones inside system
