@@ -23,6 +23,8 @@
 # make bench-mpi  the MPI benchmark in the MPI guest (tests/mpi/bench/run.sh):
 #                 PSM2 over psm-shim, Open MPI over it, Open MPI's shared
 #                 memory; CSV in ~/.cache/drvops/logs/bench-mpi-latest.csv
+# make bench-mpi-profile  perf and strace of the 8 B polling ping-pongs
+#                 (raw HFI, psm-shim) in the MPI guest (bench/profile.sh)
 #
 # KDIR defaults to the headers of the test-bed kernel (resolved by
 # tests/vm/kernel-abi.sh). For a real host:
@@ -30,7 +32,7 @@
 
 KDIR ?= $(shell tests/vm/kernel-abi.sh --kdir 2>/dev/null)
 
-.PHONY: all modules userspace check check-kernel check-mpi fuzz demo bench bench-profile bench-mpi clean install-headers install check-install check-packages
+.PHONY: all modules userspace check check-kernel check-mpi fuzz demo bench bench-profile bench-mpi bench-mpi-profile clean install-headers install check-install check-packages
 
 all: modules userspace
 
@@ -48,7 +50,7 @@ userspace:
 SUMMARY := $(CURDIR)/build/check-summary
 
 # Warnings are errors in the test bed and CI (not in a user's build).
-check check-kernel check-mpi fuzz demo bench bench-profile bench-mpi: export WERROR := 1
+check check-kernel check-mpi fuzz demo bench bench-profile bench-mpi bench-mpi-profile: export WERROR := 1
 
 check:
 	bash tests/vm/run.sh --deps
@@ -106,6 +108,15 @@ bench-mpi:
 	$(MAKE) userspace
 	$(MAKE) -C tests/mpi all bench
 	DRVOPS_MPI_TESTS=bench/run.sh DRVOPS_TEST_TIMEOUT=$(BENCH_MPI_TIMEOUT) bash tests/vm/run.sh --mpi
+
+# Where an 8 B message's time goes in the MPI guest (perf and strace join
+# its rootfs, a second cached image): tests/mpi/bench/profile.sh.
+bench-mpi-profile:
+	bash tests/vm/run.sh --deps
+	$(MAKE) userspace
+	$(MAKE) -C tests/mpi all bench
+	DRVOPS_MPI_PKGS="linux-perf strace" DRVOPS_MPI_TESTS=bench/profile.sh \
+	DRVOPS_TEST_TIMEOUT=$(BENCH_MPI_TIMEOUT) bash tests/vm/run.sh --mpi
 
 install-headers:
 	install -d $(DESTDIR)/usr/include/rdma

@@ -11,6 +11,7 @@
  * round trips. Reported per size, by rank 0, one line:
  *   RESULT <bytes> <half RTT us, median of rounds> <min> <max> <MB/s> <N>
  * MB/s = bytes / median half round trip (10^6 bytes per second).
+ * DRVOPS_PP_MAX_BYTES (environment, every rank): stop after that size.
  */
 #ifndef BENCH_PINGPONG_H
 #define BENCH_PINGPONG_H
@@ -95,6 +96,8 @@ static inline int pp_run_sizes(int me,
 			       int (*share_n)(unsigned *n, void *arg),
 			       void *arg)
 {
+	const char *max_env = getenv("DRVOPS_PP_MAX_BYTES");
+	size_t max = max_env ? strtoul(max_env, NULL, 0) : 0;
 	double half[PP_ROUNDS];
 
 	for (unsigned s = 0; s < PP_NSIZES; s++) {
@@ -102,6 +105,10 @@ static inline int pp_run_sizes(int me,
 		unsigned n;
 		double w;
 		int err;
+
+		/* bench/profile.sh: only the small sizes (every rank sees it). */
+		if (max && size > max)
+			break;
 
 		round_trips(size, PP_WARMUP); /* untimed: first touch */
 		w = round_trips(size, PP_WARMUP);
