@@ -247,6 +247,7 @@ elif [ "$mode" != selinux ]; then
 fi
 
 if [ "$mode" = check ] || [ "$mode" = selinux ]; then
+	check_run_watched
 	suite_dir=/drvops/tests
 	[ "$mode" != selinux ] || suite_dir=/drvops/tests-selinux
 	for t in "$suite_dir"/test_*; do

@@ -90,3 +90,26 @@ run_watched() {
 	wait "$watch_pid" 2>/dev/null
 	return "$watched_rc"
 }
+
+# check_run_watched: the watcher itself, before any suite relies on it. A
+# finished command must not wait for the watcher (busybox once kept every
+# binary for its whole watch time), and one that hangs must get its dump
+# (captured here, not on the console) and the timeout's status.
+check_run_watched() {
+	t0=$(date +%s)
+	run_watched 30 true >/dev/null 2>&1
+	rc=$?
+	t=$(($(date +%s) - t0))
+	[ "$rc" = 0 ] && [ "$t" -le 3 ] ||
+		echo "DRVOPS-ERROR test bed: run_watched 30 true took ${t} s, rc=$rc"
+	out="$(run_watched 4 sleep 30 2>&1)"
+	rc=$?
+	case "$out" in
+	*DRVOPS-STUCK-BEGIN*"== pid "*DRVOPS-STUCK-END*) ;;
+	*) echo "DRVOPS-ERROR test bed: no task dump before the timeout" ;;
+	esac
+	case "$rc" in
+	124|143) ;;
+	*) echo "DRVOPS-ERROR test bed: a timed-out command returned $rc" ;;
+	esac
+}

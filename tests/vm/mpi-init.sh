@@ -132,6 +132,7 @@ export DRVOPS_MODDIR="$MODDIR"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 if [ "$load_ok" = 0 ]; then
+	check_run_watched
 	while IFS= read -r name; do
 		[ -n "$name" ] || continue
 		t="/drvops/mpi/$name"
