@@ -2232,8 +2232,11 @@ static psm2_error_t wait_common(struct psm2_mq_req *req)
 			continue;
 		}
 		if (!shim_list_empty(&mq->txq) ||
-		    !(sleeper = wires_sleep_time(mq, &ms))) {
-			/* Nothing to sleep on: let the other threads in. */
+		    !(sleeper = wires_sleep_time(mq, &ms)) || !ms) {
+			/*
+			 * Nothing to sleep on (a shm peer writes no wake-up):
+			 * let the other threads, and processes, in.
+			 */
 			shim_lock_yield(mq->lock);
 			continue;
 		}
@@ -2247,10 +2250,7 @@ static psm2_error_t wait_common(struct psm2_mq_req *req)
 				continue;
 			}
 		}
-		if (ms)
-			r = shim_lock_sleep(mq->lock, transport_wait, sleeper, ms);
-		else
-			shim_lock_yield(mq->lock);
+		r = shim_lock_sleep(mq->lock, transport_wait, sleeper, ms);
 		if (r < 0)
 			break;
 	}
