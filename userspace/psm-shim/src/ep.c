@@ -48,14 +48,6 @@
 static struct shim_list open_eps = { &open_eps, &open_eps };
 static pthread_mutex_t open_eps_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ----------------------------------------------- hfictx as hfi_dev_ops */
 
 static int dev_send(void *dev, struct drvops_hfi_msg *m, unsigned n)
@@ -119,7 +111,7 @@ static void dev_comps_reaped(void *dev, uint32_t n)
 static uint64_t dev_now_ns(void *dev)
 {
 	(void)dev;
-	return mono_ns();
+	return shim_mono_ns();
 }
 
 static const struct hfi_dev_ops hfictx_dev_ops = {
@@ -275,7 +267,7 @@ static uint16_t new_generation(void)
 
 	while (!g)
 		if (getrandom(&g, sizeof(g), 0) != sizeof(g))
-			g = (uint16_t)(mono_ns() ^ (uint64_t)getpid() << 4);
+			g = (uint16_t)(shim_mono_ns() ^ (uint64_t)getpid() << 4);
 	return g;
 }
 
@@ -523,7 +515,7 @@ opened:
  */
 static bool drain_sends(struct psm2_ep *ep, int64_t timeout)
 {
-	uint64_t deadline = timeout > 0 ? mono_ns() + (uint64_t)timeout : 0;
+	uint64_t deadline = timeout > 0 ? shim_mono_ns() + (uint64_t)timeout : 0;
 
 	/* shm copies at send time: only what the engine still queues. */
 	if (ep->shm) {
@@ -537,7 +529,7 @@ static bool drain_sends(struct psm2_ep *ep, int64_t timeout)
 		int r = ep->mq ? shim_mq_progress(ep->mq) :
 				 hfi_transport_progress(ep->tp);
 
-		if (r < 0 || (deadline && mono_ns() >= deadline))
+		if (r < 0 || (deadline && shim_mono_ns() >= deadline))
 			return false;
 		if (r == 0)
 			shim_lock_yield(&ep->lock);
@@ -591,7 +583,7 @@ static psm2_error_t ep_connect_locked(psm2_ep_t ep, int num_of_epid,
 				      int64_t timeout)
 {
 	/* PSM2: a timeout of 0 waits until every peer answered or failed. */
-	uint64_t deadline = timeout > 0 ? mono_ns() + (uint64_t)timeout : 0;
+	uint64_t deadline = timeout > 0 ? shim_mono_ns() + (uint64_t)timeout : 0;
 	psm2_error_t first = PSM2_OK;
 	struct hfi_peer **peers;
 	bool waiting;
@@ -686,7 +678,7 @@ static psm2_error_t ep_connect_locked(psm2_ep_t ep, int num_of_epid,
 			waiting |= peers[i] && peers[i]->probe == 0;
 		if (waiting && r == 0)
 			shim_lock_yield(&ep->lock);
-	} while (waiting && (!deadline || mono_ns() < deadline));
+	} while (waiting && (!deadline || shim_mono_ns() < deadline));
 
 	for (i = 0; i < num_of_epid; i++) {
 		struct hfi_peer *p = peers[i];

@@ -92,19 +92,6 @@ void shim_unlock(struct shim_lock *l)
 	leave_library();
 }
 
-void shim_lock_yield(struct shim_lock *l)
-{
-	if (l->depth != 1) {
-		sched_yield();
-		return;
-	}
-	l->depth = 0;
-	pthread_mutex_unlock(&l->mutex);
-	sched_yield();
-	pthread_mutex_lock(&l->mutex);
-	l->depth = 1;
-}
-
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -114,16 +101,37 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/*
+ * Let other threads in: l released around it if held once (held more, from
+ * a callback, it stays). yield_cpu: sched_yield(), else only a pause, for
+ * a waiter the unlock woke to take the lock.
+ */
+static void let_others_in(struct shim_lock *l, bool yield_cpu)
+{
+	bool held_once = l->depth == 1;
+
+	if (held_once) {
+		l->depth = 0;
+		pthread_mutex_unlock(&l->mutex);
+	}
+	if (yield_cpu)
+		sched_yield();
+	else
+		cpu_relax();
+	if (held_once) {
+		pthread_mutex_lock(&l->mutex);
+		l->depth = 1;
+	}
+}
+
+void shim_lock_yield(struct shim_lock *l)
+{
+	let_others_in(l, true);
+}
+
 void shim_lock_relax(struct shim_lock *l)
 {
-	if (l->depth != 1)
-		return;
-	l->depth = 0;
-	pthread_mutex_unlock(&l->mutex);
-	/* A waiter woken by the unlock gets a chance at the lock. */
-	cpu_relax();
-	pthread_mutex_lock(&l->mutex);
-	l->depth = 1;
+	let_others_in(l, false);
 }
 
 static void deadline_in(struct timespec *ts, int ms)

@@ -37,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "am.h"
 #include "lock.h"
@@ -2201,14 +2200,6 @@ static struct mq_wire *wires_sleep_time(psm2_mq_t mq, int *ms)
 	return sleeper;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Drive the engine until req completes; a dead wire ends the wait. Once
  * rounds move nothing, keep polling for cfg.spin_us (the lock let go
@@ -2241,7 +2232,7 @@ static psm2_error_t wait_common(struct psm2_mq_req *req)
 			continue;
 		}
 		if (spin_ns) {
-			uint64_t t = monotonic_ns();
+			uint64_t t = shim_mono_ns();
 
 			if (!idle_since)
 				idle_since = t;
@@ -2250,7 +2241,8 @@ static psm2_error_t wait_common(struct psm2_mq_req *req)
 				continue;
 			}
 		}
-		r = shim_lock_sleep(mq->lock, transport_wait, sleeper, ms);
+		r = shim_lock_sleep(mq->lock, transport_wait, sleeper,
+				    ms);
 		if (r < 0)
 			break;
 	}

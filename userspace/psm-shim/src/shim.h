@@ -4,6 +4,8 @@
 #define PSM_SHIM_SHIM_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
 
 #include <psm2.h>
 
@@ -39,6 +41,15 @@ bool shim_env_number(const char *name, uint64_t min, uint64_t max,
 void shim_env_u64(const char *name, uint64_t *out, uint64_t scale);
 bool shim_debug_enabled(void);
 void shim_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* CLOCK_MONOTONIC in ns: deadlines and spin budgets. */
+static inline uint64_t shim_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* psm2_init has been called (and not undone by psm2_finalize). */
 bool shim_initialized(void);
