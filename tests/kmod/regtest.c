@@ -72,12 +72,18 @@ struct rt_case {
 		      struct drvops_ioctl_op *table);
 };
 
+static struct ib_device *rt_ibdev;
+
+/* The objects a registration points at; the broker keeps dd only. */
+static struct drvops_device rt_dd;
+static struct drvops_interface rt_iface;
+static const struct drvops_interface *rt_ifaces[1];
+static const struct drvops_version_ops *rt_versions[2];
+static struct drvops_version_ops rt_ops;
+static struct drvops_ioctl_op rt_table[DRVOPS_IOCTL_RANGE];
+
 /* The well-formed base: one interface, v1..v2, an ordinary op and a query. */
-static void rt_base(struct drvops_device *dd, struct drvops_interface *iface,
-		    const struct drvops_interface **ifaces,
-		    const struct drvops_version_ops **versions,
-		    struct drvops_version_ops *ops,
-		    struct drvops_ioctl_op *table, struct ib_device *ibdev)
+static void rt_base(void)
 {
 	static const struct drvops_alias aliases[] = {
 		{ .name = "regtest.old", .max_version = 1 },
@@ -88,25 +94,28 @@ static void rt_base(struct drvops_device *dd, struct drvops_interface *iface,
 				   value),
 	};
 
-	memset(table, 0, DRVOPS_IOCTL_RANGE * sizeof(*table));
-	memcpy(table, ok, sizeof(ok));
-	memset(ops, 0, sizeof(*ops));
-	ops->ioctls = table;
-	ops->num_ioctls = ARRAY_SIZE(ok);
-	versions[0] = ops;
-	versions[1] = ops;
-	memset(iface, 0, sizeof(*iface));
-	iface->name = "regtest.drvops";
-	iface->aliases = aliases;
-	iface->num_aliases = ARRAY_SIZE(aliases);
-	iface->min_version = 1;
-	iface->max_version = 2;
-	iface->versions = versions;
-	ifaces[0] = iface;
-	memset(dd, 0, sizeof(*dd));
-	dd->ibdev = ibdev;
-	dd->interfaces = ifaces;
-	dd->num_interfaces = 1;
+	memset(rt_table, 0, sizeof(rt_table));
+	memcpy(rt_table, ok, sizeof(ok));
+	rt_ops = (struct drvops_version_ops){
+		.ioctls = rt_table,
+		.num_ioctls = ARRAY_SIZE(ok),
+	};
+	rt_versions[0] = &rt_ops;
+	rt_versions[1] = &rt_ops;
+	rt_iface = (struct drvops_interface){
+		.name = "regtest.drvops",
+		.aliases = aliases,
+		.num_aliases = ARRAY_SIZE(aliases),
+		.min_version = 1,
+		.max_version = 2,
+		.versions = rt_versions,
+	};
+	rt_ifaces[0] = &rt_iface;
+	rt_dd = (struct drvops_device){
+		.ibdev = rt_ibdev,
+		.interfaces = rt_ifaces,
+		.num_interfaces = 1,
+	};
 }
 
 #define SPOIL(_name)							\
@@ -238,23 +247,13 @@ struct rt_dev {
 	struct ib_device ibdev;
 };
 
-static struct ib_device *rt_ibdev;
 static struct dentry *rt_dir;
-
-/* The objects a registration points at; the broker keeps dd only. */
-static struct drvops_device rt_dd;
-static struct drvops_interface rt_iface;
-static const struct drvops_interface *rt_ifaces[1];
-static const struct drvops_version_ops *rt_versions[2];
-static struct drvops_version_ops rt_ops;
-static struct drvops_ioctl_op rt_table[DRVOPS_IOCTL_RANGE];
 
 static int rt_try(const struct rt_case *c)
 {
 	int ret;
 
-	rt_base(&rt_dd, &rt_iface, rt_ifaces, rt_versions, &rt_ops, rt_table,
-		rt_ibdev);
+	rt_base();
 	c->spoil(&rt_dd, &rt_iface, &rt_ops, rt_table);
 	ret = drvops_register_device(&rt_dd);
 	if (!ret)
@@ -287,8 +286,7 @@ static int __init rt_init(void)
 		rt_got[i] = rt_try(&rt_cases[i]);
 
 	/* One ib_device, one registration. */
-	rt_base(&rt_dd, &rt_iface, rt_ifaces, rt_versions, &rt_ops, rt_table,
-		rt_ibdev);
+	rt_base();
 	second = rt_dd;
 	rt_duplicate = drvops_register_device(&rt_dd);
 	if (!rt_duplicate) {
