@@ -7,7 +7,7 @@
  * (TID) buffers. ABI: uapi/rdma/drvops_hfi.h.
  *
  * Locking and lifetime, in one place:
- *  - hfi_fabric.lock (spinlock) guards the LID -> unit table and every
+ *  - hfi_fabric_lock (spinlock) guards the LID -> unit table and every
  *    unit's context table. A context is reachable from the fabric, and
  *    from its fd, from the end of a successful ASSIGN_CTXT (nothing can
  *    fail after it is published) until its release starts.
